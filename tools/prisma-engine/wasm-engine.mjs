@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 
 import { PrismaPg } from '@prisma/adapter-pg';
-import { bindMigrationAwareSqlAdapterFactory } from '@prisma/driver-adapter-utils';
+import { bindMigrationAwareSqlAdapterFactory, ColumnTypeEnum } from '@prisma/driver-adapter-utils';
 import pg from 'pg';
 
 const require = createRequire(import.meta.url);
@@ -38,84 +38,172 @@ export function loadSchemaEngineModule() {
   return enginePromise;
 }
 
+// Result row arrays whose query returned `"char"` columns, with those columns' indexes.
+const charColumnsByRows = new WeakMap();
+
 let charTypePatched = false;
 /**
- * @prisma/adapter-pg cannot map PostgreSQL's internal `"char"` type (OID 18, used in catalogs that
- * introspection reads) and throws. Inside the engine tooling only, report it as text (OID 25).
+ * @prisma/adapter-pg cannot map PostgreSQL's internal `"char"` type (OID 18, e.g. pg_constraint's
+ * contype, read by introspection) and throws. Inside the engine tooling only, let pg parse it as
+ * text (OID 25) and remember where it was, so that queryRaw can report those columns as
+ * `Character`: the engine reads contype as a char and panics on a text value.
  */
 export function patchCharColumns() {
   if (charTypePatched) return;
   charTypePatched = true;
   const original = pg.Result.prototype.addFields;
   pg.Result.prototype.addFields = function addFields(fieldDescriptions) {
-    for (const field of fieldDescriptions) {
-      if (field.dataTypeID === 18) field.dataTypeID = 25;
-    }
+    const charColumns = [];
+    fieldDescriptions.forEach((field, index) => {
+      if (field.dataTypeID === 18) {
+        field.dataTypeID = 25;
+        charColumns.push(index);
+      }
+    });
+    if (charColumns.length) charColumnsByRows.set(this.rows, charColumns);
     return original.call(this, fieldDescriptions);
+  };
+}
+
+const patchedQueryables = new WeakSet();
+/** Patches queryRaw of adapter-pg's (unexported) base class, shared by adapters and transactions. */
+function reportCharColumns(adapter) {
+  const queryable = Object.getPrototypeOf(Object.getPrototypeOf(adapter));
+  if (patchedQueryables.has(queryable) || !Object.hasOwn(queryable, 'queryRaw')) return;
+  patchedQueryables.add(queryable);
+  const queryRaw = queryable.queryRaw;
+  queryable.queryRaw = async function queryRawWithChars(query) {
+    const result = await queryRaw.call(this, query);
+    for (const index of charColumnsByRows.get(result.rows) ?? []) {
+      result.columnTypes[index] = ColumnTypeEnum.Character;
+    }
+    return result;
   };
 }
 
 function withDatabase(url, database) {
   const parsed = new URL(url);
-  parsed.pathname = `/${database}`;
+  parsed.pathname = `/${encodeURIComponent(database)}`;
   return parsed.toString();
 }
 
 /**
- * An adapter factory whose shadow database really is a separate, temporary database next to the
- * main one (adapter-pg's own connectToShadowDb() points back at the main database).
+ * Runs `fn` with a client suitable for CREATE/DROP DATABASE: the URL's own database, or the
+ * `postgres` maintenance database when that one does not exist (yet).
  */
+export async function withAdminClient(url, fn) {
+  let client = new pg.Client({ connectionString: url });
+  try {
+    await client.connect();
+  } catch (error) {
+    if (error?.code !== '3D000') throw error;
+    client = new pg.Client({ connectionString: withDatabase(url, 'postgres') });
+    await client.connect();
+  }
+  try {
+    return await fn(client);
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+// Temporary shadow databases still alive, and drops in progress: the engine program waits for
+// these before answering and before exiting, since the CLI kills it as soon as it is done.
+const liveShadowDatabases = new Map();
+const pendingShadowDrops = new Set();
+
+function dropShadowDatabase(name) {
+  const url = liveShadowDatabases.get(name);
+  if (!url) return Promise.resolve();
+  liveShadowDatabases.delete(name);
+  const drop = withAdminClient(url, (client) => client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`))
+    .catch(() => {})
+    .finally(() => pendingShadowDrops.delete(drop));
+  pendingShadowDrops.add(drop);
+  return drop;
+}
+
+/** Waits until every temporary shadow database whose adapter was disposed has been dropped. */
+export async function settleShadowDatabases() {
+  await Promise.all([...pendingShadowDrops]);
+}
+
+/** Drops every temporary shadow database still alive (for shutdown after an interrupted command). */
+export async function dropShadowDatabases() {
+  await Promise.all([...liveShadowDatabases.keys()].map(dropShadowDatabase));
+  await settleShadowDatabases();
+}
+
 /**
  * adapter-pg's executeScript splits a script on every ';', which breaks dollar-quoted function
  * bodies (triggers) in migrations. PostgreSQL's simple-query protocol runs a multi-statement script
- * as sent, which is what the native engine does.
+ * as sent (in one implicit transaction), which is what the native engine does.
  */
-function runScriptsWhole(adapter) {
+function runScriptsWhole(adapter, onScriptError) {
+  reportCharColumns(adapter);
   adapter.executeScript = async function executeScript(script) {
     try {
       await this.client.query(script);
     } catch (error) {
+      onScriptError?.(error);
       this.onError(error);
     }
   };
   return adapter;
 }
 
-export function createAdapterFactory(url, shadowDatabaseUrl) {
+async function wipeSchemas(connectionString) {
+  const client = new pg.Client({ connectionString });
+  await client.connect();
+  try {
+    const { rows } = await client.query(
+      `SELECT nspname FROM pg_namespace
+        WHERE nspname NOT IN ('information_schema', 'pg_catalog', 'pg_toast')
+          AND nspname NOT LIKE 'pg_temp_%' AND nspname NOT LIKE 'pg_toast_temp_%'`,
+    );
+    const drops = rows.map(({ nspname }) => `DROP SCHEMA "${nspname.replaceAll('"', '""')}" CASCADE;`);
+    await client.query(`${drops.join('\n')}\nCREATE SCHEMA IF NOT EXISTS public;`);
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * An adapter factory whose shadow database really is a separate database: the configured
+ * `shadowDatabaseUrl` (wiped first), or a temporary one next to the main database, dropped on
+ * dispose (adapter-pg's own connectToShadowDb() points back at the main database).
+ * `onScriptError` sees the raw pg error of a failed script, which the wasm engine's message lacks.
+ */
+export function createAdapterFactory(url, shadowDatabaseUrl, { onScriptError } = {}) {
   const factory = new PrismaPg({ connectionString: url });
   const connect = factory.connect.bind(factory);
-  factory.connect = async () => runScriptsWhole(await connect());
+  factory.connect = async () => runScriptsWhole(await connect(), onScriptError);
   factory.connectToShadowDb = async () => {
     if (shadowDatabaseUrl) {
-      const client = new pg.Client({ connectionString: shadowDatabaseUrl });
-      await client.connect();
-      await client.query('DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public');
-      await client.end();
-      return runScriptsWhole(await new PrismaPg({ connectionString: shadowDatabaseUrl }).connect());
+      await wipeSchemas(shadowDatabaseUrl);
+      return runScriptsWhole(await new PrismaPg({ connectionString: shadowDatabaseUrl }).connect(), onScriptError);
     }
     const name = `prisma_migrate_shadow_db_${randomUUID().replaceAll('-', '')}`;
-    const admin = new pg.Client({ connectionString: url });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE "${name}"`);
-    await admin.end();
-    const adapter = runScriptsWhole(await new PrismaPg({ connectionString: withDatabase(url, name) }).connect());
+    await withAdminClient(url, (client) => client.query(`CREATE DATABASE "${name}"`));
+    liveShadowDatabases.set(name, url);
+    const adapter = runScriptsWhole(
+      await new PrismaPg({ connectionString: withDatabase(url, name) }).connect(),
+      onScriptError,
+    );
     const dispose = adapter.dispose.bind(adapter);
     adapter.dispose = async () => {
       await dispose();
-      const dropper = new pg.Client({ connectionString: url });
-      await dropper.connect();
-      await dropper.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-      await dropper.end();
+      await dropShadowDatabase(name);
     };
     return adapter;
   };
   return bindMigrationAwareSqlAdapterFactory(factory);
 }
 
-export async function createSchemaEngine({ url, shadowDatabaseUrl, datamodels, log = () => {} }) {
+export async function createSchemaEngine({ url, shadowDatabaseUrl, datamodels, log = () => {}, onScriptError }) {
   patchCharColumns();
   const { SchemaEngine } = await loadSchemaEngineModule();
-  return SchemaEngine.new({ datamodels }, log, createAdapterFactory(url, shadowDatabaseUrl));
+  return SchemaEngine.new({ datamodels }, log, createAdapterFactory(url, shadowDatabaseUrl, { onScriptError }));
 }
 
 /** Reads prisma/migrations the way the Prisma CLI does, for applyMigrations and friends. */

@@ -60,6 +60,7 @@ CREATE TABLE "incidents" (
     "external_ref" TEXT,
     "status" "incident_status" NOT NULL DEFAULT 'detected',
     "chosen_approach" "approach",
+    "open_review_id" UUID,
     "created_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
     "updated_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
 
@@ -166,6 +167,9 @@ CREATE INDEX "engineers_created_at_id_idx" ON "engineers"("created_at", "id");
 CREATE UNIQUE INDEX "incidents_external_ref_key" ON "incidents"("external_ref");
 
 -- CreateIndex
+CREATE UNIQUE INDEX "incidents_open_review_key" ON "incidents"("open_review_id");
+
+-- CreateIndex
 CREATE INDEX "incidents_created_at_id_idx" ON "incidents"("created_at" DESC, "id" DESC);
 
 -- CreateIndex
@@ -209,6 +213,9 @@ CREATE INDEX "webhook_events_undelivered_idx" ON "webhook_events"("occurred_at")
 
 -- CreateIndex
 CREATE INDEX "webhook_events_review_id_occurred_at_idx" ON "webhook_events"("review_id", "occurred_at");
+
+-- AddForeignKey
+ALTER TABLE "incidents" ADD CONSTRAINT "incidents_open_review_id_fkey" FOREIGN KEY ("open_review_id") REFERENCES "reviews"("id") ON DELETE RESTRICT ON UPDATE CASCADE;
 
 -- AddForeignKey
 ALTER TABLE "reviews" ADD CONSTRAINT "reviews_incident_id_fkey" FOREIGN KEY ("incident_id") REFERENCES "incidents"("id") ON DELETE RESTRICT ON UPDATE CASCADE;

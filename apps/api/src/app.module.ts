@@ -1,0 +1,32 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+
+import { AuditModule } from '@app/audit';
+import { AuthModule } from '@app/auth';
+import { type AppConfig, AppConfigModule } from '@app/config';
+import { DatabaseModule } from '@app/database';
+import { EngineersModule } from '@app/engineers';
+import { HttpModule } from '@app/http';
+import { IncidentsModule } from '@app/incidents';
+import { LoggingModule } from '@app/observability';
+
+import { HealthModule } from './health/health.module.js';
+
+@Module({})
+export class AppModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        AppConfigModule.forRoot(config),
+        LoggingModule,
+        DatabaseModule,
+        HttpModule,
+        AuthModule,
+        AuditModule,
+        EngineersModule,
+        IncidentsModule,
+        HealthModule,
+      ],
+    };
+  }
+}

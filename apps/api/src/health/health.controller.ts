@@ -1,0 +1,59 @@
+import { Controller, Get } from '@nestjs/common';
+import { ApiOkResponse, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import { HealthCheck, type HealthCheckResult, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
+
+import { Public } from '@app/auth';
+import { PrismaService } from '@app/database';
+
+import { shippedMigrations } from './migration-status.js';
+
+@ApiTags('health')
+@Public()
+@Controller('health')
+export class HealthController {
+  private readonly expectedMigrations = shippedMigrations();
+
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly indicators: HealthIndicatorService,
+    private readonly prisma: PrismaService,
+  ) {}
+
+  @Get('live')
+  @HealthCheck()
+  @ApiOkResponse({ description: 'The process is running (no database call).' })
+  live(): Promise<HealthCheckResult> {
+    return this.health.check([]);
+  }
+
+  @Get('ready')
+  @HealthCheck()
+  @ApiOkResponse({ description: 'The database answers and every shipped migration is applied.' })
+  @ApiServiceUnavailableResponse({ description: 'Database unreachable or migrations pending.' })
+  ready(): Promise<HealthCheckResult> {
+    return this.health.check([() => this.database(), () => this.migrations()]);
+  }
+
+  private async database() {
+    const indicator = this.indicators.check('database');
+    try {
+      await this.prisma.$queryRaw`SELECT 1`;
+      return indicator.up();
+    } catch (error) {
+      return indicator.down({ message: (error as Error).message.split('\n')[0] });
+    }
+  }
+
+  private async migrations() {
+    const indicator = this.indicators.check('migrations');
+    try {
+      const rows = await this.prisma.$queryRaw<{ migration_name: string }[]>`
+        SELECT migration_name FROM _prisma_migrations WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL`;
+      const applied = new Set(rows.map((row) => row.migration_name));
+      const pending = this.expectedMigrations.filter((name) => !applied.has(name));
+      return pending.length === 0 ? indicator.up({ applied: applied.size }) : indicator.down({ pending });
+    } catch (error) {
+      return indicator.down({ message: (error as Error).message.split('\n')[0] });
+    }
+  }
+}

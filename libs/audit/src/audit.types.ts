@@ -1,0 +1,44 @@
+export const AUDIT_ACTIONS = [
+  'engineer.created',
+  'engineer.updated',
+  'engineer.deleted',
+  'engineer.drained',
+  'incident.created',
+  'incident.status_changed',
+  'incident.decided',
+  'review.assigned',
+  'review.started',
+  'review.submitted',
+  'review.cancelled',
+  'review.decided',
+  'review.reassigned',
+  'review.escalated',
+  'review.decision_overdue',
+  'workload.reconciled',
+] as const;
+
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+
+export const AUDIT_ENTITY_TYPES = ['engineer', 'incident', 'review'] as const;
+export type AuditEntityType = (typeof AUDIT_ENTITY_TYPES)[number];
+
+/** Who did it, as recorded: the JWT's sub and roles, or system:sla for scheduled work. */
+export interface AuditActor {
+  sub: string;
+  roles: string[];
+  requestId: string | null;
+}
+
+export interface AuditRecord {
+  action: AuditAction;
+  entityType: AuditEntityType;
+  entityId: string;
+  before: object | null;
+  after: object | null;
+}
+
+/**
+ * Writers take this advisory lock in SHARED mode, so they never wait for each other; the sealer
+ * takes it EXCLUSIVELY for an instant to learn which sequence numbers are final (docs/audit.md).
+ */
+export const AUDIT_SEAL_LOCK_KEY = 0x5ea1;

@@ -1,0 +1,152 @@
+import type { ReviewPriority } from '@app/database';
+
+export interface AppConfig {
+  nodeEnv: 'development' | 'test' | 'production';
+  host: string;
+  port: number;
+  /** Undefined means "serve on the embedded PostgreSQL" (development only, see scripts/start-dev.mjs). */
+  databaseUrl: string;
+  databasePoolMax: number;
+  migrateOnStart: boolean;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  jwt: {
+    secret?: string;
+    publicKey?: string;
+    algorithms: string[];
+    issuer?: string;
+    audience?: string;
+  };
+  allowedEmailDomains: string[] | null;
+  slaSeconds: Record<ReviewPriority, number>;
+  escalation: {
+    schedulerEnabled: boolean;
+    intervalSeconds: number;
+    /** Undefined: half of the priority's SLA. */
+    level2AfterSeconds?: number;
+    autoReassign: boolean;
+    batchSize: number;
+  };
+  decisionSlaSeconds: number;
+  webhook: { url?: string; secret?: string };
+  assignRateLimit: { limit: number; windowSeconds: number };
+  redisUrl?: string;
+  metricsToken?: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly variable: string, message: string) {
+    super(`Invalid configuration: ${variable} ${message}`);
+  }
+}
+
+const DEVELOPMENT_JWT_SECRET = 'development-only-secret-change-me-0123456789';
+
+type Env = Record<string, string | undefined>;
+
+function optional(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value === undefined || value === '' ? undefined : value;
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  const raw = optional(env, name);
+  if (raw === undefined) return fallback;
+  if (!/^[0-9]+$/.test(raw)) throw new ConfigError(name, `must be a whole number, got "${raw}"`);
+  const value = Number(raw);
+  if (value < min || value > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`);
+  return value;
+}
+
+function boolean(env: Env, name: string, fallback: boolean): boolean {
+  const raw = optional(env, name);
+  if (raw === undefined) return fallback;
+  if (raw !== 'true' && raw !== 'false') throw new ConfigError(name, `must be "true" or "false", got "${raw}"`);
+  return raw === 'true';
+}
+
+function url(env: Env, name: string, protocols: string[]): string | undefined {
+  const raw = optional(env, name);
+  if (raw === undefined) return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new ConfigError(name, 'must be a URL');
+  }
+  if (!protocols.includes(parsed.protocol)) {
+    throw new ConfigError(name, `must use one of ${protocols.join(', ')}`);
+  }
+  return raw;
+}
+
+function oneOf<T extends string>(env: Env, name: string, values: readonly T[], fallback: T): T {
+  const raw = optional(env, name) ?? fallback;
+  if (!values.includes(raw as T)) throw new ConfigError(name, `must be one of ${values.join(', ')}, got "${raw}"`);
+  return raw as T;
+}
+
+function jwtConfig(env: Env, nodeEnv: AppConfig['nodeEnv']): AppConfig['jwt'] {
+  const publicKey = optional(env, 'JWT_PUBLIC_KEY')?.replaceAll('\\n', '\n');
+  const issuer = optional(env, 'JWT_ISSUER');
+  const audience = optional(env, 'JWT_AUDIENCE');
+  if (publicKey) {
+    if (!publicKey.includes('-----BEGIN')) throw new ConfigError('JWT_PUBLIC_KEY', 'must be a PEM public key');
+    const algorithms = publicKey.includes('EC PUBLIC') || /ecdsa/i.test(publicKey) ? ['ES256'] : ['RS256', 'ES256'];
+    return { publicKey, algorithms, issuer, audience };
+  }
+  let secret = optional(env, 'JWT_SECRET');
+  if (secret === undefined) {
+    if (nodeEnv === 'production') throw new ConfigError('JWT_SECRET', 'is required in production (or set JWT_PUBLIC_KEY)');
+    secret = DEVELOPMENT_JWT_SECRET;
+  }
+  if (secret.length < 32) throw new ConfigError('JWT_SECRET', 'must be at least 32 characters');
+  return { secret, algorithms: ['HS256'], issuer, audience };
+}
+
+/** Reads and validates the environment once at boot; any problem names the variable and stops the process. */
+export function loadAppConfig(env: Env = process.env): AppConfig {
+  const nodeEnv = oneOf(env, 'NODE_ENV', ['development', 'test', 'production'] as const, 'development');
+  const databaseUrl = url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']);
+  if (!databaseUrl) throw new ConfigError('DATABASE_URL', 'is required (npm start provides an embedded database when it is unset)');
+  const level2 = optional(env, 'ESCALATION_LEVEL2_AFTER_SECONDS');
+  const allowedDomains = optional(env, 'ALLOWED_EMAIL_DOMAINS');
+  const domains = allowedDomains?.split(',').map((domain) => domain.trim().toLowerCase()).filter(Boolean) ?? null;
+  if (domains && domains.some((domain) => !/^[a-z0-9.-]+\.[a-z]{2,}$/.test(domain))) {
+    throw new ConfigError('ALLOWED_EMAIL_DOMAINS', 'must be a comma-separated list of domain names');
+  }
+  const webhookUrl = url(env, 'WEBHOOK_URL', ['http:', 'https:']);
+  const webhookSecret = optional(env, 'WEBHOOK_SECRET');
+  if (webhookUrl && !webhookSecret) throw new ConfigError('WEBHOOK_SECRET', 'is required when WEBHOOK_URL is set');
+  return {
+    nodeEnv,
+    host: optional(env, 'HOST') ?? '0.0.0.0',
+    port: integer(env, 'PORT', 3000, 0, 65535),
+    databaseUrl,
+    databasePoolMax: integer(env, 'DATABASE_POOL_MAX', 10, 1, 500),
+    migrateOnStart: boolean(env, 'MIGRATE_ON_START', false),
+    logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
+    jwt: jwtConfig(env, nodeEnv),
+    allowedEmailDomains: domains && domains.length > 0 ? domains : null,
+    slaSeconds: {
+      critical: integer(env, 'SLA_CRITICAL_SECONDS', 3600, 1),
+      high: integer(env, 'SLA_HIGH_SECONDS', 14400, 1),
+      normal: integer(env, 'SLA_NORMAL_SECONDS', 86400, 1),
+      low: integer(env, 'SLA_LOW_SECONDS', 259200, 1),
+    },
+    escalation: {
+      schedulerEnabled: boolean(env, 'SCHEDULER_ENABLED', true),
+      intervalSeconds: integer(env, 'ESCALATION_INTERVAL_SECONDS', 60, 1),
+      level2AfterSeconds: level2 === undefined ? undefined : integer(env, 'ESCALATION_LEVEL2_AFTER_SECONDS', 0, 0),
+      autoReassign: boolean(env, 'ESCALATION_AUTO_REASSIGN', false),
+      batchSize: integer(env, 'ESCALATION_BATCH_SIZE', 200, 1, 10000),
+    },
+    decisionSlaSeconds: integer(env, 'DECISION_SLA_SECONDS', 3600, 1),
+    webhook: { url: webhookUrl, secret: webhookSecret },
+    assignRateLimit: {
+      limit: integer(env, 'ASSIGN_RATE_LIMIT', 60, 1),
+      windowSeconds: integer(env, 'ASSIGN_RATE_WINDOW_SECONDS', 60, 1),
+    },
+    redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
+    metricsToken: optional(env, 'METRICS_TOKEN'),
+  };
+}

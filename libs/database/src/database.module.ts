@@ -1,0 +1,22 @@
+import { Global, Module } from '@nestjs/common';
+
+import { APP_CONFIG, type AppConfig } from '@app/config';
+
+import { DATABASE_OPTIONS, type DatabaseOptions } from './database.options.js';
+import { PrismaService } from './prisma.service.js';
+import { TransactionRunner } from './transaction-runner.js';
+
+@Global()
+@Module({
+  providers: [
+    {
+      provide: DATABASE_OPTIONS,
+      inject: [APP_CONFIG],
+      useFactory: (config: AppConfig): DatabaseOptions => ({ url: config.databaseUrl, poolMax: config.databasePoolMax }),
+    },
+    PrismaService,
+    TransactionRunner,
+  ],
+  exports: [PrismaService, TransactionRunner],
+})
+export class DatabaseModule {}

@@ -1,0 +1,157 @@
+import { Injectable } from '@nestjs/common';
+
+import { type EngineerStatus, Prisma, PrismaService, type Tx } from '@app/database';
+
+import type { EngineerRow } from './engineer.view.js';
+
+type Db = Tx | PrismaService;
+
+const COLUMNS = Prisma.sql`e.id::text AS id, e.name, e.email, e.expertise, e.status::text AS status, e.is_available AS "isAvailable",
+  e.max_concurrent_reviews AS "maxConcurrentReviews", e.current_review_count AS "currentReviewCount",
+  e.last_assigned_at AS "lastAssignedAt", e.deleted_at AS "deletedAt", e.created_at AS "createdAt", e.updated_at AS "updatedAt"`;
+
+export interface EngineerFilter {
+  status?: EngineerStatus;
+  available?: boolean;
+  expertise?: string;
+  includeDeleted: boolean;
+}
+
+export interface NewEngineer {
+  name: string;
+  email: string;
+  expertise: string[];
+  maxConcurrentReviews: number;
+  status: EngineerStatus;
+}
+
+export interface EngineerChanges {
+  name?: string;
+  expertise?: string[];
+  maxConcurrentReviews?: number;
+  status?: EngineerStatus;
+}
+
+export interface Candidate {
+  engineer: EngineerRow;
+  loadRatio: number;
+  /** All eligible engineers, including ones locked by concurrent assignments. */
+  candidates: number;
+}
+
+/** The only code that reads or writes the engineers table; other modules call it with their transaction. */
+@Injectable()
+export class EngineersRepository {
+  constructor(private readonly prisma: PrismaService) {}
+
+  async insert(tx: Db, engineer: NewEngineer): Promise<EngineerRow> {
+    const [row] = await tx.$queryRaw<EngineerRow[]>`
+      INSERT INTO engineers AS e (id, name, email, expertise, status, max_concurrent_reviews)
+      VALUES (gen_random_uuid(), ${engineer.name}, ${engineer.email}, ${engineer.expertise}::text[], ${engineer.status}::engineer_status, ${engineer.maxConcurrentReviews})
+      RETURNING ${COLUMNS}`;
+    return row!;
+  }
+
+  async findById(id: string, db: Db = this.prisma): Promise<EngineerRow | undefined> {
+    const [row] = await db.$queryRaw<EngineerRow[]>`SELECT ${COLUMNS} FROM engineers e WHERE e.id = ${id}::uuid`;
+    return row;
+  }
+
+  /** Row lock: concurrent assignments, capacity changes and deletes of one engineer take turns. */
+  async lockById(tx: Tx, id: string): Promise<EngineerRow | undefined> {
+    const [row] = await tx.$queryRaw<EngineerRow[]>`SELECT ${COLUMNS} FROM engineers e WHERE e.id = ${id}::uuid FOR UPDATE`;
+    return row;
+  }
+
+  async update(tx: Tx, id: string, changes: EngineerChanges): Promise<EngineerRow> {
+    const sets: Prisma.Sql[] = [Prisma.sql`updated_at = now()`];
+    if (changes.name !== undefined) sets.push(Prisma.sql`name = ${changes.name}`);
+    if (changes.expertise !== undefined) sets.push(Prisma.sql`expertise = ${changes.expertise}::text[]`);
+    if (changes.maxConcurrentReviews !== undefined) sets.push(Prisma.sql`max_concurrent_reviews = ${changes.maxConcurrentReviews}`);
+    if (changes.status !== undefined) sets.push(Prisma.sql`status = ${changes.status}::engineer_status`);
+    const [row] = await tx.$queryRaw<EngineerRow[]>`
+      UPDATE engineers AS e SET ${Prisma.join(sets, ', ')} WHERE e.id = ${id}::uuid RETURNING ${COLUMNS}`;
+    return row!;
+  }
+
+  async softDelete(tx: Tx, id: string): Promise<EngineerRow> {
+    const [row] = await tx.$queryRaw<EngineerRow[]>`
+      UPDATE engineers AS e SET deleted_at = now(), status = 'offline', updated_at = now()
+      WHERE e.id = ${id}::uuid RETURNING ${COLUMNS}`;
+    return row!;
+  }
+
+  /** Counter +1 for a new open review; the CHECK constraint refuses to pass capacity. */
+  async recordAssignment(tx: Tx, id: string): Promise<EngineerRow> {
+    const [row] = await tx.$queryRaw<EngineerRow[]>`
+      UPDATE engineers AS e SET current_review_count = current_review_count + 1, last_assigned_at = now(), updated_at = now()
+      WHERE e.id = ${id}::uuid RETURNING ${COLUMNS}`;
+    return row!;
+  }
+
+  /**
+   * Counter -1 when an open review is finalised. No GREATEST(0, …): a negative result violates the
+   * CHECK constraint and rolls the whole change back, so a bug fails loudly (#7, #10).
+   */
+  async releaseAssignment(tx: Tx, id: string): Promise<EngineerRow | undefined> {
+    const [row] = await tx.$queryRaw<EngineerRow[]>`
+      UPDATE engineers AS e SET current_review_count = current_review_count - 1, updated_at = now()
+      WHERE e.id = ${id}::uuid RETURNING ${COLUMNS}`;
+    return row;
+  }
+
+  async setCounter(tx: Tx, id: string, count: number): Promise<EngineerRow> {
+    const [row] = await tx.$queryRaw<EngineerRow[]>`
+      UPDATE engineers AS e SET current_review_count = ${count}, updated_at = now() WHERE e.id = ${id}::uuid RETURNING ${COLUMNS}`;
+    return row!;
+  }
+
+  async countMatching(filter: EngineerFilter): Promise<number> {
+    const [row] = await this.prisma.$queryRaw<{ total: number }[]>`SELECT count(*)::int AS total FROM engineers e WHERE ${this.where(filter)}`;
+    return row?.total ?? 0;
+  }
+
+  async listMatching(filter: EngineerFilter, offset: number, limit: number): Promise<EngineerRow[]> {
+    return this.prisma.$queryRaw<EngineerRow[]>`
+      SELECT ${COLUMNS} FROM engineers e WHERE ${this.where(filter)} ORDER BY e.created_at, e.id OFFSET ${offset} LIMIT ${limit}`;
+  }
+
+  private where(filter: EngineerFilter): Prisma.Sql {
+    const conditions: Prisma.Sql[] = [];
+    if (!filter.includeDeleted) conditions.push(Prisma.sql`e.deleted_at IS NULL`);
+    if (filter.status) conditions.push(Prisma.sql`e.status = ${filter.status}::engineer_status`);
+    if (filter.available !== undefined) conditions.push(Prisma.sql`e.is_available = ${filter.available}`);
+    if (filter.expertise) conditions.push(Prisma.sql`e.expertise @> ARRAY[${filter.expertise}]::text[]`);
+    return conditions.length ? Prisma.join(conditions, ' AND ') : Prisma.sql`TRUE`;
+  }
+
+  /** #16/#23: ranking in SQL over the GIN and partial ranking indexes, never in memory. */
+  async available(expertise: string[], limit: number, excludeId?: string, db: Db = this.prisma): Promise<EngineerRow[]> {
+    return db.$queryRaw<EngineerRow[]>`
+      SELECT ${COLUMNS} FROM engineers e
+      WHERE e.is_available AND e.expertise @> ${expertise}::text[] ${excludeId ? Prisma.sql`AND e.id <> ${excludeId}::uuid` : Prisma.empty}
+      ORDER BY (e.current_review_count::float8 / e.max_concurrent_reviews), e.last_assigned_at NULLS FIRST, e.id
+      LIMIT ${limit}`;
+  }
+
+  /**
+   * Picks and locks the best eligible engineer. SKIP LOCKED lets concurrent auto-assigns spread
+   * over the pool instead of queueing on one row; the lock is re-checked by the caller.
+   */
+  async claimBestCandidate(tx: Tx, expertise: string[], excludeId?: string): Promise<Candidate | undefined> {
+    const exclude = excludeId ? Prisma.sql`AND e.id <> ${excludeId}::uuid` : Prisma.empty;
+    const [row] = await tx.$queryRaw<(EngineerRow & { loadRatio: number; candidates: number })[]>`
+      WITH chosen AS (
+        SELECT e.id FROM engineers e
+        WHERE e.is_available AND e.expertise @> ${expertise}::text[] ${exclude}
+        ORDER BY (e.current_review_count::float8 / e.max_concurrent_reviews), e.last_assigned_at NULLS FIRST, e.id
+        LIMIT 1 FOR UPDATE SKIP LOCKED
+      )
+      SELECT ${COLUMNS}, (e.current_review_count::float8 / e.max_concurrent_reviews) AS "loadRatio",
+        (SELECT count(*)::int FROM engineers c WHERE c.is_available AND c.expertise @> ${expertise}::text[] ${excludeId ? Prisma.sql`AND c.id <> ${excludeId}::uuid` : Prisma.empty}) AS candidates
+      FROM engineers e JOIN chosen ON chosen.id = e.id`;
+    if (!row) return undefined;
+    const { loadRatio, candidates, ...engineer } = row;
+    return { engineer, loadRatio, candidates };
+  }
+}

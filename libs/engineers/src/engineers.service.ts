@@ -1,0 +1,137 @@
+import { Inject, Injectable } from '@nestjs/common';
+
+import { AuditService } from '@app/audit';
+import { type Actor, Permission } from '@app/auth';
+import { APP_CONFIG, type AppConfig } from '@app/config';
+import { EngineerStatus, isUniqueViolation, TransactionRunner, type Tx } from '@app/database';
+import { ConflictError, DomainError, NotFoundError, type Page, pageWindow, toPage } from '@app/http';
+
+import type { AvailableEngineersQueryDto, CreateEngineerDto, ListEngineersQueryDto, UpdateEngineerDto } from './dto/engineer.dto.js';
+import { type EngineerRow, type EngineerView, toEngineerView } from './engineer.view.js';
+import { EngineersRepository } from './engineers.repository.js';
+
+export class EngineerDeletedError extends ConflictError {
+  constructor(id: string) {
+    super('ENGINEER_DELETED', `Engineer ${id} is deleted`);
+  }
+}
+
+@Injectable()
+export class EngineersService {
+  constructor(
+    private readonly engineers: EngineersRepository,
+    private readonly transactions: TransactionRunner,
+    private readonly audit: AuditService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async create(actor: Actor, input: CreateEngineerDto): Promise<EngineerView> {
+    this.checkEmailDomain(input.email);
+    try {
+      return await this.transactions.run(async (tx) => {
+        const row = await this.engineers.insert(tx, {
+          name: input.name,
+          email: input.email,
+          expertise: input.expertise ?? [],
+          maxConcurrentReviews: input.maxConcurrentReviews ?? 3,
+          status: input.status ?? EngineerStatus.active,
+        });
+        const view = toEngineerView(row);
+        await this.audit.record(tx, actor, { action: 'engineer.created', entityType: 'engineer', entityId: row.id, before: null, after: view });
+        return view;
+      });
+    } catch (error) {
+      // Decided by the unique index, not by a prior SELECT: two racing creates get one 201 and one 409.
+      if (isUniqueViolation(error, 'engineers_email_key')) throw new ConflictError('EMAIL_TAKEN', `Email ${input.email} is already taken`);
+      throw error;
+    }
+  }
+
+  async list(query: ListEngineersQueryDto): Promise<Page<EngineerView>> {
+    const filter = { status: query.status, available: query.available, expertise: query.expertise, includeDeleted: query.includeDeleted ?? false };
+    const total = await this.engineers.countMatching(filter);
+    const window = pageWindow(total, query.page, query.pageSize);
+    const rows = total === 0 ? [] : await this.engineers.listMatching(filter, window.offset, window.pageSize);
+    return toPage(rows.map(toEngineerView), total, window);
+  }
+
+  async available(query: AvailableEngineersQueryDto): Promise<EngineerView[]> {
+    const rows = await this.engineers.available(query.expertise ?? [], query.limit);
+    return rows.map(toEngineerView);
+  }
+
+  /** Admins see any engineer (deleted too); an engineer sees only their own, non-deleted record. */
+  async get(actor: Actor, id: string): Promise<EngineerView> {
+    const row = await this.engineers.findById(id);
+    if (!row || !this.mayRead(actor, row)) throw new NotFoundError('Engineer', id);
+    return toEngineerView(row);
+  }
+
+  /** An engineer's own record; a deleted or unknown engineer is unknown (404). */
+  async me(actor: Actor): Promise<EngineerView> {
+    const row = await this.engineers.findById(actor.sub);
+    if (!row || row.deletedAt) throw new NotFoundError('Engineer', actor.sub);
+    return toEngineerView(row);
+  }
+
+  async update(actor: Actor, id: string, changes: UpdateEngineerDto): Promise<EngineerView> {
+    return this.transactions.run(async (tx) => {
+      // Locked so that a concurrent assignment cannot slip in between the capacity check and the write.
+      const before = await this.lockExisting(tx, id);
+      if (before.deletedAt) throw new EngineerDeletedError(id);
+      if (changes.maxConcurrentReviews !== undefined && changes.maxConcurrentReviews < before.currentReviewCount) {
+        throw new ConflictError(
+          'CAPACITY_BELOW_OPEN_REVIEWS',
+          `Engineer ${id} has ${before.currentReviewCount} open reviews; maxConcurrentReviews cannot be ${changes.maxConcurrentReviews}`,
+        );
+      }
+      const after = await this.engineers.update(tx, id, changes);
+      await this.audit.record(tx, actor, {
+        action: 'engineer.updated',
+        entityType: 'engineer',
+        entityId: id,
+        before: toEngineerView(before),
+        after: toEngineerView(after),
+      });
+      return toEngineerView(after);
+    });
+  }
+
+  async remove(actor: Actor, id: string): Promise<void> {
+    await this.transactions.run(async (tx) => {
+      const before = await this.lockExisting(tx, id);
+      if (before.deletedAt) return;
+      // The counter is exactly the open-review count, and every assignment locks this row first.
+      if (before.currentReviewCount > 0) {
+        throw new ConflictError('ENGINEER_HAS_OPEN_REVIEWS', `Engineer ${id} has ${before.currentReviewCount} open reviews`);
+      }
+      const after = await this.engineers.softDelete(tx, id);
+      await this.audit.record(tx, actor, {
+        action: 'engineer.deleted',
+        entityType: 'engineer',
+        entityId: id,
+        before: toEngineerView(before),
+        after: toEngineerView(after),
+      });
+    });
+  }
+
+  async lockExisting(tx: Tx, id: string): Promise<EngineerRow> {
+    const row = await this.engineers.lockById(tx, id);
+    if (!row) throw new NotFoundError('Engineer', id);
+    return row;
+  }
+
+  private mayRead(actor: Actor, row: EngineerRow): boolean {
+    if (actor.can(Permission.EngineersReadAll)) return true;
+    return actor.can(Permission.EngineersReadSelf) && row.id === actor.sub && row.deletedAt === null;
+  }
+
+  private checkEmailDomain(email: string): void {
+    const allowed = this.config.allowedEmailDomains;
+    const domain = email.split('@').pop() ?? '';
+    if (allowed && !allowed.includes(domain)) {
+      throw new DomainError(400, 'EMAIL_DOMAIN_NOT_ALLOWED', `Email domain ${domain} is not allowed`);
+    }
+  }
+}

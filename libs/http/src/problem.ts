@@ -1,0 +1,90 @@
+import { HttpException, HttpStatus } from '@nestjs/common';
+import { STATUS_CODES } from 'node:http';
+
+import { TransactionConflictError, describeDatabaseError, isConnectionFailure, isRetryableConflict } from '@app/database';
+
+import { DomainError, type ErrorCode, type FieldError } from './domain-error.js';
+
+export interface ProblemDetails {
+  type: string;
+  title: string;
+  status: number;
+  code: ErrorCode;
+  detail?: string;
+  instance: string;
+  requestId: string;
+  errors?: FieldError[];
+}
+
+const HTTP_CODES: Partial<Record<number, ErrorCode>> = {
+  400: 'VALIDATION_FAILED',
+  401: 'UNAUTHENTICATED',
+  403: 'FORBIDDEN',
+  404: 'NOT_FOUND',
+  405: 'METHOD_NOT_ALLOWED',
+  413: 'PAYLOAD_TOO_LARGE',
+  415: 'UNSUPPORTED_MEDIA_TYPE',
+  429: 'RATE_LIMITED',
+  503: 'SERVICE_UNAVAILABLE',
+};
+
+/** Database constraints whose violation has a contract error code of its own. */
+const CONSTRAINT_CODES: Record<string, { status: HttpStatus; code: ErrorCode; detail: string }> = {
+  engineers_email_key: { status: HttpStatus.CONFLICT, code: 'EMAIL_TAKEN', detail: 'Another engineer has this email' },
+  reviews_one_open_per_incident: { status: HttpStatus.CONFLICT, code: 'INCIDENT_HAS_OPEN_REVIEW', detail: 'The incident already has an open review' },
+  engineers_review_count_within_capacity: { status: HttpStatus.CONFLICT, code: 'ENGINEER_AT_CAPACITY', detail: 'The engineer is at capacity' },
+};
+
+export interface ProblemContext {
+  path: string;
+  requestId: string;
+}
+
+export interface ClassifiedError {
+  problem: ProblemDetails;
+  /** True when the error is unexpected and must be logged with its stack. */
+  unexpected: boolean;
+}
+
+function problem(status: number, code: ErrorCode, context: ProblemContext, detail?: string, errors?: FieldError[]): ProblemDetails {
+  return {
+    type: 'about:blank',
+    title: STATUS_CODES[status] ?? 'Error',
+    status,
+    code,
+    ...(detail === undefined ? {} : { detail }),
+    instance: context.path,
+    requestId: context.requestId,
+    ...(errors && errors.length > 0 ? { errors } : {}),
+  };
+}
+
+/** Turns anything thrown while handling a request into the contract's problem+json body. */
+export function toProblem(error: unknown, context: ProblemContext): ClassifiedError {
+  if (error instanceof DomainError) {
+    return { problem: problem(error.status, error.code, context, error.detail, error.errors), unexpected: false };
+  }
+  if (error instanceof HttpException) {
+    const status = error.getStatus();
+    const response = error.getResponse();
+    const body = typeof response === 'object' && response !== null ? (response as Record<string, unknown>) : {};
+    const code = (body.code as ErrorCode | undefined) ?? HTTP_CODES[status] ?? (status >= 500 ? 'INTERNAL_ERROR' : 'VALIDATION_FAILED');
+    const detail = typeof body.detail === 'string' ? body.detail : typeof body.message === 'string' ? body.message : error.message;
+    return { problem: problem(status, code, context, detail, body.errors as FieldError[] | undefined), unexpected: status >= 500 };
+  }
+  if (error instanceof TransactionConflictError || isRetryableConflict(error)) {
+    return {
+      problem: problem(503, 'SERVICE_UNAVAILABLE', context, 'The operation kept conflicting with concurrent changes; retry it'),
+      unexpected: false,
+    };
+  }
+  if (isConnectionFailure(error)) {
+    return { problem: problem(503, 'SERVICE_UNAVAILABLE', context, 'The database is unavailable; retry later'), unexpected: false };
+  }
+  const database = describeDatabaseError(error);
+  const mapped = database?.constraint ? CONSTRAINT_CODES[database.constraint] : undefined;
+  if (mapped) {
+    return { problem: problem(mapped.status, mapped.code, context, mapped.detail), unexpected: false };
+  }
+  return { problem: problem(500, 'INTERNAL_ERROR', context, 'An unexpected error occurred'), unexpected: true };
+}

@@ -1,0 +1,62 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { adminToken, bearer, startTestApp, type TestApp } from '../support/test-app.js';
+
+describe('HTTP foundation', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(async () => t.close());
+
+  it('answers liveness and readiness', async () => {
+    await t.http.get('/health/live').expect(200);
+    const ready = await t.http.get('/health/ready').expect(200);
+    expect(ready.body.status).toBe('ok');
+    expect(ready.body.info.migrations.status).toBe('up');
+  });
+
+  it('echoes X-Request-Id and generates one when absent', async () => {
+    const echoed = await t.http.get('/health/live').set('X-Request-Id', 'abc-123');
+    expect(echoed.headers['x-request-id']).toBe('abc-123');
+    const generated = await t.http.get('/health/live');
+    expect(generated.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('answers unknown routes with 404 and wrong methods with 405, token or not', async () => {
+    const missing = await t.http.get('/api/v1/nope').set('X-Request-Id', 'r-404');
+    expect(missing.status).toBe(404);
+    expect(missing.headers['content-type']).toContain('application/problem+json');
+    expect(missing.body).toMatchObject({ status: 404, code: 'NOT_FOUND', instance: '/api/v1/nope', requestId: 'r-404' });
+    const wrongMethod = await t.http.put('/api/v1/engineers').set(bearer(adminToken()));
+    expect(wrongMethod.status).toBe(405);
+    expect(wrongMethod.body.code).toBe('METHOD_NOT_ALLOWED');
+    expect((await t.http.delete('/health/live')).status).toBe(405);
+  });
+
+  it('rejects malformed JSON, non-JSON bodies and oversized bodies as problem+json', async () => {
+    const malformed = await t.http.post('/api/v1/engineers').set(bearer(adminToken())).set('Content-Type', 'application/json').send('{"name":');
+    expect(malformed.status).toBe(400);
+    expect(malformed.body.code).toBe('VALIDATION_FAILED');
+    expect(malformed.body.errors).toBeUndefined();
+    const text = await t.http.post('/api/v1/engineers').set(bearer(adminToken())).set('Content-Type', 'text/plain').send('hello');
+    expect(text.status).toBe(415);
+    expect(text.body.code).toBe('UNSUPPORTED_MEDIA_TYPE');
+    const big = await t.http
+      .post('/api/v1/engineers')
+      .set(bearer(adminToken()))
+      .set('Content-Type', 'application/json')
+      .send(JSON.stringify({ name: 'x'.repeat(1024 * 1024 + 10) }));
+    expect(big.status).toBe(413);
+    expect(big.body.code).toBe('PAYLOAD_TOO_LARGE');
+    const proto = await t.http.post('/api/v1/engineers').set(bearer(adminToken())).set('Content-Type', 'application/json').send('{"__proto__":{"x":1}}');
+    expect(proto.status).toBe(400);
+  });
+
+  it('serves the OpenAPI document', async () => {
+    const doc = await t.http.get('/docs-json').expect(200);
+    expect(doc.body.openapi).toMatch(/^3\./);
+    expect(doc.body.paths['/api/v1/engineers']).toBeDefined();
+    await t.http.get('/docs').expect(200);
+  });
+});

@@ -1,0 +1,26 @@
+import type { TestProject } from 'vitest/node';
+
+import { applyMigrations } from '../../tools/prisma-engine/migrate.mjs';
+import { databaseUrl, dropDatabase, withAdmin } from './database.js';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    templateDatabase: string;
+  }
+}
+
+/** Migrates one template database per run; every suite clones it, and all are dropped at the end. */
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const template = `ers_template_${process.pid}`;
+  await dropDatabase(template);
+  await withAdmin((client) => client.query(`CREATE DATABASE "${template}"`));
+  await applyMigrations(databaseUrl(template));
+  project.provide('templateDatabase', template);
+  return async () => {
+    const clones = await withAdmin((client) =>
+      client.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE starts_with(datname, $1)`, [`${template}_c_`]),
+    );
+    for (const { datname } of clones.rows) await dropDatabase(datname);
+    await dropDatabase(template);
+  };
+}

@@ -1,0 +1,68 @@
+import type { AddressInfo } from 'node:net';
+
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import jwt from 'jsonwebtoken';
+import pg from 'pg';
+import request from 'supertest';
+import { inject } from 'vitest';
+
+import { type AppConfig, loadAppConfig } from '@app/config';
+
+import { createApp } from '../../apps/api/src/create-app.js';
+import { cloneTemplate, databaseUrl, dropDatabase } from './database.js';
+
+export const TEST_JWT_SECRET = 'test-secret-that-is-long-enough-0123456789';
+
+export interface TestApp {
+  app: NestExpressApplication;
+  config: AppConfig;
+  /** Base URL of the real listening server, for concurrent requests with fetch. */
+  baseUrl: string;
+  http: ReturnType<typeof request>;
+  /** Raw SQL on the suite's own database (for invariant checks and fixtures). */
+  sql: pg.Pool;
+  databaseName: string;
+  close(): Promise<void>;
+}
+
+/** A full application on its own clone of the migrated template database, listening on 127.0.0.1. */
+export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+  const databaseName = await cloneTemplate(inject('templateDatabase'));
+  const url = databaseUrl(databaseName);
+  const config = loadAppConfig({
+    NODE_ENV: 'test',
+    DATABASE_URL: url,
+    JWT_SECRET: TEST_JWT_SECRET,
+    LOG_LEVEL: 'silent',
+    SCHEDULER_ENABLED: 'false',
+    DATABASE_POOL_MAX: '20',
+    ASSIGN_RATE_LIMIT: '100000',
+    ...env,
+  });
+  const app = await createApp(config);
+  await app.listen(0, '127.0.0.1');
+  const { port } = app.getHttpServer().address() as AddressInfo;
+  const sql = new pg.Pool({ connectionString: url, max: 4 });
+  return {
+    app,
+    config,
+    baseUrl: `http://127.0.0.1:${port}`,
+    http: request(app.getHttpServer()),
+    sql,
+    databaseName,
+    async close() {
+      await app.close();
+      await sql.end();
+      await dropDatabase(databaseName);
+    },
+  };
+}
+
+export function token(claims: { sub?: string; roles?: unknown; [claim: string]: unknown }, options: jwt.SignOptions = {}): string {
+  return jwt.sign({ sub: 'admin-1', ...claims }, TEST_JWT_SECRET, { algorithm: 'HS256', expiresIn: '1h', ...options });
+}
+
+export const adminToken = (sub = 'admin-1'): string => token({ sub, roles: ['admin'] });
+export const serviceToken = (sub = 'pipeline-1'): string => token({ sub, roles: ['service'] });
+export const engineerToken = (engineerId: string): string => token({ sub: engineerId, roles: ['engineer'] });
+export const bearer = (value: string): { Authorization: string } => ({ Authorization: `Bearer ${value}` });
