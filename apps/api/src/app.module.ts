@@ -7,7 +7,7 @@ import { DatabaseModule } from '@app/database';
 import { EngineersModule } from '@app/engineers';
 import { HttpModule } from '@app/http';
 import { IncidentsModule } from '@app/incidents';
-import { LoggingModule } from '@app/observability';
+import { LoggingModule, ObservabilityModule } from '@app/observability';
 
 import { HealthModule } from './health/health.module.js';
 
@@ -19,6 +19,7 @@ export class AppModule {
       imports: [
         AppConfigModule.forRoot(config),
         LoggingModule,
+        ObservabilityModule,
         DatabaseModule,
         HttpModule,
         AuthModule,

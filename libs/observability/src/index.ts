@@ -1,1 +1,3 @@
 export * from './logging.module.js';
+export * from './observability.module.js';
+export * from './review-metrics.js';
