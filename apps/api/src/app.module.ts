@@ -7,6 +7,7 @@ import { DatabaseModule } from '@app/database';
 import { EngineersModule } from '@app/engineers';
 import { HttpModule } from '@app/http';
 import { IncidentsModule } from '@app/incidents';
+import { ReviewsModule } from '@app/reviews';
 import { LoggingModule, ObservabilityModule } from '@app/observability';
 
 import { HealthModule } from './health/health.module.js';
@@ -26,6 +27,7 @@ export class AppModule {
         AuditModule,
         EngineersModule,
         IncidentsModule,
+        ReviewsModule,
         HealthModule,
       ],
     };

@@ -135,20 +135,22 @@ export class EngineersRepository {
   }
 
   /**
-   * Picks and locks the best eligible engineer. SKIP LOCKED lets concurrent auto-assigns spread
-   * over the pool instead of queueing on one row; the lock is re-checked by the caller.
+   * Picks and locks the best eligible engineer. With `skipLocked`, concurrent auto-assigns spread over
+   * the pool instead of queueing on one row; without it the caller waits for the best engineer, and
+   * PostgreSQL re-checks the WHERE clause once the lock is granted, so a full engineer is never returned.
    */
-  async claimBestCandidate(tx: Tx, expertise: string[], excludeId?: string): Promise<Candidate | undefined> {
+  async claimBestCandidate(tx: Tx, expertise: string[], excludeId?: string, options: { skipLocked: boolean } = { skipLocked: true }): Promise<Candidate | undefined> {
     const exclude = excludeId ? Prisma.sql`AND e.id <> ${excludeId}::uuid` : Prisma.empty;
+    const lockMode = options.skipLocked ? Prisma.sql`FOR UPDATE SKIP LOCKED` : Prisma.sql`FOR UPDATE`;
     const [row] = await tx.$queryRaw<(EngineerRow & { loadRatio: number; candidates: number })[]>`
       WITH chosen AS (
         SELECT e.id FROM engineers e
         WHERE e.is_available AND e.expertise @> ${expertise}::text[] ${exclude}
         ORDER BY (e.current_review_count::float8 / e.max_concurrent_reviews), e.last_assigned_at NULLS FIRST, e.id
-        LIMIT 1 FOR UPDATE SKIP LOCKED
+        LIMIT 1 ${lockMode}
       )
       SELECT ${COLUMNS}, (e.current_review_count::float8 / e.max_concurrent_reviews) AS "loadRatio",
-        (SELECT count(*)::int FROM engineers c WHERE c.is_available AND c.expertise @> ${expertise}::text[] ${excludeId ? Prisma.sql`AND c.id <> ${excludeId}::uuid` : Prisma.empty}) AS candidates
+        (SELECT count(*)::int FROM engineers e WHERE e.is_available AND e.expertise @> ${expertise}::text[] ${exclude}) AS candidates
       FROM engineers e JOIN chosen ON chosen.id = e.id`;
     if (!row) return undefined;
     const { loadRatio, candidates, ...engineer } = row;

@@ -33,7 +33,7 @@ CREATE TYPE "audit_entity_type" AS ENUM ('engineer', 'incident', 'review');
 
 -- CreateTable
 CREATE TABLE "engineers" (
-    "id" UUID NOT NULL,
+    "id" UUID NOT NULL DEFAULT gen_random_uuid(),
     "name" TEXT NOT NULL,
     "email" TEXT NOT NULL,
     "expertise" TEXT[] DEFAULT ARRAY[]::TEXT[],
@@ -51,7 +51,7 @@ CREATE TABLE "engineers" (
 
 -- CreateTable
 CREATE TABLE "incidents" (
-    "id" UUID NOT NULL,
+    "id" UUID NOT NULL DEFAULT gen_random_uuid(),
     "title" TEXT NOT NULL,
     "description" TEXT,
     "severity" "incident_severity" NOT NULL,
@@ -69,7 +69,7 @@ CREATE TABLE "incidents" (
 
 -- CreateTable
 CREATE TABLE "reviews" (
-    "id" UUID NOT NULL,
+    "id" UUID NOT NULL DEFAULT gen_random_uuid(),
     "incident_id" UUID NOT NULL,
     "engineer_id" UUID NOT NULL,
     "status" "review_status" NOT NULL DEFAULT 'assigned',
@@ -103,7 +103,7 @@ CREATE TABLE "reviews" (
 
 -- CreateTable
 CREATE TABLE "audit_entries" (
-    "id" UUID NOT NULL,
+    "id" UUID NOT NULL DEFAULT gen_random_uuid(),
     "seq" BIGSERIAL NOT NULL,
     "occurred_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
     "actor_sub" TEXT NOT NULL,
@@ -144,7 +144,7 @@ CREATE TABLE "idempotency_records" (
 
 -- CreateTable
 CREATE TABLE "webhook_events" (
-    "id" UUID NOT NULL,
+    "id" UUID NOT NULL DEFAULT gen_random_uuid(),
     "type" TEXT NOT NULL,
     "review_id" UUID NOT NULL,
     "occurred_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,

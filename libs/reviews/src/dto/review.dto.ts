@@ -1,0 +1,131 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform } from 'class-transformer';
+import { IsEnum, IsIn, IsNumber, IsOptional, IsString, IsUUID, Length, Max, MaxLength, Min } from 'class-validator';
+
+import { ReviewPriority, ReviewStatus } from '@app/database';
+import { OptionalField, PageQueryDto, QueryBool, Trim } from '@app/http';
+
+import { ReviewView } from '../review.view.js';
+
+const UUID = { message: 'must be a UUID' };
+
+export class ReviewIdParam {
+  @ApiProperty({ format: 'uuid' })
+  @IsUUID('all', UUID)
+  id!: string;
+}
+
+export class AssignReviewDto {
+  @ApiProperty({ format: 'uuid' })
+  @IsUUID('all', UUID)
+  incidentId!: string;
+
+  @ApiProperty({ format: 'uuid' })
+  @IsUUID('all', UUID)
+  engineerId!: string;
+
+  @ApiPropertyOptional({ enum: ReviewPriority, default: 'normal' })
+  @OptionalField()
+  @IsEnum(ReviewPriority)
+  priority?: ReviewPriority;
+}
+
+export class AutoAssignReviewDto {
+  @ApiProperty({ format: 'uuid' })
+  @IsUUID('all', UUID)
+  incidentId!: string;
+
+  @ApiPropertyOptional({ enum: ReviewPriority, default: 'normal' })
+  @OptionalField()
+  @IsEnum(ReviewPriority)
+  priority?: ReviewPriority;
+}
+
+export class SubmitReviewDto {
+  @ApiProperty({ minLength: 1, maxLength: 20000 })
+  @Trim()
+  @IsString()
+  @Length(1, 20000)
+  approach!: string;
+
+  @ApiPropertyOptional({ type: String, maxLength: 20000, nullable: true })
+  @IsOptional()
+  @Trim()
+  @IsString()
+  @MaxLength(20000)
+  analysis?: string | null;
+
+  @ApiPropertyOptional({ type: Number, minimum: 0, maximum: 1, nullable: true })
+  @IsOptional()
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(0)
+  @Max(1)
+  confidence?: number | null;
+}
+
+export class CancelReviewDto {
+  @ApiProperty({ minLength: 1, maxLength: 1000 })
+  @Trim()
+  @IsString()
+  @Length(1, 1000)
+  reason!: string;
+}
+
+export class ReassignReviewDto {
+  @ApiProperty({ format: 'uuid' })
+  @IsUUID('all', UUID)
+  engineerId!: string;
+
+  @ApiProperty({ minLength: 1, maxLength: 1000 })
+  @Trim()
+  @IsString()
+  @Length(1, 1000)
+  reason!: string;
+}
+
+export class DecisionDto {
+  @ApiProperty({ enum: ['ai_approach', 'engineer_approach'] })
+  @IsIn(['ai_approach', 'engineer_approach'])
+  decision!: 'ai_approach' | 'engineer_approach';
+
+  @ApiProperty({ minLength: 1, maxLength: 5000 })
+  @Trim()
+  @IsString()
+  @Length(1, 5000)
+  rationale!: string;
+}
+
+export class ListReviewsQueryDto extends PageQueryDto {
+  @ApiPropertyOptional({ description: 'Comma-separated review statuses', example: 'assigned,in_progress' })
+  @IsOptional()
+  @Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.split(',').map((status) => status.trim()) : value))
+  @IsEnum(ReviewStatus, { each: true })
+  status?: ReviewStatus[];
+
+  @ApiPropertyOptional({ enum: ReviewPriority })
+  @IsOptional()
+  @IsEnum(ReviewPriority)
+  priority?: ReviewPriority;
+
+  @ApiPropertyOptional({ format: 'uuid' })
+  @IsOptional()
+  @IsUUID('all', UUID)
+  engineerId?: string;
+
+  @ApiPropertyOptional({ format: 'uuid' })
+  @IsOptional()
+  @IsUUID('all', UUID)
+  incidentId?: string;
+
+  @IsOptional()
+  @QueryBool('Only reviews that are (or are not) overdue')
+  overdue?: boolean;
+}
+
+export class ReviewPageDto {
+  @ApiProperty({ type: [ReviewView] }) items!: ReviewView[];
+  @ApiProperty() total!: number;
+  @ApiProperty() page!: number;
+  @ApiProperty() pageSize!: number;
+  @ApiProperty() totalPages!: number;
+}

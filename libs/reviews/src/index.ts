@@ -1,0 +1,5 @@
+export * from './assignment.service.js';
+export * from './review-state-machine.js';
+export * from './review.view.js';
+export * from './reviews.module.js';
+export * from './reviews.repository.js';

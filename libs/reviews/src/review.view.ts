@@ -1,0 +1,110 @@
+import { ApiProperty } from '@nestjs/swagger';
+
+import { AssignmentStrategy, ReviewDecision, ReviewPriority, ReviewStatus } from '@app/database';
+
+export class AssignmentExplanation {
+  @ApiProperty({ enum: AssignmentStrategy }) strategy!: AssignmentStrategy;
+  @ApiProperty({ description: "The caller's sub (system:sla for escalation)" }) assignedBy!: string;
+  @ApiProperty({ type: Number, nullable: true, description: 'Eligible engineers considered (automatic choices only)' }) candidates!: number | null;
+  @ApiProperty({ type: Number, nullable: true, description: "The chosen engineer's load ratio before this review (automatic choices only)" })
+  loadRatio!: number | null;
+}
+
+export class ReviewView {
+  @ApiProperty({ format: 'uuid' }) id!: string;
+  @ApiProperty({ format: 'uuid' }) incidentId!: string;
+  @ApiProperty({ format: 'uuid' }) engineerId!: string;
+  @ApiProperty({ enum: ReviewStatus }) status!: ReviewStatus;
+  @ApiProperty({ enum: ReviewPriority }) priority!: ReviewPriority;
+  @ApiProperty({ format: 'date-time' }) assignedAt!: string;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true }) startedAt!: string | null;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true }) submittedAt!: string | null;
+  @ApiProperty({ format: 'date-time' }) expectedCompletionAt!: string;
+  @ApiProperty({ description: 'assigned or in_progress past expectedCompletionAt (computed at read time)' }) overdue!: boolean;
+  @ApiProperty({ enum: [0, 1, 2] }) escalationLevel!: number;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true }) lastEscalatedAt!: string | null;
+  @ApiProperty({ type: String, nullable: true }) approach!: string | null;
+  @ApiProperty({ type: String, nullable: true }) analysis!: string | null;
+  @ApiProperty({ type: Number, nullable: true }) confidence!: number | null;
+  @ApiProperty({ enum: ReviewDecision }) decision!: ReviewDecision;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true }) decisionMadeAt!: string | null;
+  @ApiProperty({ type: String, nullable: true }) decisionRationale!: string | null;
+  @ApiProperty({ type: String, nullable: true }) decidedBy!: string | null;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true }) cancelledAt!: string | null;
+  @ApiProperty({ type: String, nullable: true }) cancellationReason!: string | null;
+  @ApiProperty({ type: String, format: 'uuid', nullable: true }) reassignedFromId!: string | null;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true }) decisionOverdueAt!: string | null;
+  @ApiProperty({ type: AssignmentExplanation }) assignment!: AssignmentExplanation;
+  @ApiProperty({ format: 'date-time' }) createdAt!: string;
+  @ApiProperty({ format: 'date-time' }) updatedAt!: string;
+}
+
+export interface ReviewRow {
+  id: string;
+  incidentId: string;
+  engineerId: string;
+  status: ReviewStatus;
+  priority: ReviewPriority;
+  assignedAt: Date;
+  startedAt: Date | null;
+  submittedAt: Date | null;
+  expectedCompletionAt: Date;
+  overdue: boolean;
+  escalationLevel: number;
+  lastEscalatedAt: Date | null;
+  approach: string | null;
+  analysis: string | null;
+  confidence: number | null;
+  decision: ReviewDecision;
+  decisionMadeAt: Date | null;
+  decisionRationale: string | null;
+  decidedBy: string | null;
+  cancelledAt: Date | null;
+  cancellationReason: string | null;
+  reassignedFromId: string | null;
+  decisionOverdueAt: Date | null;
+  assignmentStrategy: AssignmentStrategy;
+  assignedBy: string;
+  assignmentCandidates: number | null;
+  assignmentLoadRatio: number | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+const iso = (date: Date | null): string | null => (date ? date.toISOString() : null);
+
+export function toReviewView(row: ReviewRow): ReviewView {
+  return {
+    id: row.id,
+    incidentId: row.incidentId,
+    engineerId: row.engineerId,
+    status: row.status,
+    priority: row.priority,
+    assignedAt: row.assignedAt.toISOString(),
+    startedAt: iso(row.startedAt),
+    submittedAt: iso(row.submittedAt),
+    expectedCompletionAt: row.expectedCompletionAt.toISOString(),
+    overdue: row.overdue,
+    escalationLevel: row.escalationLevel,
+    lastEscalatedAt: iso(row.lastEscalatedAt),
+    approach: row.approach,
+    analysis: row.analysis,
+    confidence: row.confidence,
+    decision: row.decision,
+    decisionMadeAt: iso(row.decisionMadeAt),
+    decisionRationale: row.decisionRationale,
+    decidedBy: row.decidedBy,
+    cancelledAt: iso(row.cancelledAt),
+    cancellationReason: row.cancellationReason,
+    reassignedFromId: row.reassignedFromId,
+    decisionOverdueAt: iso(row.decisionOverdueAt),
+    assignment: {
+      strategy: row.assignmentStrategy,
+      assignedBy: row.assignedBy,
+      candidates: row.assignmentCandidates,
+      loadRatio: row.assignmentLoadRatio,
+    },
+    createdAt: row.createdAt.toISOString(),
+    updatedAt: row.updatedAt.toISOString(),
+  };
+}

@@ -1,0 +1,180 @@
+import { Injectable } from '@nestjs/common';
+
+import { type AssignmentStrategy, Prisma, PrismaService, type ReviewPriority, type ReviewStatus, type Tx } from '@app/database';
+
+import type { ReviewRow } from './review.view.js';
+
+type Db = Tx | PrismaService;
+
+const COLUMNS = Prisma.sql`r.id::text AS id, r.incident_id::text AS "incidentId", r.engineer_id::text AS "engineerId",
+  r.status::text AS status, r.priority::text AS priority, r.assigned_at AS "assignedAt", r.started_at AS "startedAt",
+  r.submitted_at AS "submittedAt", r.expected_completion_at AS "expectedCompletionAt",
+  (r.status IN ('assigned', 'in_progress') AND r.expected_completion_at < now()) AS overdue,
+  r.escalation_level::int AS "escalationLevel", r.last_escalated_at AS "lastEscalatedAt", r.approach, r.analysis, r.confidence,
+  r.decision::text AS decision, r.decision_made_at AS "decisionMadeAt", r.decision_rationale AS "decisionRationale",
+  r.decided_by AS "decidedBy", r.cancelled_at AS "cancelledAt", r.cancellation_reason AS "cancellationReason",
+  r.reassigned_from_id::text AS "reassignedFromId", r.decision_overdue_at AS "decisionOverdueAt",
+  r.assignment_strategy::text AS "assignmentStrategy", r.assigned_by AS "assignedBy", r.assignment_candidates AS "assignmentCandidates",
+  r.assignment_load_ratio AS "assignmentLoadRatio", r.created_at AS "createdAt", r.updated_at AS "updatedAt"`;
+
+export interface NewReview {
+  incidentId: string;
+  engineerId: string;
+  priority: ReviewPriority;
+  slaSeconds: number;
+  strategy: AssignmentStrategy;
+  assignedBy: string;
+  candidates: number | null;
+  loadRatio: number | null;
+  reassignedFromId: string | null;
+}
+
+export interface ReviewFilter {
+  statuses?: ReviewStatus[];
+  priority?: ReviewPriority;
+  engineerId?: string;
+  incidentId?: string;
+  overdue?: boolean;
+  /** Ownership: only this engineer's reviews. */
+  ownerId?: string;
+}
+
+/** The only code that reads or writes the reviews table; SLA and other modules pass their transaction in. */
+@Injectable()
+export class ReviewsRepository {
+  constructor(private readonly prisma: PrismaService) {}
+
+  /** The partial unique index reviews_one_open_per_incident is the last word on "one open review". */
+  async insert(tx: Tx, review: NewReview): Promise<ReviewRow> {
+    const [row] = await tx.$queryRaw<ReviewRow[]>`
+      INSERT INTO reviews AS r (id, incident_id, engineer_id, status, priority, assigned_at, expected_completion_at,
+        assignment_strategy, assigned_by, assignment_candidates, assignment_load_ratio, reassigned_from_id)
+      VALUES (gen_random_uuid(), ${review.incidentId}::uuid, ${review.engineerId}::uuid, 'assigned', ${review.priority}::review_priority,
+        now(), now() + make_interval(secs => ${review.slaSeconds}), ${review.strategy}::assignment_strategy, ${review.assignedBy},
+        ${review.candidates}, ${review.loadRatio}, ${review.reassignedFromId}::uuid)
+      RETURNING ${COLUMNS}`;
+    return row!;
+  }
+
+  async findById(id: string, db: Db = this.prisma): Promise<ReviewRow | undefined> {
+    const [row] = await db.$queryRaw<ReviewRow[]>`SELECT ${COLUMNS} FROM reviews r WHERE r.id = ${id}::uuid`;
+    return row;
+  }
+
+  async lockById(tx: Tx, id: string): Promise<ReviewRow | undefined> {
+    const [row] = await tx.$queryRaw<ReviewRow[]>`SELECT ${COLUMNS} FROM reviews r WHERE r.id = ${id}::uuid FOR UPDATE`;
+    return row;
+  }
+
+  /** #11: served by the partial index reviews_incident_submitted_idx. */
+  async lockSubmittedForIncident(tx: Tx, incidentId: string): Promise<ReviewRow | undefined> {
+    const [row] = await tx.$queryRaw<ReviewRow[]>`
+      SELECT ${COLUMNS} FROM reviews r WHERE r.incident_id = ${incidentId}::uuid AND r.status = 'submitted'
+      ORDER BY r.submitted_at DESC LIMIT 1 FOR UPDATE`;
+    return row;
+  }
+
+  async hasDecision(tx: Tx, incidentId: string): Promise<boolean> {
+    const [row] = await tx.$queryRaw<{ decided: boolean }[]>`
+      SELECT EXISTS (SELECT 1 FROM reviews WHERE incident_id = ${incidentId}::uuid AND decision <> 'pending') AS decided`;
+    return row?.decided ?? false;
+  }
+
+  async start(tx: Tx, id: string): Promise<ReviewRow> {
+    return this.updateReturning(tx, id, Prisma.sql`status = 'in_progress', started_at = now()`);
+  }
+
+  /** #18: a submit straight from `assigned` back-fills startedAt with assignedAt. */
+  async submit(tx: Tx, id: string, work: { approach: string; analysis: string | null; confidence: number | null }): Promise<ReviewRow> {
+    return this.updateReturning(
+      tx,
+      id,
+      Prisma.sql`status = 'submitted', submitted_at = now(), started_at = coalesce(started_at, assigned_at),
+        approach = ${work.approach}, analysis = ${work.analysis}, confidence = ${work.confidence}`,
+    );
+  }
+
+  async cancel(tx: Tx, id: string, reason: string): Promise<ReviewRow> {
+    return this.updateReturning(tx, id, Prisma.sql`status = 'cancelled', cancelled_at = now(), cancellation_reason = ${reason}`);
+  }
+
+  async decide(tx: Tx, id: string, decision: { approach: 'ai_approach' | 'engineer_approach'; rationale: string; decidedBy: string }): Promise<ReviewRow> {
+    const status = decision.approach === 'engineer_approach' ? 'accepted' : 'rejected';
+    return this.updateReturning(
+      tx,
+      id,
+      Prisma.sql`status = ${status}::review_status, decision = ${decision.approach}::review_decision, decision_made_at = now(),
+        decision_rationale = ${decision.rationale}, decided_by = ${decision.decidedBy}`,
+    );
+  }
+
+  async escalate(tx: Tx, id: string, level: 1 | 2): Promise<ReviewRow> {
+    return this.updateReturning(tx, id, Prisma.sql`escalation_level = ${level}, last_escalated_at = now()`);
+  }
+
+  async markDecisionOverdue(tx: Tx, id: string): Promise<ReviewRow> {
+    return this.updateReturning(tx, id, Prisma.sql`decision_overdue_at = now()`);
+  }
+
+  private async updateReturning(tx: Tx, id: string, assignments: Prisma.Sql): Promise<ReviewRow> {
+    const [row] = await tx.$queryRaw<ReviewRow[]>`
+      UPDATE reviews AS r SET ${assignments}, updated_at = now() WHERE r.id = ${id}::uuid RETURNING ${COLUMNS}`;
+    return row!;
+  }
+
+  async forIncident(incidentId: string, ownerId?: string): Promise<ReviewRow[]> {
+    return this.prisma.$queryRaw<ReviewRow[]>`
+      SELECT ${COLUMNS} FROM reviews r WHERE r.incident_id = ${incidentId}::uuid
+        ${ownerId ? Prisma.sql`AND r.engineer_id = ${ownerId}::uuid` : Prisma.empty}
+      ORDER BY r.assigned_at DESC, r.id DESC`;
+  }
+
+  /** Ownership in one query: has this engineer ever held a review of the incident? */
+  async engineerHeldIncident(engineerId: string, incidentId: string): Promise<boolean> {
+    const [row] = await this.prisma.$queryRaw<{ held: boolean }[]>`
+      SELECT EXISTS (SELECT 1 FROM reviews WHERE incident_id = ${incidentId}::uuid AND engineer_id = ${engineerId}::uuid) AS held`;
+    return row?.held ?? false;
+  }
+
+  /** Movable reviews of an engineer, oldest first, for drain. */
+  async movableForEngineer(tx: Tx, engineerId: string): Promise<{ id: string; incidentId: string }[]> {
+    return tx.$queryRaw`
+      SELECT id::text AS id, incident_id::text AS "incidentId" FROM reviews
+      WHERE engineer_id = ${engineerId}::uuid AND status IN ('assigned', 'in_progress')
+      ORDER BY assigned_at, id`;
+  }
+
+  async countMatching(filter: ReviewFilter): Promise<number> {
+    const [row] = await this.prisma.$queryRaw<{ total: number }[]>`SELECT count(*)::int AS total FROM reviews r WHERE ${this.where(filter)}`;
+    return row?.total ?? 0;
+  }
+
+  async listMatching(filter: ReviewFilter, offset: number, limit: number): Promise<ReviewRow[]> {
+    return this.prisma.$queryRaw<ReviewRow[]>`
+      SELECT ${COLUMNS} FROM reviews r WHERE ${this.where(filter)} ORDER BY r.assigned_at DESC, r.id DESC OFFSET ${offset} LIMIT ${limit}`;
+  }
+
+  private where(filter: ReviewFilter): Prisma.Sql {
+    const conditions: Prisma.Sql[] = [];
+    if (filter.ownerId) conditions.push(Prisma.sql`r.engineer_id = ${filter.ownerId}::uuid`);
+    if (filter.statuses?.length) conditions.push(Prisma.sql`r.status = ANY(${filter.statuses}::review_status[])`);
+    if (filter.priority) conditions.push(Prisma.sql`r.priority = ${filter.priority}::review_priority`);
+    if (filter.engineerId) conditions.push(Prisma.sql`r.engineer_id = ${filter.engineerId}::uuid`);
+    if (filter.incidentId) conditions.push(Prisma.sql`r.incident_id = ${filter.incidentId}::uuid`);
+    // Same expression as the partial index reviews_open_deadline_idx, so ?overdue=true is an index scan.
+    if (filter.overdue === true) conditions.push(Prisma.sql`(r.status IN ('assigned', 'in_progress') AND r.expected_completion_at < now())`);
+    if (filter.overdue === false) conditions.push(Prisma.sql`NOT (r.status IN ('assigned', 'in_progress') AND r.expected_completion_at < now())`);
+    return conditions.length ? Prisma.join(conditions, ' AND ') : Prisma.sql`TRUE`;
+  }
+
+  /** Workload integrity: each engineer's counter against the open reviews it should count, in one query. */
+  async workloadDrift(db: Db = this.prisma): Promise<{ checked: number; drifted: { engineerId: string; counter: number; actual: number }[] }> {
+    const rows = await db.$queryRaw<{ engineerId: string; counter: number; actual: number }[]>`
+      SELECT e.id::text AS "engineerId", e.current_review_count AS counter, coalesce(o.open, 0)::int AS actual
+      FROM engineers e
+      LEFT JOIN (SELECT engineer_id, count(*) AS open FROM reviews WHERE status IN ('assigned', 'in_progress', 'submitted') GROUP BY engineer_id) o
+        ON o.engineer_id = e.id
+      ORDER BY e.id`;
+    return { checked: rows.length, drifted: rows.filter((row) => row.counter !== row.actual) };
+  }
+}

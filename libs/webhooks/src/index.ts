@@ -1,0 +1,3 @@
+export * from './outbox.service.js';
+export * from './webhook-event.js';
+export * from './webhooks.module.js';
