@@ -5,6 +5,7 @@ import type { NextFunction, Request, Response } from 'express';
 import { bodyParserErrors, jsonBodyParser, requireJsonBody } from './body-parsing.js';
 import { toProblem } from './problem.js';
 import { requestIdMiddleware } from './request-context.js';
+import { installResponseOverride } from './response-override.js';
 import { RouteCatalog } from './route-catalog.js';
 
 export const API_PREFIX = 'api/v1';
@@ -32,5 +33,6 @@ export function configureHttp(app: INestApplication): void {
   );
   express.setGlobalPrefix(API_PREFIX, { exclude: ['health/(.*)', 'health/live', 'health/ready', 'metrics'] });
   app.get(RouteCatalog).setGlobalPrefix(API_PREFIX, ROOT_CONTROLLERS);
+  installResponseOverride(app);
   app.enableShutdownHooks();
 }

@@ -1,5 +1,8 @@
 import { Global, Module } from '@nestjs/common';
-import { APP_FILTER, APP_PIPE, DiscoveryModule } from '@nestjs/core';
+import { APP_FILTER, APP_INTERCEPTOR, APP_PIPE, DiscoveryModule } from '@nestjs/core';
+
+import { IdempotencyInterceptor } from './idempotency.interceptor.js';
+import { IdempotencyRepository } from './idempotency.repository.js';
 
 import { ProblemDetailsFilter } from './problem.filter.js';
 import { RouteCatalog } from './route-catalog.js';
@@ -10,6 +13,8 @@ import { createValidationPipe } from './validation.js';
   imports: [DiscoveryModule],
   providers: [
     RouteCatalog,
+    IdempotencyRepository,
+    { provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor },
     { provide: APP_FILTER, useClass: ProblemDetailsFilter },
     { provide: APP_PIPE, useFactory: createValidationPipe },
   ],

@@ -6,3 +6,5 @@ export * from './pagination.js';
 export * from './problem.js';
 export * from './request-context.js';
 export * from './route-catalog.js';
+export * from './canonical-json.js';
+export * from './response-override.js';

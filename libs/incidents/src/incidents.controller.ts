@@ -3,6 +3,7 @@ import { ApiConflictResponse, ApiCreatedResponse, ApiOkResponse, ApiTags } from 
 import type { Response } from 'express';
 
 import { type Actor, Allow, CurrentActor, Permission } from '@app/auth';
+import { overrideResponse } from '@app/http';
 
 import { ChangeIncidentStatusDto, CreateIncidentDto, IncidentIdParam, IncidentPageDto, ListIncidentsQueryDto } from './dto/incident.dto.js';
 import { IncidentView } from './incident.view.js';
@@ -19,7 +20,7 @@ export class IncidentsController {
   @ApiOkResponse({ type: IncidentView, description: 'An incident with this externalRef already exists; it is returned unchanged' })
   async create(@CurrentActor() actor: Actor, @Body() body: CreateIncidentDto, @Res({ passthrough: true }) res: Response): Promise<IncidentView> {
     const { incident, created } = await this.incidents.create(actor, body);
-    res.status(created ? 201 : 200);
+    if (!created) overrideResponse(res, 200);
     return incident;
   }
 
