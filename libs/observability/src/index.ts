@@ -1,3 +1,6 @@
 export * from './logging.module.js';
 export * from './observability.module.js';
+export * from './request-observer.js';
 export * from './review-metrics.js';
+export * from './scheduler-metrics.js';
+export * from './webhook-metrics.js';

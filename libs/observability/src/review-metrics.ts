@@ -1,17 +1,12 @@
 import { Injectable } from '@nestjs/common';
-import { Counter, Histogram, register } from 'prom-client';
-
-function counter<T extends string>(name: string, help: string, labelNames: T[]): Counter<T> {
-  return (register.getSingleMetric(name) as Counter<T> | undefined) ?? new Counter({ name, help, labelNames });
-}
-
-function histogram<T extends string>(name: string, help: string, labelNames: T[], buckets: number[]): Histogram<T> {
-  return (register.getSingleMetric(name) as Histogram<T> | undefined) ?? new Histogram({ name, help, labelNames, buckets });
-}
+import { Counter, Histogram, Registry } from 'prom-client';
 
 const REVIEW_BUCKETS = [60, 300, 900, 1800, 3600, 7200, 14400, 28800, 86400, 259200];
+const PRIORITIES = ['low', 'normal', 'high', 'critical'];
+const DECISION_TYPES = ['ai_approach', 'engineer_approach'];
 
 export type AssignmentOutcome = 'success' | 'rejected' | 'error';
+const OUTCOMES: AssignmentOutcome[] = ['success', 'rejected', 'error'];
 
 /**
  * Per-process counters and histograms of the review lifecycle (Prometheus sums replicas). Gauges
@@ -19,15 +14,33 @@ export type AssignmentOutcome = 'success' | 'rejected' | 'error';
  */
 @Injectable()
 export class ReviewMetrics {
-  private readonly assignments = counter('engineer_assignments_total', 'Review assignment attempts by priority and outcome', ['priority', 'outcome']);
-  private readonly duration = histogram('review_duration_seconds', 'Time from assignment to submission', [], REVIEW_BUCKETS);
-  private readonly decisionLatency = histogram(
-    'review_decision_latency_seconds',
-    'Time from assignment to the decision',
-    ['decision_type'],
-    REVIEW_BUCKETS,
-  );
-  private readonly escalations = counter('review_escalations_total', 'Review escalations by level', ['level']);
+  private readonly assignments: Counter<'priority' | 'outcome'>;
+  private readonly duration: Histogram;
+  private readonly decisionLatency: Histogram<'decision_type'>;
+  private readonly escalations: Counter<'level'>;
+
+  constructor(registry: Registry) {
+    const registers = [registry];
+    this.assignments = new Counter({
+      name: 'engineer_assignments_total',
+      help: 'Review assignment attempts by priority and outcome',
+      labelNames: ['priority', 'outcome'],
+      registers,
+    });
+    this.duration = new Histogram({ name: 'review_duration_seconds', help: 'Time from assignment to submission', buckets: REVIEW_BUCKETS, registers });
+    this.decisionLatency = new Histogram({
+      name: 'review_decision_latency_seconds',
+      help: 'Time from assignment to the decision',
+      labelNames: ['decision_type'],
+      buckets: REVIEW_BUCKETS,
+      registers,
+    });
+    this.escalations = new Counter({ name: 'review_escalations_total', help: 'Review escalations by level', labelNames: ['level'], registers });
+    // Series exist from the start, so rate() and absent-vs-zero behave the same on a fresh replica.
+    for (const priority of PRIORITIES) for (const outcome of OUTCOMES) this.assignments.inc({ priority, outcome }, 0);
+    for (const decisionType of DECISION_TYPES) this.decisionLatency.zero({ decision_type: decisionType });
+    for (const level of ['1', '2']) this.escalations.inc({ level }, 0);
+  }
 
   assignment(priority: string, outcome: AssignmentOutcome): void {
     this.assignments.inc({ priority, outcome });

@@ -1,0 +1,177 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { Gauge, Registry } from 'prom-client';
+
+import { Prisma, PrismaService } from '@app/database';
+
+const OPEN_STATUSES = ['assigned', 'in_progress', 'submitted'];
+const PRIORITIES = ['low', 'normal', 'high', 'critical'];
+/** A scrape must not hang on a stuck database: past this, the read counts as failed. */
+const READ_TIMEOUT_MS = 3_000;
+
+interface DatabaseSnapshot {
+  workload: { engineerId: string; count: number }[];
+  open: { status: string; priority: string; count: number }[];
+  overdue: number;
+  drifted: number;
+  outbox: { backlog: number; oldestAgeSeconds: number };
+}
+
+/**
+ * Gauges read from the database at scrape time, so that every replica reports the same values.
+ * The gauges of one scrape share one read: five aggregate queries in one REPEATABLE READ
+ * transaction (one connection, one consistent snapshot). When the read fails, the gauges report
+ * no series and database_up is 0; process and HTTP metrics are still served.
+ */
+@Injectable()
+export class DatabaseGauges {
+  private readonly logger = new Logger(DatabaseGauges.name);
+  private inFlight?: Promise<DatabaseSnapshot | null>;
+
+  constructor(
+    private readonly prisma: PrismaService,
+    registry: Registry,
+  ) {
+    const registers = [registry];
+    new Gauge({
+      name: 'database_up',
+      help: '1 when the scrape-time database read of this replica succeeded, else 0',
+      registers,
+      collect: this.collector((gauge, snapshot) => gauge.set(snapshot ? 1 : 0)),
+    });
+    new Gauge({
+      name: 'engineer_current_workload',
+      help: 'Open reviews per engineer (non-deleted engineers)',
+      labelNames: ['engineer_id'],
+      registers,
+      collect: this.collector((gauge, snapshot) => snapshot?.workload.forEach((row) => gauge.set({ engineer_id: row.engineerId }, row.count))),
+    });
+    new Gauge({
+      name: 'reviews_open',
+      help: 'Open reviews by status and priority',
+      labelNames: ['status', 'priority'],
+      registers,
+      collect: this.collector((gauge, snapshot) => {
+        if (!snapshot) return;
+        for (const status of OPEN_STATUSES) for (const priority of PRIORITIES) gauge.set({ status, priority }, 0);
+        snapshot.open.forEach((row) => gauge.set({ status: row.status, priority: row.priority }, row.count));
+      }),
+    });
+    new Gauge({
+      name: 'reviews_overdue',
+      help: 'Reviews assigned or in progress past their expected completion time',
+      registers,
+      collect: this.collector((gauge, snapshot) => {
+        if (snapshot) gauge.set(snapshot.overdue);
+      }),
+    });
+    new Gauge({
+      name: 'workload_drift_engineers',
+      help: 'Engineers whose current_review_count differs from their number of open reviews',
+      registers,
+      collect: this.collector((gauge, snapshot) => {
+        if (snapshot) gauge.set(snapshot.drifted);
+      }),
+    });
+    new Gauge({
+      name: 'webhook_outbox_backlog',
+      help: 'Webhook events not yet delivered',
+      registers,
+      collect: this.collector((gauge, snapshot) => {
+        if (snapshot) gauge.set(snapshot.outbox.backlog);
+      }),
+    });
+    new Gauge({
+      name: 'webhook_outbox_oldest_age_seconds',
+      help: 'Age of the oldest undelivered webhook event (0 when none)',
+      registers,
+      collect: this.collector((gauge, snapshot) => {
+        if (snapshot) gauge.set(snapshot.outbox.oldestAgeSeconds);
+      }),
+    });
+    const pool = this.prisma.pool;
+    new Gauge({
+      name: 'db_pool_connections',
+      help: "Connections of this replica's database pool: total, idle, and requests waiting for one",
+      labelNames: ['state'],
+      registers,
+      collect() {
+        this.set({ state: 'total' }, pool.totalCount);
+        this.set({ state: 'idle' }, pool.idleCount);
+        this.set({ state: 'waiting' }, pool.waitingCount);
+      },
+    });
+  }
+
+  /**
+   * A collect callback that fills its gauge from this scrape's snapshot. The gauge is reset first,
+   * so series of engineers deleted since the last scrape, or of a failed read, disappear.
+   */
+  private collector<T extends string>(fill: (gauge: Gauge<T>, snapshot: DatabaseSnapshot | null) => void): (this: Gauge<T>) => Promise<void> {
+    const snapshot = () => this.snapshot();
+    return async function (this: Gauge<T>) {
+      const current = await snapshot();
+      this.reset();
+      fill(this, current);
+    };
+  }
+
+  /** The gauges of one scrape are collected concurrently; they all await the same read. */
+  private snapshot(): Promise<DatabaseSnapshot | null> {
+    this.inFlight ??= this.readWithTimeout().finally(() => {
+      this.inFlight = undefined;
+    });
+    return this.inFlight;
+  }
+
+  private async readWithTimeout(): Promise<DatabaseSnapshot | null> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${READ_TIMEOUT_MS} ms`)), READ_TIMEOUT_MS);
+    });
+    try {
+      return await Promise.race([this.read(), timeout]);
+    } catch (error) {
+      this.logger.warn(`Scrape-time database read failed: ${(error as Error).message.split('\n')[0]}`);
+      return null;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async read(): Promise<DatabaseSnapshot> {
+    const [workload, open, [overdue], [drift], [outbox]] = await this.prisma.$transaction(
+      [
+        this.prisma.$queryRaw<{ engineerId: string; count: number }[]>`
+          SELECT id::text AS "engineerId", current_review_count AS count FROM engineers WHERE deleted_at IS NULL`,
+        this.prisma.$queryRaw<{ status: string; priority: string; count: number }[]>`
+          SELECT status::text AS status, priority::text AS priority, count(*)::int AS count
+          FROM reviews WHERE status IN ('assigned', 'in_progress', 'submitted')
+          GROUP BY status, priority`,
+        this.prisma.$queryRaw<{ count: number }[]>`
+          SELECT count(*)::int AS count FROM reviews
+          WHERE status IN ('assigned', 'in_progress') AND expected_completion_at < now()`,
+        // Deleted engineers included, like GET /admin/workload/drift.
+        this.prisma.$queryRaw<{ count: number }[]>`
+          SELECT count(*)::int AS count
+          FROM engineers e
+          LEFT JOIN (
+            SELECT engineer_id, count(*)::int AS open FROM reviews
+            WHERE status IN ('assigned', 'in_progress', 'submitted') GROUP BY engineer_id
+          ) r ON r.engineer_id = e.id
+          WHERE e.current_review_count <> coalesce(r.open, 0)`,
+        this.prisma.$queryRaw<{ backlog: number; oldestAgeSeconds: number }[]>`
+          SELECT count(*)::int AS backlog,
+                 coalesce(extract(epoch FROM now() - min(occurred_at)), 0)::float8 AS "oldestAgeSeconds"
+          FROM webhook_events WHERE delivered_at IS NULL`,
+      ],
+      { isolationLevel: Prisma.TransactionIsolationLevel.RepeatableRead },
+    );
+    return {
+      workload,
+      open,
+      overdue: overdue?.count ?? 0,
+      drifted: drift?.count ?? 0,
+      outbox: { backlog: outbox?.backlog ?? 0, oldestAgeSeconds: outbox?.oldestAgeSeconds ?? 0 },
+    };
+  }
+}
