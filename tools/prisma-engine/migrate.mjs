@@ -51,4 +51,6 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   }
   const applied = await applyMigrations(url);
   console.log(applied.length ? `Applied migrations: ${applied.join(', ')}` : 'No pending migrations.');
+  // The wasm engine leaves a 10 s timer behind that would keep the process alive.
+  process.exit(0);
 }

@@ -49,6 +49,26 @@ class EngineError extends Error {
   }
 }
 
+// User-facing errors of the native engine, recognised by their message since wasm errors carry no
+// code. The CLI prints the code above the message.
+const KNOWN_ERRORS = [
+  { errorCode: 'P3005', pattern: /^The database schema is not empty\./ },
+  { errorCode: 'P3006', pattern: /^Migration `(?<migration_name>[^`]+)` failed to apply cleanly to the shadow/ },
+  { errorCode: 'P3008', pattern: /^The migration `(?<migration_name>[^`]+)` is already recorded as applied/ },
+  { errorCode: 'P3009', pattern: /^migrate found failed migrations in the target database/ },
+  { errorCode: 'P3011', pattern: /^Migration `(?<migration_name>[^`]+)` cannot be rolled back because it was never/ },
+  { errorCode: 'P3012', pattern: /^Migration `(?<migration_name>[^`]+)` cannot be rolled back because it is not in/ },
+  { errorCode: 'P3017', pattern: /^The migration (?<migration_name>\S+) could not be found\./ },
+];
+
+function recogniseError(message) {
+  for (const { errorCode, pattern } of KNOWN_ERRORS) {
+    const match = pattern.exec(message);
+    if (match) return new EngineError(message, { errorCode, meta: { ...match.groups } });
+  }
+  return new EngineError(message);
+}
+
 /** The wasm engine appends a tracing span list ("   0: schema_engine_wasm::…") to its messages. */
 function cleanMessage(message) {
   return String(message ?? '')
@@ -83,7 +103,8 @@ function connectionError(error, url) {
   if (error?.code === '28P01' || error?.code === '28000') {
     const user = decodeURIComponent(new URL(url).username);
     return new EngineError(
-      `Authentication failed against database server, the provided database credentials for \`${user}\` are not valid.\n\nPlease make sure to provide valid database credentials for the database server at the configured address.`,
+      `Authentication failed against database server, the provided database credentials for \`${user}\` are not ` +
+        'valid.\n\nPlease make sure to provide valid database credentials for the database server at the configured address.',
       { errorCode: 'P1000', meta: { database_user: user } },
     );
   }
@@ -141,7 +162,8 @@ function writeCliError(error) {
   const fields = { message: error instanceof EngineError ? error.message : String(error?.message ?? error) };
   if (error?.errorCode) fields.error_code = error.errorCode;
   process.stderr.write(`schema-engine (wasm) failed\n`);
-  process.stderr.write(`${JSON.stringify({ timestamp: new Date().toISOString(), level: 'ERROR', fields, target: 'schema_engine::logger' })}\n`);
+  const record = { timestamp: new Date().toISOString(), level: 'ERROR', fields, target: 'schema_engine::logger' };
+  process.stderr.write(`${JSON.stringify(record)}\n`);
 }
 
 async function runCliCommand(command, url) {
@@ -172,7 +194,8 @@ class RpcServer {
     this.url = datasource.url;
     this.shadowDatabaseUrl = datasource.shadowDatabaseUrl;
     this.enginePromise = undefined;
-    this.lastScriptError = undefined;
+    // The raw pg error of the last failed query or script of the current request.
+    this.lastDatabaseError = undefined;
     this.queue = Promise.resolve();
     this.nextReverseId = 1;
     this.reverseCalls = new Map();
@@ -196,17 +219,31 @@ class RpcServer {
       const datamodels = await Promise.all(
         this.datamodelPaths.map(async (file) => [file, await readFile(path.resolve(file), 'utf8')]),
       );
-      return createSchemaEngine({
+      const options = {
         url: this.url,
         shadowDatabaseUrl: this.shadowDatabaseUrl,
         // SchemaEngine.new panics on an empty list; commands started without a schema (db execute,
         // migrate diff) get a bare PostgreSQL datasource.
         datamodels: datamodels.length ? datamodels : [['schema.prisma', FALLBACK_DATAMODEL]],
         log: (line) => process.stderr.write(`${line}\n`),
-        onScriptError: (error) => {
-          this.lastScriptError = error;
+        onDatabaseError: (error) => {
+          this.lastDatabaseError = error;
         },
-      });
+      };
+      if (!this.url) {
+        return createSchemaEngine({ ...options, unreachable: new EngineError('No datasource url was configured.') });
+      }
+      try {
+        return await createSchemaEngine(options);
+      } catch (error) {
+        // Without its main database the engine can still diff schemas and migrations.
+        const unreachable = await checkConnection(this.url).then(
+          () => undefined,
+          (connectionFailure) => connectionFailure,
+        );
+        if (!unreachable?.errorCode) throw error;
+        return createSchemaEngine({ ...options, unreachable });
+      }
     })();
     return this.enginePromise;
   }
@@ -245,6 +282,7 @@ class RpcServer {
     let response;
     try {
       if (this.panic) throw this.panic;
+      this.lastDatabaseError = undefined;
       const result = await Promise.race([handler.call(this, params ?? {}), aborted]);
       response = { id, result: result ?? {} };
     } catch (error) {
@@ -265,7 +303,14 @@ class RpcServer {
       });
       this.panic = engineError;
     }
-    engineError ??= new EngineError(cleanMessage(error?.message ?? error));
+    if (!engineError) {
+      // Errors thrown by our adapter code reach the wasm engine only as an id in a registry.
+      let message = cleanMessage(error?.message ?? error);
+      if (this.lastDatabaseError && /External error id#\d+/.test(message)) {
+        message = message.replace(/External error id#\d+/, this.lastDatabaseError.message);
+      }
+      engineError = recogniseError(message);
+    }
     // Wasm errors carry no error codes: recognise an unreachable or missing database by asking it.
     if (!engineError.errorCode && !engineError.isPanic && this.url) {
       try {
@@ -284,19 +329,28 @@ class RpcServer {
     return { code: 4466, message: 'An error happened. Check the data field for details.', data };
   }
 
-  /** Failed migrations become P3018 with the migration's name, as from the native engine. */
+  /** The failing statement's own PostgreSQL message, as the native engine reports it. */
+  databaseErrorMessage() {
+    const error = this.lastDatabaseError;
+    if (!error) return undefined;
+    return [`ERROR: ${error.message}`, error.detail && `DETAIL: ${error.detail}`, error.hint && `HINT: ${error.hint}`]
+      .filter(Boolean)
+      .join('\n');
+  }
+
+  /** Gives failed migrations the native engine's error codes (P3009, P3018), which wasm errors lack. */
   async applyMigrations(params) {
     const engine = await this.engine();
-    this.lastScriptError = undefined;
     try {
       return await engine.applyMigrations(params);
     } catch (error) {
-      const failed = await this.failedMigrationName();
+      const failed = this.lastDatabaseError && (await this.failedMigrationName());
       if (!failed) throw error;
-      const databaseError = cleanMessage(error?.message);
-      const databaseErrorCode = this.lastScriptError?.code ?? 'unknown';
+      const databaseError = this.databaseErrorMessage();
+      const databaseErrorCode = this.lastDatabaseError.code ?? 'unknown';
       throw new EngineError(
-        'A migration failed to apply. New migrations cannot be applied before the error is recovered from. Read more about how to resolve migration issues in a production database: https://pris.ly/d/migrate-resolve\n\n' +
+        'A migration failed to apply. New migrations cannot be applied before the error is recovered from. Read more ' +
+          'about how to resolve migration issues in a production database: https://pris.ly/d/migrate-resolve\n\n' +
           `Migration name: ${failed}\n\nDatabase error code: ${databaseErrorCode}\n\nDatabase error:\n${databaseError}`,
         {
           errorCode: 'P3018',
@@ -324,8 +378,8 @@ class RpcServer {
   }
 
   /**
-   * The wasm evaluateDataLoss/createMigration read a shadow-database schema cached by devDiagnostic
-   * (they get no adapter factory); when the cache misses, refresh it and retry once.
+   * The wasm evaluateDataLoss reads a shadow-database schema cached by devDiagnostic (it gets no
+   * adapter factory); when the cache misses, refresh it and retry once.
    */
   async withDevDiagnosticRetry(method, params) {
     const engine = await this.engine();
@@ -336,6 +390,52 @@ class RpcServer {
       await engine.devDiagnostic({ migrationsList: params.migrationsList, filters: params.filters });
       return engine[method](params);
     }
+  }
+
+  /**
+   * The script from the migrations directory to the schema, or null when they agree. `migrate dev`
+   * decides with this rather than with the devDiagnostic cache, which ignores preview features
+   * (partialIndexes) and so keeps proposing to create partial indexes again.
+   */
+  async pendingMigrationScript({ migrationsList, schema, filters }) {
+    // diff needs the lockfile to pick the connector; a first migration has none yet.
+    const lockfile = { ...migrationsList.lockfile };
+    lockfile.content ??= 'provider = "postgresql"\n';
+    const { exitCode, stdout } = await (await this.engine()).diff({
+      from: { tag: 'migrations', ...migrationsList, lockfile },
+      to: { tag: 'schemaDatamodel', ...schema },
+      script: true,
+      exitCode: true,
+      filters,
+    });
+    return exitCode === 2 ? stdout : null;
+  }
+
+  async evaluateDataLoss(params) {
+    const script = await this.pendingMigrationScript(params);
+    if (script === null) return { migrationSteps: 0, unexecutableSteps: [], warnings: [] };
+    const result = await this.withDevDiagnosticRetry('evaluateDataLoss', params);
+    // The cache's view misses partial unique indexes, so it may warn about adding one that exists.
+    const warnings = result.warnings.filter(({ message }) => {
+      const addsUnique = /^A unique constraint covering the columns `\[.*?\]` on the table `([^`]+)` will be added/;
+      const table = addsUnique.exec(message)?.[1];
+      const createsUniqueIndex = (line) => line.startsWith('CREATE UNIQUE INDEX') && line.includes(`ON "${table}"`);
+      return !table || script.split('\n').some(createsUniqueIndex);
+    });
+    return { ...result, migrationSteps: Math.max(result.migrationSteps, 1), warnings };
+  }
+
+  async createMigration(params) {
+    const script = await this.pendingMigrationScript(params);
+    const timestamp = new Date().toISOString().replace(/\D/g, '').slice(0, 14);
+    let migrationScript = script;
+    if (script === null && params.draft) migrationScript = '-- This is an empty migration.\n';
+    return {
+      connectorType: 'postgresql',
+      generatedMigrationName: params.migrationName ? `${timestamp}_${params.migrationName}` : timestamp,
+      migrationScript,
+      extension: 'sql',
+    };
   }
 
   async datasourceUrl(datasource) {
@@ -349,11 +449,15 @@ class RpcServer {
     async createDatabase({ datasource }) {
       return { databaseName: await createDatabase(await this.datasourceUrl(datasource)) };
     },
-    createMigration(params) {
-      return this.withDevDiagnosticRetry('createMigration', params);
-    },
+    createMigration: this.createMigration,
     async dbExecute(params) {
-      await (await this.engine()).dbExecute(params);
+      try {
+        await (await this.engine()).dbExecute(params);
+      } catch (error) {
+        // adapter-pg rewords some database errors ("external connector error / No such table").
+        const message = this.databaseErrorMessage();
+        throw message ? new EngineError(message) : error;
+      }
       return null;
     },
     async debugPanic() {
@@ -376,9 +480,7 @@ class RpcServer {
       await checkConnection(url);
       return {};
     },
-    evaluateDataLoss(params) {
-      return this.withDevDiagnosticRetry('evaluateDataLoss', params);
-    },
+    evaluateDataLoss: this.evaluateDataLoss,
     async getDatabaseVersion(params) {
       return (await this.engine()).version(params?.datasource ? params : null);
     },
@@ -398,8 +500,18 @@ class RpcServer {
       await (await this.engine()).reset(params);
       return {};
     },
+    /** Like evaluateDataLoss: decide "already in sync" with diff, which honours preview features. */
     async schemaPush(params) {
-      return (await this.engine()).schemaPush(params);
+      const engine = await this.engine();
+      const { exitCode } = await engine.diff({
+        from: { tag: 'schemaDatasource', files: params.schema.files, configDir: process.cwd() },
+        to: { tag: 'schemaDatamodel', files: params.schema.files },
+        script: true,
+        exitCode: true,
+        filters: params.filters,
+      });
+      if (exitCode === 0) return { executedSteps: 0, unexecutable: [], warnings: [] };
+      return engine.schemaPush(params);
     },
   };
 

@@ -1,5 +1,5 @@
 // Loads Prisma's schema engine compiled to wasm (@prisma/schema-engine-wasm) so that migrations run
-// through Prisma's own engine without downloading the native binary (see docs/prisma-offline.md).
+// through Prisma's own engine without downloading the native binary (see docs/prisma-offline-tooling.md).
 import { randomUUID } from 'node:crypto';
 import { readFile, readdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -139,16 +139,22 @@ export async function dropShadowDatabases() {
  * bodies (triggers) in migrations. PostgreSQL's simple-query protocol runs a multi-statement script
  * as sent (in one implicit transaction), which is what the native engine does.
  */
-function runScriptsWhole(adapter, onScriptError) {
+function runScriptsWhole(adapter, onDatabaseError) {
   reportCharColumns(adapter);
   adapter.executeScript = async function executeScript(script) {
     try {
       await this.client.query(script);
     } catch (error) {
-      onScriptError?.(error);
       this.onError(error);
     }
   };
+  if (onDatabaseError) {
+    const onError = adapter.onError;
+    adapter.onError = function reportDatabaseError(error) {
+      onDatabaseError(error);
+      return onError.call(this, error);
+    };
+  }
   return adapter;
 }
 
@@ -168,27 +174,67 @@ async function wipeSchemas(connectionString) {
   }
 }
 
+const CONNECTION_PROBE = 'SELECT EXISTS(SELECT 1 FROM pg_namespace WHERE nspname = $1), version()';
+
+/**
+ * Stands in for the main database when it cannot be reached. SchemaEngine.new runs one probe query
+ * at once, whereas the native engine connects lazily, so that diffs between schemas, migrations
+ * (on a shadow database) and empty work without the main database. Every other query fails with
+ * the connection error.
+ */
+function detachedAdapter(connectionError) {
+  const fail = async () => {
+    throw connectionError;
+  };
+  return {
+    provider: 'postgres',
+    adapterName: '@prisma/adapter-pg',
+    async queryRaw({ sql }) {
+      if (!sql.startsWith(CONNECTION_PROBE)) return fail();
+      return {
+        columnNames: ['exists', 'version', 'numeric_version'],
+        columnTypes: [ColumnTypeEnum.Boolean, ColumnTypeEnum.Text, ColumnTypeEnum.Int32],
+        rows: [[true, 'PostgreSQL 15.0 (main database not reachable)', 150000]],
+      };
+    },
+    executeRaw: fail,
+    executeScript: fail,
+    startTransaction: fail,
+    getConnectionInfo: () => ({ supportsRelationJoins: true }),
+    dispose: async () => {},
+  };
+}
+
 /**
  * An adapter factory whose shadow database really is a separate database: the configured
  * `shadowDatabaseUrl` (wiped first), or a temporary one next to the main database, dropped on
  * dispose (adapter-pg's own connectToShadowDb() points back at the main database).
- * `onScriptError` sees the raw pg error of a failed script, which the wasm engine's message lacks.
+ * `onDatabaseError` sees the raw pg error of a failed query or script: the wasm engine's messages
+ * lack its code, and adapter-pg rewords some of them. With `unreachable` (the error met when
+ * connecting), the main database is replaced by a detached stand-in.
  */
-export function createAdapterFactory(url, shadowDatabaseUrl, { onScriptError } = {}) {
+export function createAdapterFactory(url, shadowDatabaseUrl, { onDatabaseError, unreachable } = {}) {
   const factory = new PrismaPg({ connectionString: url });
   const connect = factory.connect.bind(factory);
-  factory.connect = async () => runScriptsWhole(await connect(), onScriptError);
-  factory.connectToShadowDb = async () => {
+  factory.connect = async () =>
+    unreachable ? detachedAdapter(unreachable) : runScriptsWhole(await connect(), onDatabaseError);
+  factory.connectToShadowDb = () =>
+    connectToShadowDb().catch((error) => {
+      onDatabaseError?.(error);
+      throw error;
+    });
+  const connectToShadowDb = async () => {
     if (shadowDatabaseUrl) {
       await wipeSchemas(shadowDatabaseUrl);
-      return runScriptsWhole(await new PrismaPg({ connectionString: shadowDatabaseUrl }).connect(), onScriptError);
+      return runScriptsWhole(await new PrismaPg({ connectionString: shadowDatabaseUrl }).connect(), onDatabaseError);
     }
+    if (!url) throw new Error('A shadow database needs a datasource url or a shadowDatabaseUrl.');
     const name = `prisma_migrate_shadow_db_${randomUUID().replaceAll('-', '')}`;
     await withAdminClient(url, (client) => client.query(`CREATE DATABASE "${name}"`));
     liveShadowDatabases.set(name, url);
     const adapter = runScriptsWhole(
       await new PrismaPg({ connectionString: withDatabase(url, name) }).connect(),
-      onScriptError,
+      onDatabaseError,
     );
     const dispose = adapter.dispose.bind(adapter);
     adapter.dispose = async () => {
@@ -200,10 +246,18 @@ export function createAdapterFactory(url, shadowDatabaseUrl, { onScriptError } =
   return bindMigrationAwareSqlAdapterFactory(factory);
 }
 
-export async function createSchemaEngine({ url, shadowDatabaseUrl, datamodels, log = () => {}, onScriptError }) {
+export async function createSchemaEngine({
+  url,
+  shadowDatabaseUrl,
+  datamodels,
+  log = () => {},
+  onDatabaseError,
+  unreachable,
+}) {
   patchCharColumns();
   const { SchemaEngine } = await loadSchemaEngineModule();
-  return SchemaEngine.new({ datamodels }, log, createAdapterFactory(url, shadowDatabaseUrl, { onScriptError }));
+  const adapterFactory = createAdapterFactory(url, shadowDatabaseUrl, { onDatabaseError, unreachable });
+  return SchemaEngine.new({ datamodels }, log, adapterFactory);
 }
 
 /** Reads prisma/migrations the way the Prisma CLI does, for applyMigrations and friends. */
