@@ -1,0 +1,128 @@
+// `npm start`: runs the service from its TypeScript sources, on a fresh clone right after `npm ci`.
+// With DATABASE_URL it uses that server. Without it, it serves an embedded PostgreSQL (PGlite) with
+// its data in EMBEDDED_DATA_DIR and applies the migrations at start.
+//
+// The app runs as a child process and the embedded database stays in this one, so on SIGTERM or
+// SIGINT the app shuts down gracefully (closing its pool) while the database is still there, and
+// the database is closed only after the app has gone.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const generatedClient = path.join(projectRoot, 'libs', 'database', 'src', 'generated', 'prisma', 'client.ts');
+const SHUTDOWN_SIGNALS = ['SIGINT', 'SIGTERM'];
+/** How long the app may take to shut down gracefully before it is killed. */
+const SHUTDOWN_GRACE_MS = 15_000;
+/** The app's pool on the embedded database: it has one session behind it, more connections only queue. */
+const EMBEDDED_POOL_MAX = '4';
+const DEFAULT_EMBEDDED_PORT = 54329;
+
+function log(level, msg, fields = {}) {
+  const line = JSON.stringify({ level, msg, ...fields });
+  if (level === 'error') console.error(line);
+  else console.info(line);
+}
+
+/** The Prisma client is generated (and git-ignored): make it on the first start of a fresh clone. */
+function ensurePrismaClient() {
+  if (existsSync(generatedClient)) return;
+  log('info', 'Generating the Prisma client (first start)');
+  const prismaCli = createRequire(import.meta.url).resolve('prisma/build/index.js');
+  const result = spawnSync(process.execPath, [prismaCli, 'generate'], { cwd: projectRoot, stdio: 'inherit' });
+  if (result.status !== 0) {
+    log('error', 'prisma generate failed');
+    process.exit(result.status ?? 1);
+  }
+}
+
+/**
+ * A fixed port by default, so that `npm run seed` and psql can reach the running database by a
+ * known URL; when it is taken (another checkout running), any free port is used instead.
+ */
+function embeddedPort() {
+  const raw = process.env.EMBEDDED_DATABASE_PORT?.trim();
+  if (!raw) return { port: DEFAULT_EMBEDDED_PORT, anyPortIfTaken: true };
+  const port = Number(raw);
+  if (!/^[0-9]+$/.test(raw) || port > 65535) {
+    log('error', `Invalid configuration: EMBEDDED_DATABASE_PORT must be a port number (0 for any free port), got "${raw}"`);
+    process.exit(1);
+  }
+  return { port, anyPortIfTaken: false };
+}
+
+async function main() {
+  let stopRequested = false;
+  let forwardedSignal;
+  let child;
+  let graceTimer;
+
+  // Registered before anything slow, so a signal during the embedded database's first
+  // initialisation (several seconds) is handled too.
+  for (const signal of SHUTDOWN_SIGNALS) {
+    process.on(signal, () => {
+      if (!child) {
+        stopRequested = true;
+        return;
+      }
+      if (forwardedSignal) {
+        log('warn', `Second ${signal}: killing the service without waiting`);
+        child.kill('SIGKILL');
+        return;
+      }
+      forwardedSignal = signal;
+      child.kill(signal);
+      graceTimer = setTimeout(() => {
+        log('error', `The service did not stop within ${SHUTDOWN_GRACE_MS / 1000} s: killing it`);
+        child.kill('SIGKILL');
+      }, SHUTDOWN_GRACE_MS);
+      graceTimer.unref();
+    });
+  }
+
+  const env = { ...process.env };
+  let embedded;
+  if (!env.DATABASE_URL?.trim()) {
+    const dataDir = path.resolve(projectRoot, env.EMBEDDED_DATA_DIR?.trim() || '.data/pglite');
+    log('warn', 'DATABASE_URL is not set: starting an EMBEDDED PostgreSQL (PGlite) for trying the service out', { dataDir });
+    log('warn', 'The embedded database runs one session at a time: it is not for production or load tests. Set DATABASE_URL to use a PostgreSQL server.');
+    const startedAt = Date.now();
+    // Loaded only here: PGlite is not needed with a database server.
+    const { startEmbeddedPostgres } = await import('./embedded-postgres.mjs');
+    embedded = await startEmbeddedPostgres({ dataDir, ...embeddedPort() });
+    log('info', `Embedded PostgreSQL ${embedded.created ? 'initialised' : 'opened'} in ${Date.now() - startedAt} ms`, {
+      dataDir: embedded.dataDir,
+      databaseUrl: embedded.url,
+    });
+    env.DATABASE_URL = embedded.url;
+    env.DATABASE_POOL_MAX ??= EMBEDDED_POOL_MAX;
+    env.MIGRATE_ON_START = 'true';
+  }
+
+  if (stopRequested) {
+    log('info', 'Stopped before the service started');
+    await embedded?.stop();
+    return 0;
+  }
+  ensurePrismaClient();
+
+  child = spawn(process.execPath, ['--enable-source-maps', '--import', '@swc-node/register/esm-register', 'apps/api/src/main.ts'], {
+    cwd: projectRoot,
+    env,
+    stdio: 'inherit',
+  });
+  const [code, signal] = await new Promise((resolve) => child.once('exit', (...result) => resolve(result)));
+  clearTimeout(graceTimer);
+  await embedded?.stop();
+  // Nest re-raises the shutdown signal on itself after a graceful close: that is a clean stop.
+  if (signal && signal === forwardedSignal) return 0;
+  if (signal) {
+    log('error', `The service was ended by ${signal}`);
+    return 1;
+  }
+  return code ?? 1;
+}
+
+process.exitCode = await main();
