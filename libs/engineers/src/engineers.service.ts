@@ -8,7 +8,7 @@ import { ConflictError, DomainError, NotFoundError, type Page, pageWindow, toPag
 
 import type { AvailableEngineersQueryDto, CreateEngineerDto, ListEngineersQueryDto, UpdateEngineerDto } from './dto/engineer.dto.js';
 import { type EngineerRow, type EngineerView, toEngineerView } from './engineer.view.js';
-import { EngineersRepository } from './engineers.repository.js';
+import { type EngineerChanges, EngineersRepository } from './engineers.repository.js';
 
 export class EngineerDeletedError extends ConflictError {
   constructor(id: string) {
@@ -74,11 +74,18 @@ export class EngineersService {
     return toEngineerView(row);
   }
 
-  async update(actor: Actor, id: string, changes: UpdateEngineerDto): Promise<EngineerView> {
+  /**
+   * Applies the fields that differ from the stored engineer. A request that changes nothing answers
+   * the engineer as it is, without a write or an audit entry.
+   */
+  async update(actor: Actor, id: string, input: UpdateEngineerDto): Promise<EngineerView> {
     return this.transactions.run(async (tx) => {
-      // Locked so that a concurrent assignment cannot slip in between the capacity check and the write.
+      // The row lock makes the capacity check and the write atomic: every assignment updates this
+      // row, so it waits until we commit and then meets the new capacity (or we meet its count).
       const before = await this.lockExisting(tx, id);
       if (before.deletedAt) throw new EngineerDeletedError(id);
+      const changes = changedFields(before, input);
+      if (Object.keys(changes).length === 0) return toEngineerView(before);
       if (changes.maxConcurrentReviews !== undefined && changes.maxConcurrentReviews < before.currentReviewCount) {
         throw new ConflictError(
           'CAPACITY_BELOW_OPEN_REVIEWS',
@@ -99,12 +106,11 @@ export class EngineersService {
 
   async remove(actor: Actor, id: string): Promise<void> {
     await this.transactions.run(async (tx) => {
+      // Assignments lock this row too, so no review can be opened between the check and the delete.
       const before = await this.lockExisting(tx, id);
       if (before.deletedAt) return;
-      // The counter is exactly the open-review count, and every assignment locks this row first.
-      if (before.currentReviewCount > 0) {
-        throw new ConflictError('ENGINEER_HAS_OPEN_REVIEWS', `Engineer ${id} has ${before.currentReviewCount} open reviews`);
-      }
+      const open = await this.engineers.countOpenReviews(tx, id);
+      if (open > 0) throw new ConflictError('ENGINEER_HAS_OPEN_REVIEWS', `Engineer ${id} has ${open} open reviews`);
       const after = await this.engineers.softDelete(tx, id);
       await this.audit.record(tx, actor, {
         action: 'engineer.deleted',
@@ -134,4 +140,18 @@ export class EngineersService {
       throw new DomainError(400, 'EMAIL_DOMAIN_NOT_ALLOWED', `Email domain ${domain} is not allowed`);
     }
   }
+}
+
+function changedFields(current: EngineerRow, input: UpdateEngineerDto): EngineerChanges {
+  const changes: EngineerChanges = {};
+  if (input.name !== undefined && input.name !== current.name) changes.name = input.name;
+  if (input.status !== undefined && input.status !== current.status) changes.status = input.status;
+  if (input.maxConcurrentReviews !== undefined && input.maxConcurrentReviews !== current.maxConcurrentReviews) {
+    changes.maxConcurrentReviews = input.maxConcurrentReviews;
+  }
+  const expertise = input.expertise;
+  if (expertise !== undefined && (expertise.length !== current.expertise.length || expertise.some((tag, index) => tag !== current.expertise[index]))) {
+    changes.expertise = expertise;
+  }
+  return changes;
 }

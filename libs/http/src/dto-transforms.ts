@@ -1,7 +1,7 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsBoolean, IsInt, Max, Min, ValidateIf } from 'class-validator';
+import { IsBoolean, IsInt, Max, Min, registerDecorator, ValidateIf } from 'class-validator';
 
 /** Trims strings before their length is checked; other types pass through to fail their own check. */
 export const Trim = (): PropertyDecorator => Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value));
@@ -11,13 +11,15 @@ export const TrimLowerCase = (): PropertyDecorator =>
 
 /**
  * Expertise-style tag lists: each tag trimmed and lower-cased, duplicates removed in order. In a
- * query string a repeatable parameter given once arrives as a plain string.
+ * query string a repeatable parameter given once arrives as a plain string. A list with an invalid
+ * element is not de-duplicated, so that error paths (`expertise.2`) point at the element as sent.
  */
 export const NormalizeTags = (options: { fromQuery?: boolean } = {}): PropertyDecorator =>
   Transform(({ value: raw }: { value: unknown }) => {
     const value = options.fromQuery && typeof raw === 'string' ? [raw] : raw;
-    if (!Array.isArray(value) || !value.every((tag) => typeof tag === 'string')) return value;
-    return [...new Set((value as string[]).map((tag) => tag.trim().toLowerCase()))];
+    if (!Array.isArray(value)) return value;
+    const normalised = value.map((tag: unknown) => (typeof tag === 'string' ? tag.trim().toLowerCase() : tag));
+    return normalised.every(isValidTag) ? [...new Set(normalised)] : normalised;
   });
 
 /** Query integers are digit strings only ("+1", "1.0", "" and "abc" stay strings and fail IsInt). */
@@ -46,3 +48,42 @@ export function QueryBool(description?: string): PropertyDecorator {
  * Only description, externalRef, analysis and confidence accept null, with IsOptional.
  */
 export const OptionalField = (): PropertyDecorator => ValidateIf((_object: object, value: unknown) => value !== undefined);
+
+/** The contract's limits for tag lists (`expertise`, `requiredExpertise`): 0–50 tags of 1–64 chars. */
+export const TAG_LIST_LIMITS = { maxItems: 50, maxLength: 64 } as const;
+export const IS_TAG_LIST = 'isTagList';
+
+function isValidTag(tag: unknown): tag is string {
+  return typeof tag === 'string' && tag.length >= 1 && tag.length <= TAG_LIST_LIMITS.maxLength;
+}
+
+export interface TagListProblem {
+  /** The offending element, or undefined when the list as a whole is wrong. */
+  index?: number;
+  message: string;
+}
+
+/** What is wrong with a (normalised) tag list; empty when it is valid. */
+export function tagListProblems(value: unknown): TagListProblem[] {
+  if (!Array.isArray(value)) return [{ message: 'must be an array of strings' }];
+  if (value.length > TAG_LIST_LIMITS.maxItems) return [{ message: `must contain at most ${TAG_LIST_LIMITS.maxItems} tags` }];
+  return value.flatMap((tag: unknown, index): TagListProblem[] => {
+    if (isValidTag(tag)) return [];
+    return [{ index, message: typeof tag === 'string' ? `must be 1–${TAG_LIST_LIMITS.maxLength} characters` : 'must be a string' }];
+  });
+}
+
+/**
+ * A tag list within the contract's limits. The validation pipe reports element problems under
+ * their dotted path (`expertise.2`), which `each: true` validators cannot do.
+ */
+export const IsTagList = (): PropertyDecorator => (target, propertyName) =>
+  registerDecorator({
+    name: IS_TAG_LIST,
+    target: target.constructor,
+    propertyName: String(propertyName),
+    validator: {
+      validate: (value: unknown) => tagListProblems(value).length === 0,
+      defaultMessage: (args) => tagListProblems(args?.value).map((problem) => problem.message).join('; '),
+    },
+  });

@@ -1,11 +1,16 @@
 import { ValidationPipe, type ValidationError } from '@nestjs/common';
 
 import { type FieldError, ValidationFailedError } from './domain-error.js';
+import { IS_TAG_LIST, tagListProblems } from './dto-transforms.js';
 
 function flatten(errors: ValidationError[], prefix = ''): FieldError[] {
   return errors.flatMap((error) => {
     const field = prefix ? `${prefix}.${error.property}` : error.property;
-    const own = Object.values(error.constraints ?? {}).map((message) => ({ field, message }));
+    const own = Object.entries(error.constraints ?? {}).flatMap(([constraint, message]) =>
+      constraint === IS_TAG_LIST
+        ? tagListProblems(error.value).map((problem) => ({ field: problem.index === undefined ? field : `${field}.${problem.index}`, message: problem.message }))
+        : [{ field, message }],
+    );
     return [...own, ...flatten(error.children ?? [], field)];
   });
 }
@@ -17,7 +22,8 @@ export function createValidationPipe(): ValidationPipe {
     forbidNonWhitelisted: true,
     transform: true,
     forbidUnknownValues: true,
-    validationError: { target: false, value: false },
+    // The value is kept for tag lists' element paths; it never reaches the response.
+    validationError: { target: false, value: true },
     exceptionFactory: (errors) => {
       const fieldErrors = flatten(errors);
       return new ValidationFailedError(fieldErrors.map((error) => `${error.field} ${error.message}`).join('; '), fieldErrors);

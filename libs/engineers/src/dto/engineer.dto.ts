@@ -1,22 +1,8 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import {
-  ArrayMaxSize,
-  IsArray,
-  IsEmail,
-  IsEnum,
-  IsIn,
-  IsInt,
-  IsOptional,
-  IsString,
-  IsUUID,
-  Length,
-  Max,
-  MaxLength,
-  Min,
-} from 'class-validator';
+import { IsEmail, IsEnum, IsIn, IsInt, IsOptional, IsString, IsUUID, Length, Max, MaxLength, Min } from 'class-validator';
 
 import { EngineerStatus } from '@app/database';
-import { NormalizeTags, OptionalField, PageQueryDto, QueryBool, QueryInt, Trim, TrimLowerCase } from '@app/http';
+import { IsTagList, NormalizeTags, OptionalField, PageQueryDto, QueryBool, QueryInt, Trim, TrimLowerCase } from '@app/http';
 
 import { EngineerView } from '../engineer.view.js';
 
@@ -38,11 +24,8 @@ export class CreateEngineerDto {
 
   @ApiPropertyOptional({ type: [String], maxItems: 50, description: 'Tags of 1–64 chars, lower-cased and de-duplicated', default: [] })
   @OptionalField()
-  @IsArray()
-  @ArrayMaxSize(50)
   @NormalizeTags()
-  @IsString({ each: true })
-  @Length(1, 64, { each: true })
+  @IsTagList()
   expertise?: string[];
 
   @ApiPropertyOptional({ minimum: 1, maximum: 50, default: 3 })
@@ -66,13 +49,10 @@ export class UpdateEngineerDto {
   @Length(1, 200)
   name?: string;
 
-  @ApiPropertyOptional({ type: [String], maxItems: 50 })
+  @ApiPropertyOptional({ type: [String], maxItems: 50, description: 'Replaces the list; tags of 1–64 chars, lower-cased and de-duplicated' })
   @OptionalField()
-  @IsArray()
-  @ArrayMaxSize(50)
   @NormalizeTags()
-  @IsString({ each: true })
-  @Length(1, 64, { each: true })
+  @IsTagList()
   expertise?: string[];
 
   @ApiPropertyOptional({ minimum: 1, maximum: 50, description: 'Below the open review count: 409 CAPACITY_BELOW_OPEN_REVIEWS' })
@@ -114,10 +94,7 @@ export class AvailableEngineersQueryDto {
   @ApiPropertyOptional({ type: [String], description: 'Repeatable: the engineer must have all of them' })
   @IsOptional()
   @NormalizeTags({ fromQuery: true })
-  @IsArray()
-  @ArrayMaxSize(50)
-  @IsString({ each: true })
-  @Length(1, 64, { each: true })
+  @IsTagList()
   expertise?: string[];
 
   @IsOptional()

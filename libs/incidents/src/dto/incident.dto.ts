@@ -1,8 +1,8 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { ArrayMaxSize, IsArray, IsEnum, IsIn, IsOptional, IsString, IsUUID, Length, MaxLength } from 'class-validator';
+import { IsEnum, IsIn, IsOptional, IsString, IsUUID, Length, MaxLength } from 'class-validator';
 
 import { IncidentStatus, Severity } from '@app/database';
-import { NormalizeTags, OptionalField, PageQueryDto, Trim } from '@app/http';
+import { IsTagList, NormalizeTags, OptionalField, PageQueryDto, Trim } from '@app/http';
 
 import { IncidentView } from '../incident.view.js';
 
@@ -30,13 +30,10 @@ export class CreateIncidentDto {
   @Length(1, 20000)
   aiProposal!: string;
 
-  @ApiPropertyOptional({ type: [String], maxItems: 50, default: [] })
+  @ApiPropertyOptional({ type: [String], maxItems: 50, default: [], description: 'Tags of 1–64 chars, lower-cased and de-duplicated' })
   @OptionalField()
-  @IsArray()
-  @ArrayMaxSize(50)
   @NormalizeTags()
-  @IsString({ each: true })
-  @Length(1, 64, { each: true })
+  @IsTagList()
   requiredExpertise?: string[];
 
   @ApiPropertyOptional({ type: String, minLength: 1, maxLength: 200, nullable: true, description: 'Unique: a repeat returns 200 with the existing incident' })
