@@ -137,8 +137,8 @@ const INCIDENTS: SeedIncident[] = [
     requiredExpertise: ['postgres', 'performance'],
     status: 'pending_approval',
     createdHoursAgo: 7,
-    // Past its 4 h SLA: the scheduler escalates it soon after start.
-    review: { engineerEmail: 'priya.raman@example.com', status: 'in_progress', priority: 'high', assignedHoursAgo: 6 },
+    // 1 h past its 4 h SLA: the scheduler escalates it to level 1 soon after start, to level 2 an hour later.
+    review: { engineerEmail: 'priya.raman@example.com', status: 'in_progress', priority: 'high', assignedHoursAgo: 5 },
   },
   {
     externalRef: 'seed-1008',
