@@ -183,8 +183,12 @@ describe('GET /metrics', () => {
     expect(m.value('http_request_duration_seconds_count', { method: 'PUT', route: '/api/v1/engineers', status_code: '405' })).toBe(1);
   });
 
-  it('is public while METRICS_TOKEN is unset, whatever Authorization says', async () => {
+  it('is public while METRICS_TOKEN is unset, whatever Authorization says, and served at the root', async () => {
     await scrape(t, { Authorization: 'Bearer not-a-token' });
+    expect((await t.http.post('/metrics')).status).toBe(405);
+    await t.http.get('/api/v1/metrics').expect(404);
+    const doc = await t.http.get('/docs-json').expect(200);
+    expect(doc.body.paths['/metrics']?.get).toBeDefined();
   });
 
   it('exposes every metric that the alert rules and the dashboard read', async () => {
