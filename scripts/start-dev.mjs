@@ -86,12 +86,13 @@ async function main() {
   let embedded;
   if (!env.DATABASE_URL?.trim()) {
     const dataDir = path.resolve(projectRoot, env.EMBEDDED_DATA_DIR?.trim() || '.data/pglite');
+    const portOptions = embeddedPort();
     log('warn', 'DATABASE_URL is not set: starting an EMBEDDED PostgreSQL (PGlite) for trying the service out', { dataDir });
     log('warn', 'The embedded database runs one session at a time: it is not for production or load tests. Set DATABASE_URL to use a PostgreSQL server.');
     const startedAt = Date.now();
     // Loaded only here: PGlite is not needed with a database server.
     const { startEmbeddedPostgres } = await import('./embedded-postgres.mjs');
-    embedded = await startEmbeddedPostgres({ dataDir, ...embeddedPort() });
+    embedded = await startEmbeddedPostgres({ dataDir, ...portOptions });
     log('info', `Embedded PostgreSQL ${embedded.created ? 'initialised' : 'opened'} in ${Date.now() - startedAt} ms`, {
       dataDir: embedded.dataDir,
       databaseUrl: embedded.url,

@@ -1,12 +1,30 @@
 import { type ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AuthGuard } from '@nestjs/passport';
-import type { Request } from 'express';
+import type { Request, Response } from 'express';
 
 import { type Caller, DomainError } from '@app/http';
 
 import { IS_PUBLIC, REQUIRED_PERMISSIONS } from './decorators.js';
 import { type Permission, permissionsOf } from './permissions.js';
+
+/**
+ * What the client (and the log) is told about a rejected token: the reason, never the token and
+ * never the configured issuer or audience (jsonwebtoken appends "expected: …" to those messages).
+ */
+export function describeTokenRejection(info: unknown): string {
+  if (!(info instanceof Error)) return 'missing or invalid bearer token';
+  switch (info.name) {
+    case 'TokenExpiredError':
+      return 'token expired';
+    case 'NotBeforeError':
+      return 'token not active yet';
+    case 'JsonWebTokenError':
+      return info.message.split('. expected')[0] ?? 'invalid token';
+    default:
+      return info.message === 'No auth token' ? 'missing bearer token' : 'invalid bearer token';
+  }
+}
 
 /** Default deny: every route needs a valid token unless it is explicitly @Public(). */
 @Injectable()
@@ -16,17 +34,19 @@ export class JwtAuthGuard extends AuthGuard('jwt') {
   }
 
   override canActivate(context: ExecutionContext): boolean | Promise<boolean> {
+    // Public routes never look at Authorization, so even a garbage header cannot turn them into a 401.
     if (this.isPublic(context)) return true;
     return super.canActivate(context) as Promise<boolean>;
   }
 
   override handleRequest<TUser = Caller>(error: unknown, user: TUser | false, info: unknown, context: ExecutionContext): TUser {
-    if (error instanceof DomainError) throw error;
+    const http = context.switchToHttp();
     if (error || !user) {
-      const reason = info instanceof Error ? info.message : 'missing or invalid bearer token';
-      throw new DomainError(401, 'UNAUTHENTICATED', `Authentication failed: ${reason}`);
+      http.getResponse<Response>().setHeader('WWW-Authenticate', 'Bearer realm="api"');
+      if (error instanceof DomainError) throw error;
+      throw new DomainError(401, 'UNAUTHENTICATED', `Authentication failed: ${describeTokenRejection(error ?? info)}`);
     }
-    context.switchToHttp().getRequest<Request>().caller = user as unknown as Caller;
+    http.getRequest<Request>().caller = user as unknown as Caller;
     return user;
   }
 

@@ -1,3 +1,5 @@
+import { createPublicKey, type KeyObject } from 'node:crypto';
+
 import type { ReviewPriority } from '@app/database';
 
 export interface AppConfig {
@@ -39,7 +41,14 @@ export class ConfigError extends Error {
   }
 }
 
-const DEVELOPMENT_JWT_SECRET = 'development-only-secret-change-me-0123456789';
+/**
+ * Signs and verifies tokens when NODE_ENV is not production and JWT_SECRET is unset. tools/token.mjs
+ * reads this line to mint matching tokens, so it stays a single-quoted literal.
+ */
+export const DEVELOPMENT_JWT_SECRET = 'development-only-secret-change-me-0123456789';
+
+const MIN_JWT_SECRET_LENGTH = 32;
+const MIN_RSA_MODULUS_BITS = 2048;
 
 type Env = Record<string, string | undefined>;
 
@@ -85,21 +94,45 @@ function oneOf<T extends string>(env: Env, name: string, values: readonly T[], f
   return raw as T;
 }
 
+/**
+ * The one algorithm tokens may use is fixed by the key: RS256 for an RSA key, ES256 for a P-256 EC
+ * key. Anything else is refused at boot rather than guessed at verification time.
+ */
+function publicKeyAlgorithm(pem: string): { publicKey: string; algorithm: 'RS256' | 'ES256' } {
+  if (!pem.includes('-----BEGIN')) throw new ConfigError('JWT_PUBLIC_KEY', 'must be a PEM public key');
+  if (pem.includes('PRIVATE KEY')) throw new ConfigError('JWT_PUBLIC_KEY', 'must be a public key, not a private key');
+  let key: KeyObject;
+  try {
+    key = createPublicKey(pem);
+  } catch {
+    throw new ConfigError('JWT_PUBLIC_KEY', 'is not a readable PEM public key');
+  }
+  const publicKey = key.export({ type: 'spki', format: 'pem' }).toString();
+  const details = key.asymmetricKeyDetails ?? {};
+  if (key.asymmetricKeyType === 'rsa') {
+    if ((details.modulusLength ?? 0) < MIN_RSA_MODULUS_BITS) {
+      throw new ConfigError('JWT_PUBLIC_KEY', `must be an RSA key of at least ${MIN_RSA_MODULUS_BITS} bits`);
+    }
+    return { publicKey, algorithm: 'RS256' };
+  }
+  if (key.asymmetricKeyType === 'ec' && details.namedCurve === 'prime256v1') return { publicKey, algorithm: 'ES256' };
+  throw new ConfigError('JWT_PUBLIC_KEY', `must be an RSA key (RS256) or a P-256 EC key (ES256), got ${key.asymmetricKeyType ?? 'unknown'}${details.namedCurve ? ` ${details.namedCurve}` : ''}`);
+}
+
 function jwtConfig(env: Env, nodeEnv: AppConfig['nodeEnv']): AppConfig['jwt'] {
-  const publicKey = optional(env, 'JWT_PUBLIC_KEY')?.replaceAll('\\n', '\n');
+  const publicKeyPem = optional(env, 'JWT_PUBLIC_KEY')?.replaceAll('\\n', '\n');
   const issuer = optional(env, 'JWT_ISSUER');
   const audience = optional(env, 'JWT_AUDIENCE');
-  if (publicKey) {
-    if (!publicKey.includes('-----BEGIN')) throw new ConfigError('JWT_PUBLIC_KEY', 'must be a PEM public key');
-    const algorithms = publicKey.includes('EC PUBLIC') || /ecdsa/i.test(publicKey) ? ['ES256'] : ['RS256', 'ES256'];
-    return { publicKey, algorithms, issuer, audience };
+  if (publicKeyPem) {
+    const { publicKey, algorithm } = publicKeyAlgorithm(publicKeyPem);
+    return { publicKey, algorithms: [algorithm], issuer, audience };
   }
   let secret = optional(env, 'JWT_SECRET');
   if (secret === undefined) {
     if (nodeEnv === 'production') throw new ConfigError('JWT_SECRET', 'is required in production (or set JWT_PUBLIC_KEY)');
     secret = DEVELOPMENT_JWT_SECRET;
   }
-  if (secret.length < 32) throw new ConfigError('JWT_SECRET', 'must be at least 32 characters');
+  if (secret.length < MIN_JWT_SECRET_LENGTH) throw new ConfigError('JWT_SECRET', `must be at least ${MIN_JWT_SECRET_LENGTH} characters`);
   return { secret, algorithms: ['HS256'], issuer, audience };
 }
 

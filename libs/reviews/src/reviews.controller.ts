@@ -1,7 +1,7 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { ApiConflictResponse, ApiCreatedResponse, ApiNotFoundResponse, ApiOkResponse, ApiTags, ApiTooManyRequestsResponse } from '@nestjs/swagger';
+import { ApiConflictResponse, ApiCreatedResponse, ApiNotFoundResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 
-import { type Actor, Allow, CurrentActor, Permission } from '@app/auth';
+import { type Actor, Allow, AssignRateLimited, CurrentActor, Permission } from '@app/auth';
 import { ReviewPriority } from '@app/database';
 
 import { AssignmentService } from './assignment.service.js';
@@ -24,7 +24,7 @@ export class ReviewsController {
   @ApiCreatedResponse({ type: ReviewView })
   @ApiNotFoundResponse({ description: 'NOT_FOUND: incident or engineer' })
   @ApiConflictResponse({ description: 'In order: INCIDENT_CLOSED, INCIDENT_HAS_OPEN_REVIEW, ENGINEER_UNAVAILABLE, ENGINEER_AT_CAPACITY' })
-  @ApiTooManyRequestsResponse({ description: 'RATE_LIMITED' })
+  @AssignRateLimited()
   assign(@CurrentActor() actor: Actor, @Body() body: AssignReviewDto): Promise<ReviewView> {
     return this.assignments.assign(actor, { incidentId: body.incidentId, engineerId: body.engineerId, priority: body.priority ?? ReviewPriority.normal });
   }
@@ -33,7 +33,7 @@ export class ReviewsController {
   @Allow(Permission.ReviewsAssign)
   @ApiCreatedResponse({ type: ReviewView, description: 'Assigned to the first engineer GET /engineers/available would list' })
   @ApiConflictResponse({ description: 'In order: INCIDENT_CLOSED, INCIDENT_HAS_OPEN_REVIEW, NO_ENGINEER_AVAILABLE' })
-  @ApiTooManyRequestsResponse({ description: 'RATE_LIMITED' })
+  @AssignRateLimited()
   autoAssign(@CurrentActor() actor: Actor, @Body() body: AutoAssignReviewDto): Promise<ReviewView> {
     return this.assignments.autoAssign(actor, { incidentId: body.incidentId, priority: body.priority ?? ReviewPriority.normal });
   }
@@ -84,7 +84,7 @@ export class ReviewsController {
   @Allow(Permission.ReviewsAssign)
   @ApiCreatedResponse({ type: ReviewView, description: 'The new review' })
   @ApiConflictResponse({ description: 'In order: INVALID_TRANSITION, SAME_ENGINEER, ENGINEER_UNAVAILABLE, ENGINEER_AT_CAPACITY' })
-  @ApiTooManyRequestsResponse({ description: 'RATE_LIMITED' })
+  @AssignRateLimited()
   reassign(@CurrentActor() actor: Actor, @Param() { id }: ReviewIdParam, @Body() body: ReassignReviewDto): Promise<ReviewView> {
     return this.assignments.reassign(actor, id, body);
   }

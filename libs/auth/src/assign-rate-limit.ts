@@ -1,0 +1,54 @@
+import { createHash } from 'node:crypto';
+
+import { applyDecorators, type ExecutionContext, Injectable, SetMetadata } from '@nestjs/common';
+import { ApiTooManyRequestsResponse } from '@nestjs/swagger';
+import { ThrottlerGuard, type ThrottlerLimitDetail } from '@nestjs/throttler';
+import type { Request, Response } from 'express';
+
+import { DomainError } from '@app/http';
+
+export const ASSIGN_RATE_LIMITED = 'auth:assign-rate-limited';
+/** The one throttler: every @AssignRateLimited() route draws from the same per-subject bucket. */
+export const ASSIGN_THROTTLER = 'assign';
+
+/**
+ * Counts the call against the caller's (`sub`) assignment budget: ASSIGN_RATE_LIMIT calls per
+ * ASSIGN_RATE_WINDOW_SECONDS, shared by every route that carries this decorator. Decided after
+ * 401/403 and before validation; over the limit the call does nothing and answers 429.
+ */
+export function AssignRateLimited(): MethodDecorator & ClassDecorator {
+  return applyDecorators(
+    SetMetadata(ASSIGN_RATE_LIMITED, true),
+    ApiTooManyRequestsResponse({
+      description: 'RATE_LIMITED: too many assignment calls by this subject in the current window',
+      headers: { 'Retry-After': { description: 'Seconds until the window ends', schema: { type: 'integer' } } },
+    }),
+  );
+}
+
+/** Registered after the authentication and permission guards, so it always knows the caller. */
+@Injectable()
+export class AssignRateLimitGuard extends ThrottlerGuard {
+  protected override shouldSkip(context: ExecutionContext): Promise<boolean> {
+    const limited = this.reflector.getAllAndOverride<boolean>(ASSIGN_RATE_LIMITED, [context.getHandler(), context.getClass()]);
+    return Promise.resolve(limited !== true);
+  }
+
+  protected override getTracker(req: Record<string, unknown>): Promise<string> {
+    const caller = (req as unknown as Request).caller;
+    if (!caller) throw new Error('@AssignRateLimited() is only valid on authenticated routes');
+    return Promise.resolve(caller.sub);
+  }
+
+  /** Not per route (the default): the whole family shares one bucket per subject. */
+  protected override generateKey(_context: ExecutionContext, tracker: string, throttlerName: string): string {
+    return `${throttlerName}:${createHash('sha256').update(tracker).digest('hex')}`;
+  }
+
+  protected override throwThrottlingException(context: ExecutionContext, detail: ThrottlerLimitDetail): Promise<void> {
+    const retryAfter = Math.max(1, detail.timeToBlockExpire);
+    context.switchToHttp().getResponse<Response>().setHeader('Retry-After', String(retryAfter));
+    const windowSeconds = Math.round(detail.ttl / 1000);
+    throw new DomainError(429, 'RATE_LIMITED', `At most ${detail.limit} assignment calls per ${windowSeconds} s; retry in ${retryAfter} s`);
+  }
+}

@@ -1,0 +1,123 @@
+import { generateKeyPairSync } from 'node:crypto';
+
+import { describe, expect, it } from 'vitest';
+
+import { ConfigError, DEVELOPMENT_JWT_SECRET, loadAppConfig } from './app-config.js';
+
+const BASE = { DATABASE_URL: 'postgresql://postgres@127.0.0.1:5432/ers', NODE_ENV: 'test' };
+const SECRET_32 = 'x'.repeat(32);
+
+type PemPair = { publicKey: string; privateKey: string };
+const spki = { type: 'spki', format: 'pem' } as const;
+const pkcs8 = { type: 'pkcs8', format: 'pem' } as const;
+const rsaKeys = (modulusLength: number): PemPair => generateKeyPairSync('rsa', { modulusLength, publicKeyEncoding: spki, privateKeyEncoding: pkcs8 });
+const ecKeys = (namedCurve: string): PemPair => generateKeyPairSync('ec', { namedCurve, publicKeyEncoding: spki, privateKeyEncoding: pkcs8 });
+const ed25519Keys = (): PemPair => generateKeyPairSync('ed25519', { publicKeyEncoding: spki, privateKeyEncoding: pkcs8 });
+
+function failure(env: Record<string, string | undefined>): ConfigError {
+  try {
+    loadAppConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error(`expected a ConfigError for ${JSON.stringify(env)}`);
+}
+
+describe('loadAppConfig', () => {
+  it('applies the documented defaults', () => {
+    const config = loadAppConfig(BASE);
+    expect(config).toMatchObject({
+      nodeEnv: 'test',
+      host: '0.0.0.0',
+      port: 3000,
+      migrateOnStart: false,
+      logLevel: 'info',
+      jwt: { secret: DEVELOPMENT_JWT_SECRET, algorithms: ['HS256'] },
+      allowedEmailDomains: null,
+      slaSeconds: { critical: 3600, high: 14400, normal: 86400, low: 259200 },
+      escalation: { schedulerEnabled: true, intervalSeconds: 60, autoReassign: false },
+      decisionSlaSeconds: 3600,
+      assignRateLimit: { limit: 60, windowSeconds: 60 },
+    });
+    expect(config.escalation.level2AfterSeconds).toBeUndefined();
+    expect(config.jwt.issuer).toBeUndefined();
+    expect(config.redisUrl).toBeUndefined();
+    expect(config.metricsToken).toBeUndefined();
+  });
+
+  const invalid: [variable: string, env: Record<string, string>][] = [
+    ['NODE_ENV', { NODE_ENV: 'staging' }],
+    ['DATABASE_URL', { DATABASE_URL: '' }],
+    ['DATABASE_URL', { DATABASE_URL: 'not a url' }],
+    ['DATABASE_URL', { DATABASE_URL: 'mysql://127.0.0.1/ers' }],
+    ['PORT', { PORT: '70000' }],
+    ['PORT', { PORT: '80a' }],
+    ['DATABASE_POOL_MAX', { DATABASE_POOL_MAX: '0' }],
+    ['MIGRATE_ON_START', { MIGRATE_ON_START: 'yes' }],
+    ['LOG_LEVEL', { LOG_LEVEL: 'verbose' }],
+    ['JWT_SECRET', { JWT_SECRET: 'x'.repeat(31) }],
+    ['JWT_SECRET', { NODE_ENV: 'production' }],
+    ['JWT_SECRET', { NODE_ENV: 'production', JWT_SECRET: 'short-production-secret' }],
+    ['JWT_PUBLIC_KEY', { JWT_PUBLIC_KEY: 'ssh-rsa AAAAB3NzaC1yc2E' }],
+    ['JWT_PUBLIC_KEY', { JWT_PUBLIC_KEY: '-----BEGIN PUBLIC KEY-----\nnot base64\n-----END PUBLIC KEY-----' }],
+    ['ALLOWED_EMAIL_DOMAINS', { ALLOWED_EMAIL_DOMAINS: 'example.com,not a domain' }],
+    ['SLA_CRITICAL_SECONDS', { SLA_CRITICAL_SECONDS: '0' }],
+    ['SLA_HIGH_SECONDS', { SLA_HIGH_SECONDS: '-5' }],
+    ['SLA_NORMAL_SECONDS', { SLA_NORMAL_SECONDS: '1.5' }],
+    ['SLA_LOW_SECONDS', { SLA_LOW_SECONDS: 'three days' }],
+    ['SCHEDULER_ENABLED', { SCHEDULER_ENABLED: '1' }],
+    ['ESCALATION_INTERVAL_SECONDS', { ESCALATION_INTERVAL_SECONDS: '0' }],
+    ['ESCALATION_LEVEL2_AFTER_SECONDS', { ESCALATION_LEVEL2_AFTER_SECONDS: 'half' }],
+    ['ESCALATION_AUTO_REASSIGN', { ESCALATION_AUTO_REASSIGN: 'TRUE' }],
+    ['ESCALATION_BATCH_SIZE', { ESCALATION_BATCH_SIZE: '10001' }],
+    ['DECISION_SLA_SECONDS', { DECISION_SLA_SECONDS: '0' }],
+    ['WEBHOOK_URL', { WEBHOOK_URL: 'ftp://hooks.example.com/x', WEBHOOK_SECRET: 's' }],
+    ['WEBHOOK_SECRET', { WEBHOOK_URL: 'https://hooks.example.com/x' }],
+    ['ASSIGN_RATE_LIMIT', { ASSIGN_RATE_LIMIT: '0' }],
+    ['ASSIGN_RATE_WINDOW_SECONDS', { ASSIGN_RATE_WINDOW_SECONDS: 'a minute' }],
+    ['REDIS_URL', { REDIS_URL: 'http://127.0.0.1:6379' }],
+  ];
+
+  it.each(invalid)('refuses an invalid %s with a message naming it', (variable, env) => {
+    const error = failure({ ...BASE, ...env });
+    expect(error.variable).toBe(variable);
+    expect(error.message).toContain(variable);
+  });
+
+  it('refuses production without a secret or key, and accepts either', () => {
+    expect(failure({ ...BASE, NODE_ENV: 'production' }).message).toContain('JWT_SECRET is required in production');
+    expect(loadAppConfig({ ...BASE, NODE_ENV: 'production', JWT_SECRET: SECRET_32 }).jwt).toMatchObject({ secret: SECRET_32, algorithms: ['HS256'] });
+    const { publicKey } = ecKeys('P-256');
+    expect(loadAppConfig({ ...BASE, NODE_ENV: 'production', JWT_PUBLIC_KEY: publicKey }).jwt.algorithms).toEqual(['ES256']);
+  });
+
+  it('uses the development secret only outside production', () => {
+    expect(loadAppConfig({ ...BASE, NODE_ENV: 'development' }).jwt.secret).toBe(DEVELOPMENT_JWT_SECRET);
+    expect(DEVELOPMENT_JWT_SECRET.length).toBeGreaterThanOrEqual(32);
+  });
+
+  it('pins RS256 for an RSA key and ES256 for a P-256 key, accepting escaped newlines', () => {
+    const rsa = rsaKeys(2048).publicKey;
+    const rsaConfig = loadAppConfig({ ...BASE, JWT_PUBLIC_KEY: rsa, JWT_SECRET: SECRET_32, JWT_ISSUER: 'idp', JWT_AUDIENCE: 'ers' }).jwt;
+    expect(rsaConfig).toMatchObject({ algorithms: ['RS256'], issuer: 'idp', audience: 'ers' });
+    expect(rsaConfig.secret).toBeUndefined();
+    expect(rsaConfig.publicKey).toContain('BEGIN PUBLIC KEY');
+    const ec = ecKeys('P-256').publicKey;
+    expect(loadAppConfig({ ...BASE, JWT_PUBLIC_KEY: ec.replaceAll('\n', '\\n') }).jwt.algorithms).toEqual(['ES256']);
+  });
+
+  it('refuses keys that do not fit RS256 or ES256, and private keys', () => {
+    const cases: [string, string][] = [
+      [ecKeys('P-384').publicKey, 'secp384r1'],
+      [ed25519Keys().publicKey, 'ed25519'],
+      [rsaKeys(1024).publicKey, 'at least 2048 bits'],
+      [ecKeys('P-256').privateKey, 'not a private key'],
+    ];
+    for (const [key, message] of cases) {
+      const error = failure({ ...BASE, JWT_PUBLIC_KEY: key });
+      expect(error.variable).toBe('JWT_PUBLIC_KEY');
+      expect(error.message).toContain(message);
+    }
+  });
+});

@@ -1,0 +1,192 @@
+import { execFile } from 'node:child_process';
+import { createHmac, generateKeyPairSync } from 'node:crypto';
+import path from 'node:path';
+import { promisify } from 'node:util';
+
+import jwt from 'jsonwebtoken';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { bearer, startTestApp, TEST_JWT_SECRET, type TestApp } from '../support/test-app.js';
+
+const PROTECTED = '/api/v1/engineers';
+const ADMIN = { sub: 'admin-1', roles: ['admin'] };
+type PemPair = { publicKey: string; privateKey: string };
+const spki = { type: 'spki', format: 'pem' } as const;
+const pkcs8 = { type: 'pkcs8', format: 'pem' } as const;
+const rsaKeys = (): PemPair => generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: spki, privateKeyEncoding: pkcs8 });
+const ecKeys = (): PemPair => generateKeyPairSync('ec', { namedCurve: 'P-256', publicKeyEncoding: spki, privateKeyEncoding: pkcs8 });
+
+const nowSeconds = (): number => Math.floor(Date.now() / 1000);
+const base64url = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
+
+/** Signs exactly the claims given: no exp unless the test sets one. */
+function signed(claims: Record<string, unknown>, key: jwt.Secret = TEST_JWT_SECRET, algorithm: jwt.Algorithm = 'HS256'): string {
+  return jwt.sign(claims, key, { algorithm, noTimestamp: true });
+}
+
+const valid = (claims: Record<string, unknown> = {}): Record<string, unknown> => ({ ...ADMIN, exp: nowSeconds() + 3600, ...claims });
+
+/** An HS256 token made by hand, for keys jsonwebtoken would refuse to use as an HMAC secret. */
+function hmacToken(claims: Record<string, unknown>, secret: string, alg = 'HS256'): string {
+  const unsigned = `${base64url({ alg, typ: 'JWT' })}.${base64url(claims)}`;
+  const digest = alg === 'HS512' ? 'sha512' : 'sha256';
+  return `${unsigned}.${createHmac(digest, secret).update(unsigned).digest('base64url')}`;
+}
+
+async function expectRejected(t: TestApp, token: string, status: 401 | 403, detail?: RegExp): Promise<void> {
+  const res = await t.http.get(PROTECTED).set(bearer(token)).set('X-Request-Id', 'auth-check');
+  expect(res.status, JSON.stringify(res.body)).toBe(status);
+  expect(res.headers['content-type']).toContain('application/problem+json');
+  expect(res.body).toMatchObject({ status, code: status === 401 ? 'UNAUTHENTICATED' : 'FORBIDDEN', requestId: 'auth-check', instance: PROTECTED });
+  if (status === 401) expect(res.headers['www-authenticate']).toBe('Bearer realm="api"');
+  if (detail) expect(res.body.detail).toMatch(detail);
+  expect(JSON.stringify(res.body)).not.toContain(token.split('.')[2] || token);
+}
+
+async function expectAccepted(t: TestApp, token: string): Promise<void> {
+  const res = await t.http.get(PROTECTED).set(bearer(token));
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+}
+
+describe('JWT authentication with HS256 and JWT_SECRET', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(async () => t.close());
+
+  it('accepts a valid token and rejects a missing one or another scheme', async () => {
+    await expectAccepted(t, signed(valid()));
+    const none = await t.http.get(PROTECTED);
+    expect(none.status).toBe(401);
+    expect(none.body).toMatchObject({ code: 'UNAUTHENTICATED', detail: 'Authentication failed: missing bearer token' });
+    expect((await t.http.get(PROTECTED).set('Authorization', `Basic ${Buffer.from('admin:admin').toString('base64')}`)).status).toBe(401);
+    expect((await t.http.get(PROTECTED).set('Authorization', 'Bearer')).status).toBe(401);
+  });
+
+  it('rejects a bad signature, alg none and any algorithm other than HS256', async () => {
+    await expectRejected(t, signed(valid(), 'another-secret-that-is-long-enough-012345'), 401, /invalid signature/);
+    const algNone = `${base64url({ alg: 'none', typ: 'JWT' })}.${base64url(valid())}.`;
+    await expectRejected(t, algNone, 401);
+    const algNoneSigned = `${base64url({ alg: 'none', typ: 'JWT' })}.${base64url(valid())}.${createHmac('sha256', TEST_JWT_SECRET).update('x').digest('base64url')}`;
+    await expectRejected(t, algNoneSigned, 401);
+    await expectRejected(t, signed(valid(), TEST_JWT_SECRET, 'HS512'), 401, /invalid algorithm/);
+    await expectRejected(t, hmacToken(valid(), TEST_JWT_SECRET, 'HS512'), 401, /invalid algorithm/);
+    await expectRejected(t, 'not.a.jwt', 401);
+    await expectRejected(t, 'garbage', 401);
+  });
+
+  it('requires exp and allows at most 30 s of clock skew', async () => {
+    await expectRejected(t, signed({ ...ADMIN }), 401, /no exp/);
+    await expectRejected(t, signed(valid({ exp: nowSeconds() - 45 })), 401, /token expired/);
+    await expectRejected(t, signed(valid({ exp: nowSeconds() - 3600 })), 401, /token expired/);
+    await expectRejected(t, hmacToken(valid({ exp: String(nowSeconds() + 3600) }), TEST_JWT_SECRET), 401, /invalid exp value/);
+    await expectAccepted(t, signed(valid({ exp: nowSeconds() - 10 })));
+    await expectRejected(t, signed(valid({ nbf: nowSeconds() + 120 })), 401, /not active/);
+  });
+
+  it('requires sub to be a non-empty string', async () => {
+    await expectRejected(t, signed({ roles: ['admin'], exp: nowSeconds() + 60 }), 401, /sub/);
+    await expectRejected(t, signed(valid({ sub: '' })), 401, /sub/);
+    await expectRejected(t, signed(valid({ sub: '   ' })), 401, /sub/);
+    await expectRejected(t, signed(valid({ sub: 42 })), 401, /sub/);
+  });
+
+  it('requires roles to be an array of known role names; [] is authenticated but forbidden', async () => {
+    await expectRejected(t, signed({ sub: 'x', exp: nowSeconds() + 60 }), 401, /roles/);
+    await expectRejected(t, signed(valid({ roles: 'admin' })), 401, /roles/);
+    await expectRejected(t, signed(valid({ roles: [1] })), 401, /roles/);
+    await expectRejected(t, signed(valid({ roles: ['admin', 'root'] })), 401, /Unknown role\(s\): root/);
+    await expectRejected(t, signed(valid({ roles: ['Admin'] })), 401, /Unknown role/);
+    await expectRejected(t, signed(valid({ roles: [] })), 403);
+    await expectRejected(t, signed(valid({ roles: ['service'] })), 403);
+    await expectAccepted(t, signed(valid({ roles: ['service', 'admin'] })));
+  });
+
+  it('ignores any Authorization header on public routes, but not on unknown ones', async () => {
+    for (const path of ['/health/live', '/health/ready', '/docs-json']) {
+      for (const header of ['Bearer garbage', `Bearer ${signed(valid({ exp: 1 }))}`, 'Basic Zm9vOmJhcg==', '']) {
+        const res = await t.http.get(path).set('Authorization', header);
+        expect(res.status, `${path} with "${header}"`).toBe(200);
+      }
+    }
+    const unknown = await t.http.get('/api/v1/nothing-here').set('Authorization', 'Bearer garbage');
+    expect(unknown.status).toBe(404);
+  });
+
+  it('accepts the tokens minted by npm run token', async () => {
+    const script = path.join(import.meta.dirname, '..', '..', 'tools', 'token.mjs');
+    const env = { PATH: process.env.PATH ?? '', JWT_SECRET: TEST_JWT_SECRET };
+    const { stdout } = await promisify(execFile)(process.execPath, [script, '--role', 'admin', '--ttl', '5m'], { env });
+    await expectAccepted(t, stdout.trim());
+  });
+});
+
+describe('JWT authentication with RS256, JWT_PUBLIC_KEY, JWT_ISSUER and JWT_AUDIENCE', () => {
+  const rsa = rsaKeys();
+  const otherRsa = rsaKeys();
+  const ec = ecKeys();
+  const ISSUER = 'https://idp.example.com/';
+  const AUDIENCE = 'engineer-review-api';
+  const claims = (extra: Record<string, unknown> = {}): Record<string, unknown> => valid({ iss: ISSUER, aud: AUDIENCE, ...extra });
+  let t: TestApp;
+  beforeAll(async () => {
+    // JWT_SECRET stays set (startTestApp sets it): the public key must win over it.
+    t = await startTestApp({ JWT_PUBLIC_KEY: rsa.publicKey, JWT_ISSUER: ISSUER, JWT_AUDIENCE: AUDIENCE });
+  });
+  afterAll(async () => t.close());
+
+  it('accepts RS256 tokens signed by the matching private key', async () => {
+    await expectAccepted(t, signed(claims(), rsa.privateKey, 'RS256'));
+    await expectAccepted(t, signed(claims({ aud: ['other-api', AUDIENCE] }), rsa.privateKey, 'RS256'));
+  });
+
+  it('rejects HS256 (with the configured secret or with the public key as HMAC secret), other keys and other algorithms', async () => {
+    await expectRejected(t, signed(claims(), TEST_JWT_SECRET, 'HS256'), 401, /invalid algorithm/);
+    await expectRejected(t, hmacToken(claims(), rsa.publicKey), 401, /invalid algorithm/);
+    await expectRejected(t, signed(claims(), otherRsa.privateKey, 'RS256'), 401, /invalid signature/);
+    await expectRejected(t, signed(claims(), rsa.privateKey, 'RS512'), 401, /invalid algorithm/);
+    await expectRejected(t, signed(claims(), rsa.privateKey, 'PS256'), 401, /invalid algorithm/);
+    await expectRejected(t, signed(claims(), ec.privateKey, 'ES256'), 401, /invalid algorithm/);
+    await expectRejected(t, `${base64url({ alg: 'none' })}.${base64url(claims())}.`, 401);
+  });
+
+  it('checks iss and aud without telling the caller which values are expected', async () => {
+    const cases = [claims({ iss: 'https://evil.example.com/' }), claims({ iss: undefined }), claims({ aud: 'another-api' }), claims({ aud: undefined })];
+    for (const body of cases) {
+      const token = signed(JSON.parse(JSON.stringify(body)) as Record<string, unknown>, rsa.privateKey, 'RS256');
+      await expectRejected(t, token, 401, /jwt (issuer|audience) invalid/);
+      const res = await t.http.get(PROTECTED).set(bearer(token));
+      expect(res.body.detail).not.toContain(ISSUER);
+      expect(res.body.detail).not.toContain(AUDIENCE);
+    }
+  });
+
+  it('still applies the claim rules: expiry with skew, roles and sub', async () => {
+    await expectAccepted(t, signed(claims({ exp: nowSeconds() - 10 }), rsa.privateKey, 'RS256'));
+    await expectRejected(t, signed(claims({ exp: nowSeconds() - 45 }), rsa.privateKey, 'RS256'), 401);
+    await expectRejected(t, signed(claims({ roles: ['superuser'] }), rsa.privateKey, 'RS256'), 401);
+    await expectRejected(t, signed(claims({ roles: [] }), rsa.privateKey, 'RS256'), 403);
+    await expectRejected(t, signed(claims({ sub: '' }), rsa.privateKey, 'RS256'), 401);
+  });
+});
+
+describe('JWT authentication with ES256 and JWT_PUBLIC_KEY', () => {
+  const ec = ecKeys();
+  const otherEc = ecKeys();
+  const rsa = rsaKeys();
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ JWT_PUBLIC_KEY: ec.publicKey });
+  });
+  afterAll(async () => t.close());
+
+  it('accepts ES256 tokens signed by the matching key and nothing else', async () => {
+    await expectAccepted(t, signed(valid(), ec.privateKey, 'ES256'));
+    await expectRejected(t, signed(valid(), otherEc.privateKey, 'ES256'), 401, /invalid signature/);
+    await expectRejected(t, signed(valid(), rsa.privateKey, 'RS256'), 401, /invalid algorithm/);
+    await expectRejected(t, signed(valid(), TEST_JWT_SECRET, 'HS256'), 401, /invalid algorithm/);
+    await expectRejected(t, hmacToken(valid(), ec.publicKey), 401, /invalid algorithm/);
+    await expectRejected(t, `${base64url({ alg: 'none' })}.${base64url(valid())}.`, 401);
+  });
+});

@@ -1,0 +1,69 @@
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
+
+import jwt from 'jsonwebtoken';
+import { describe, expect, it } from 'vitest';
+
+import { loadAppConfig } from '@app/config';
+
+const SCRIPT = path.join(import.meta.dirname, 'token.mjs');
+const SECRET = 'a-configured-secret-of-at-least-32-chars';
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the script as `npm run token` does, with only the given variables (plus PATH). */
+async function runToken(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [SCRIPT, ...args], { env: { PATH: process.env.PATH ?? '', ...env } });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
+
+function claims(token: string, secret: string, options: jwt.VerifyOptions = {}): jwt.JwtPayload {
+  return jwt.verify(token, secret, { algorithms: ['HS256'], ...options }) as jwt.JwtPayload;
+}
+
+describe('npm run token', () => {
+  it('signs with the same development secret the service falls back to', async () => {
+    const { code, stdout } = await runToken(['--role', 'admin']);
+    expect(code).toBe(0);
+    const serviceSecret = loadAppConfig({ DATABASE_URL: 'postgresql://127.0.0.1/ers', NODE_ENV: 'development' }).jwt.secret;
+    const payload = claims(stdout.trim(), serviceSecret ?? '');
+    expect(payload).toMatchObject({ sub: 'local-admin', roles: ['admin'] });
+    expect((payload.exp ?? 0) - (payload.iat ?? 0)).toBe(3600);
+  });
+
+  it('takes repeated and comma-separated roles, sub, ttl, JWT_SECRET, JWT_ISSUER and JWT_AUDIENCE', async () => {
+    const env = { JWT_SECRET: SECRET, JWT_ISSUER: 'https://idp.example.com', JWT_AUDIENCE: 'engineer-review' };
+    const { code, stdout } = await runToken(['--role', 'engineer,service', '--role', 'admin', '--sub', 'eng-7', '--ttl', '15m'], env);
+    expect(code).toBe(0);
+    const payload = claims(stdout.trim(), SECRET, { issuer: env.JWT_ISSUER, audience: env.JWT_AUDIENCE });
+    expect(payload).toMatchObject({ sub: 'eng-7', roles: ['engineer', 'service', 'admin'], iss: env.JWT_ISSUER, aud: env.JWT_AUDIENCE });
+    expect((payload.exp ?? 0) - (payload.iat ?? 0)).toBe(900);
+  });
+
+  it.concurrent.each([
+    [['--role', 'root'], {}, 'unknown role(s): root'],
+    [[], {}, 'at least one --role is required'],
+    [['--role', 'engineer'], {}, '--sub <engineer id> is required'],
+    [['--role', 'admin', '--ttl', 'forever'], {}, '--ttl must look like'],
+    [['--role', 'admin', '--rol', 'x'], {}, "Unknown option '--rol'"],
+    [['--role', 'admin'], { NODE_ENV: 'production' }, 'JWT_SECRET is required in production'],
+    [['--role', 'admin'], { JWT_SECRET: 'too-short' }, 'at least 32 characters'],
+    [['--role', 'admin'], { JWT_SECRET: SECRET, JWT_PUBLIC_KEY: '-----BEGIN PUBLIC KEY-----' }, 'JWT_PUBLIC_KEY is set'],
+  ] as [string[], Record<string, string>, string][])('refuses %j %j with a usage error', async (args, env, message) => {
+    const { code, stdout, stderr } = await runToken(args, env);
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toContain(message);
+    expect(stderr).toContain('Usage: npm run token');
+  });
+});
