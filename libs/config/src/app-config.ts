@@ -29,7 +29,16 @@ export interface AppConfig {
     batchSize: number;
   };
   decisionSlaSeconds: number;
-  webhook: { url?: string; secret?: string };
+  webhook: {
+    url?: string;
+    secret?: string;
+    /** false: this replica records events but leaves their delivery to other replicas. */
+    deliveryEnabled: boolean;
+    /** A 2xx within this time is a delivery (contract: 10 s; shorter only in tests). */
+    timeoutMs: number;
+    /** First retry delay; each further failure doubles it, up to 10 min. */
+    backoffBaseMs: number;
+  };
   assignRateLimit: { limit: number; windowSeconds: number };
   redisUrl?: string;
   metricsToken?: string;
@@ -174,7 +183,13 @@ export function loadAppConfig(env: Env = process.env): AppConfig {
       batchSize: integer(env, 'ESCALATION_BATCH_SIZE', 200, 1, 10000),
     },
     decisionSlaSeconds: integer(env, 'DECISION_SLA_SECONDS', 3600, 1),
-    webhook: { url: webhookUrl, secret: webhookSecret },
+    webhook: {
+      url: webhookUrl,
+      secret: webhookSecret,
+      deliveryEnabled: boolean(env, 'WEBHOOK_DELIVERY_ENABLED', true),
+      timeoutMs: integer(env, 'WEBHOOK_TIMEOUT_MS', 10_000, 100, 60_000),
+      backoffBaseMs: integer(env, 'WEBHOOK_BACKOFF_BASE_MS', 1_000, 10, 600_000),
+    },
     assignRateLimit: {
       limit: integer(env, 'ASSIGN_RATE_LIMIT', 60, 1),
       windowSeconds: integer(env, 'ASSIGN_RATE_WINDOW_SECONDS', 60, 1),

@@ -1,20 +1,100 @@
 import { Injectable } from '@nestjs/common';
 
-import { Prisma, type Tx } from '@app/database';
+import { Prisma, PrismaService, type Tx } from '@app/database';
 
+import { DELIVER_REVIEW_TASK, DELIVERY_JOB_KEY_PREFIX, deliveryJobKey, deliveryQueueName } from './delivery-queue.js';
 import type { ReviewEvent } from './webhook-event.js';
 
-/** The only code that writes webhook_events: rows are added in the transaction of the change they describe. */
+export type WebhookDeliveryStatus = 'pending' | 'failed' | 'delivered';
+
+export interface WebhookEventFilter {
+  statuses: WebhookDeliveryStatus[];
+  reviewId?: string;
+  type?: string;
+}
+
+export interface WebhookEventRow {
+  id: string;
+  type: string;
+  reviewId: string;
+  occurredAt: Date;
+  deliveredAt: Date | null;
+  attempts: number;
+  lastError: string | null;
+  lastAttemptAt: Date | null;
+  nextAttemptAt: Date | null;
+}
+
+/** webhook_events as the API writes and lists it; the dispatcher's own queries are in DeliveryRepository. */
 @Injectable()
 export class OutboxRepository {
+  constructor(private readonly prisma: PrismaService) {}
+
+  /**
+   * Adds the events and their delivery jobs in the caller's transaction, so an event exists exactly
+   * when its change commits. Needs graphile-worker's schema (installed at start when WEBHOOK_URL is set).
+   */
   async append(tx: Tx, events: ReviewEvent[]): Promise<string[]> {
-    if (events.length === 0) return [];
-    // clock_timestamp() keeps the order of several events written by one transaction.
-    const rows = events.map(
-      (event) => Prisma.sql`(gen_random_uuid(), ${event.type}, ${event.review.id}::uuid, clock_timestamp(), ${JSON.stringify(event.review)}::jsonb)`,
-    );
-    const inserted = await tx.$queryRaw<{ id: string }[]>`
-      INSERT INTO webhook_events (id, type, review_id, occurred_at, payload) VALUES ${Prisma.join(rows)} RETURNING id::text AS id`;
-    return inserted.map((row) => row.id);
+    const ids: string[] = [];
+    for (const event of events) {
+      const reviewId = event.review.id;
+      // Events of one review get strictly increasing times (at least 1 ms apart), so that
+      // "oldest first" is their order even when one transaction writes several within a millisecond.
+      // Writers of one review hold its row lock, so they cannot interleave here.
+      const [row] = await tx.$queryRaw<{ id: string }[]>`
+        INSERT INTO webhook_events (id, type, review_id, occurred_at, payload)
+        SELECT gen_random_uuid(), ${event.type}, ${reviewId}::uuid,
+               GREATEST(clock_timestamp(), (SELECT max(occurred_at) + interval '1 millisecond' FROM webhook_events WHERE review_id = ${reviewId}::uuid)),
+               ${JSON.stringify(event.review)}::jsonb
+        RETURNING id::text AS id`;
+      ids.push(row.id);
+    }
+    for (const reviewId of new Set(events.map((event) => event.review.id))) {
+      // preserve_run_at: a review already waiting out a back-off keeps its schedule.
+      await tx.$executeRaw`
+        SELECT graphile_worker.add_job(${DELIVER_REVIEW_TASK}, json_build_object('reviewId', ${reviewId}::text),
+          queue_name => ${deliveryQueueName(reviewId)}, job_key => ${deliveryJobKey(reviewId)}, job_key_mode => 'preserve_run_at')`;
+    }
+    return ids;
+  }
+
+  async count(filter: WebhookEventFilter): Promise<number> {
+    const [row] = await this.prisma.$queryRaw<{ total: number }[]>`SELECT count(*)::int AS total FROM webhook_events e WHERE ${this.where(filter)}`;
+    return row?.total ?? 0;
+  }
+
+  /**
+   * Oldest first, the order of delivery. `nextAttemptAt` is the run time of the review's delivery job,
+   * shown on the review's oldest undelivered event (later ones wait for it); without the job queue
+   * (no WEBHOOK_URL) it is null.
+   */
+  async list(filter: WebhookEventFilter, offset: number, limit: number, withQueue: boolean): Promise<WebhookEventRow[]> {
+    const nextAttemptAt = withQueue
+      ? Prisma.sql`CASE WHEN e.delivered_at IS NULL AND NOT EXISTS (
+            SELECT 1 FROM webhook_events p
+            WHERE p.review_id = e.review_id AND p.delivered_at IS NULL AND (p.occurred_at, p.id) < (e.occurred_at, e.id))
+          THEN (SELECT j.run_at FROM graphile_worker.jobs j
+                WHERE j.key = ${DELIVERY_JOB_KEY_PREFIX} || e.review_id::text AND j.attempts < j.max_attempts)
+          END`
+      : Prisma.sql`NULL::timestamptz`;
+    return this.prisma.$queryRaw<WebhookEventRow[]>`
+      SELECT e.id::text AS id, e.type, e.review_id::text AS "reviewId", e.occurred_at AS "occurredAt", e.delivered_at AS "deliveredAt",
+             e.attempts, e.last_error AS "lastError", e.last_attempt_at AS "lastAttemptAt", ${nextAttemptAt} AS "nextAttemptAt"
+      FROM webhook_events e
+      WHERE ${this.where(filter)}
+      ORDER BY e.occurred_at, e.id
+      OFFSET ${offset} LIMIT ${limit}`;
+  }
+
+  private where(filter: WebhookEventFilter): Prisma.Sql {
+    const states = filter.statuses.map((status) => {
+      if (status === 'delivered') return Prisma.sql`e.delivered_at IS NOT NULL`;
+      if (status === 'failed') return Prisma.sql`(e.delivered_at IS NULL AND e.attempts > 0)`;
+      return Prisma.sql`(e.delivered_at IS NULL AND e.attempts = 0)`;
+    });
+    const conditions = [Prisma.sql`(${Prisma.join(states, ' OR ')})`];
+    if (filter.reviewId) conditions.push(Prisma.sql`e.review_id = ${filter.reviewId}::uuid`);
+    if (filter.type) conditions.push(Prisma.sql`e.type = ${filter.type}`);
+    return Prisma.join(conditions, ' AND ');
   }
 }

@@ -1,0 +1,61 @@
+import { createHmac } from 'node:crypto';
+
+import { Inject, Injectable } from '@nestjs/common';
+
+import { APP_CONFIG, type AppConfig } from '@app/config';
+
+import type { PendingWebhookEvent } from './delivery.repository.js';
+
+export type DeliveryOutcome =
+  | { delivered: true }
+  /** `interrupted`: this process is shutting down; the receiver may or may not have seen the request. */
+  | { delivered: false; error: string; interrupted: boolean };
+
+const MAX_ERROR_LENGTH = 500;
+
+/** `sha256=` + hex HMAC-SHA256 of the exact bytes sent. */
+export function webhookSignature(body: Buffer, secret: string): string {
+  return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+}
+
+/** One POST of one event; any answer other than a 2xx within the timeout is a failure. */
+@Injectable()
+export class WebhookSender {
+  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
+
+  async send(event: PendingWebhookEvent, shutdown: AbortSignal): Promise<DeliveryOutcome> {
+    const { url, secret, timeoutMs } = this.config.webhook;
+    if (!url || !secret) throw new Error('Webhook delivery runs only when WEBHOOK_URL and WEBHOOK_SECRET are set');
+    const body = Buffer.from(JSON.stringify({ id: event.id, type: event.type, occurredAt: event.occurredAt.toISOString(), data: event.payload }));
+    try {
+      const response = await fetch(url, {
+        method: 'POST',
+        body,
+        headers: {
+          'Content-Type': 'application/json',
+          'User-Agent': 'engineer-review-service-webhooks',
+          'X-Webhook-Id': event.id,
+          'X-Webhook-Signature': webhookSignature(body, secret),
+        },
+        // A redirect is not a delivery: following it would re-send the event somewhere unconfigured.
+        redirect: 'manual',
+        signal: AbortSignal.any([AbortSignal.timeout(timeoutMs), shutdown]),
+      });
+      // The answer's body is of no interest; dropping it frees the connection.
+      await response.body?.cancel().catch(() => undefined);
+      if (response.status >= 200 && response.status < 300) return { delivered: true };
+      return { delivered: false, error: `HTTP ${response.status}`, interrupted: false };
+    } catch (error) {
+      if (shutdown.aborted) return { delivered: false, error: 'interrupted: the dispatcher stopped during the request', interrupted: true };
+      if ((error as Error).name === 'TimeoutError') return { delivered: false, error: `no answer within ${timeoutMs} ms`, interrupted: false };
+      return { delivered: false, error: describeFetchError(error).slice(0, MAX_ERROR_LENGTH), interrupted: false };
+    }
+  }
+}
+
+/** fetch reports network failures as "fetch failed" with the useful part in `cause`. */
+function describeFetchError(error: unknown): string {
+  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+  if (cause?.code) return `${cause.code}${cause.message ? `: ${cause.message}` : ''}`;
+  return cause?.message ?? (error as Error).message ?? String(error);
+}

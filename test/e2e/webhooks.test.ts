@@ -1,0 +1,354 @@
+import { createHmac } from 'node:crypto';
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import pg from 'pg';
+import request from 'supertest';
+import { afterEach, describe, expect, inject, it } from 'vitest';
+
+import { loadAppConfig } from '@app/config';
+
+import { createApp } from '../../apps/api/src/create-app.js';
+import { cloneTemplate, databaseUrl, dropDatabase } from '../support/database.js';
+import { createEngineer, createIncident } from '../support/factories.js';
+import { adminToken, bearer, engineerToken, serviceToken, startTestApp, TEST_JWT_SECRET, type TestApp } from '../support/test-app.js';
+
+const SECRET = 'webhook-test-secret';
+const admin = bearer(adminToken());
+/** Retries after 50, 100, 200 … ms instead of 1, 2, 4 … s. */
+const FAST_RETRIES = { WEBHOOK_SECRET: SECRET, WEBHOOK_BACKOFF_BASE_MS: '50' };
+
+type Reply = number | 'hang';
+
+interface ReceivedRequest {
+  id: string;
+  signature: string;
+  contentType: string;
+  raw: Buffer;
+  body: { id: string; type: string; occurredAt: string; data: Record<string, any> };
+  reply: Reply;
+  at: number;
+}
+
+interface Receiver {
+  url: string;
+  received: ReceivedRequest[];
+  /** Decides the answer to the n-th request (0-based). */
+  reply: (n: number) => Reply;
+  close(): Promise<void>;
+}
+
+/** A webhook receiver on 127.0.0.1 that records every request and answers as scripted. */
+async function startReceiver(reply: (n: number) => Reply): Promise<Receiver> {
+  const received: ReceivedRequest[] = [];
+  const receiver: Receiver = { url: '', received, reply, close: () => Promise.resolve() };
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const raw = Buffer.concat(chunks);
+      const headers: IncomingHttpHeaders = req.headers;
+      const answer = receiver.reply(received.length);
+      received.push({
+        id: String(headers['x-webhook-id']),
+        signature: String(headers['x-webhook-signature']),
+        contentType: String(headers['content-type']),
+        raw,
+        body: JSON.parse(raw.toString('utf8')),
+        reply: answer,
+        at: Date.now(),
+      });
+      if (answer !== 'hang') res.writeHead(answer).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  receiver.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`;
+  receiver.close = () =>
+    new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    });
+  return receiver;
+}
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+function expectSigned(delivery: ReceivedRequest): void {
+  expect(delivery.signature).toBe(`sha256=${createHmac('sha256', SECRET).update(delivery.raw).digest('hex')}`);
+  expect(delivery.contentType).toMatch(/^application\/json/);
+  expect(delivery.id).toBe(delivery.body.id);
+}
+
+/** The event ids a review's requests carried, with back-to-back repeats (retries) folded into one. */
+function idsInArrivalOrder(received: ReceivedRequest[], reviewId: string): string[] {
+  const ids = received.filter((delivery) => delivery.body.data.id === reviewId).map((delivery) => delivery.id);
+  return ids.filter((id, index) => id !== ids[index - 1]);
+}
+
+async function outboxOf(sql: pg.Pool, reviewId: string): Promise<{ id: string; type: string; attempts: number; lastError: string | null; delivered: boolean }[]> {
+  const { rows } = await sql.query(
+    `SELECT id::text, type, attempts, last_error AS "lastError", delivered_at IS NOT NULL AS delivered
+     FROM webhook_events WHERE review_id = $1 ORDER BY occurred_at, id`,
+    [reviewId],
+  );
+  return rows;
+}
+
+async function undelivered(sql: pg.Pool): Promise<number> {
+  const { rows } = await sql.query<{ n: number }>('SELECT count(*)::int AS n FROM webhook_events WHERE delivered_at IS NULL');
+  return rows[0].n;
+}
+
+describe('webhook delivery', () => {
+  const cleanups: (() => Promise<unknown>)[] = [];
+  afterEach(async () => {
+    while (cleanups.length > 0) await cleanups.pop()!();
+  });
+
+  it('delivers every event of a lifecycle and a reassign, signed, in order per review, retrying failures with stable ids', async () => {
+    // First request: 500; second: no answer within the 1 s timeout; then 200.
+    const receiver = await startReceiver((n) => (n === 0 ? 500 : n === 1 ? 'hang' : 200));
+    cleanups.push(() => receiver.close());
+    const t = await startTestApp({ ...FAST_RETRIES, WEBHOOK_URL: receiver.url, WEBHOOK_TIMEOUT_MS: '1000' });
+    cleanups.push(() => t.close());
+
+    const first = await createEngineer(t);
+    const second = await createEngineer(t);
+    const decidedIncident = await createIncident(t);
+    const reassignedIncident = await createIncident(t);
+    const review = (await t.http.post('/api/v1/reviews').set(admin).send({ incidentId: decidedIncident.id, engineerId: first.id })).body;
+    const mine = bearer(engineerToken(first.id));
+    expect((await t.http.post(`/api/v1/reviews/${review.id}/start`).set(mine)).status).toBe(200);
+    expect((await t.http.post(`/api/v1/reviews/${review.id}/submit`).set(mine).send({ approach: 'Fail over' })).status).toBe(200);
+    const decision = await t.http.post(`/api/v1/incidents/${decidedIncident.id}/decision`).set(admin).send({ decision: 'engineer_approach', rationale: 'Safer' });
+    expect(decision.status).toBe(200);
+    const old = (await t.http.post('/api/v1/reviews').set(admin).send({ incidentId: reassignedIncident.id, engineerId: first.id })).body;
+    const reassigned = await t.http.post(`/api/v1/reviews/${old.id}/reassign`).set(admin).send({ engineerId: second.id, reason: 'Rebalance' });
+    expect(reassigned.status).toBe(201);
+    const replacement = reassigned.body;
+
+    await waitFor('all 7 events delivered', async () => (await undelivered(t.sql)) === 0 && receiver.received.filter((d) => d.reply === 200).length >= 7);
+
+    for (const delivery of receiver.received) expectSigned(delivery);
+    const delivered = receiver.received.filter((delivery) => delivery.reply === 200);
+    expect(delivered).toHaveLength(7);
+    expect(new Set(delivered.map((delivery) => delivery.id)).size).toBe(7);
+    const typesOf = (reviewId: string): string[] => delivered.filter((d) => d.body.data.id === reviewId).map((d) => d.body.type);
+    expect(typesOf(review.id)).toEqual(['review.assigned', 'review.started', 'review.submitted', 'review.decided']);
+    expect(typesOf(old.id)).toEqual(['review.assigned', 'review.reassigned']);
+    expect(typesOf(replacement.id)).toEqual(['review.assigned']);
+    expect(delivered.some((delivery) => delivery.body.type === 'review.cancelled')).toBe(false);
+
+    // Order per review held for every request, failed ones included: a retry came before any later event.
+    for (const reviewId of [review.id, old.id, replacement.id]) {
+      expect(idsInArrivalOrder(receiver.received, reviewId)).toEqual((await outboxOf(t.sql, reviewId)).map((event) => event.id));
+    }
+
+    // The failed requests were retried with the same id and the same bytes.
+    const [refused, timedOut] = receiver.received;
+    expect(refused.reply).toBe(500);
+    expect(timedOut.reply).toBe('hang');
+    for (const failed of [refused, timedOut]) {
+      const retry = delivered.find((delivery) => delivery.id === failed.id)!;
+      expect(retry).toBeDefined();
+      expect(retry.raw.equals(failed.raw)).toBe(true);
+    }
+
+    // The payload is { id, type, occurredAt, data: Review as the API showed it }.
+    const decided = delivered.find((d) => d.body.type === 'review.decided')!;
+    expect(Object.keys(decided.body).sort()).toEqual(['data', 'id', 'occurredAt', 'type']);
+    expect(decided.body.occurredAt).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+    expect(decided.body.data).toEqual(decision.body);
+    expect(delivered.find((d) => d.body.type === 'review.reassigned')!.body.data).toMatchObject({ id: old.id, status: 'cancelled', cancellationReason: 'Rebalance' });
+    expect(delivered.find((d) => d.body.data.id === replacement.id)!.body.data).toEqual(replacement);
+
+    // Delivery state is recorded per event and counted in the metrics.
+    const { rows } = await t.sql.query<{ id: string; attempts: number; lastError: string | null }>(
+      'SELECT id::text, attempts, last_error AS "lastError" FROM webhook_events WHERE id = ANY($1::uuid[])',
+      [[refused.id, timedOut.id]],
+    );
+    const state = new Map(rows.map((row) => [row.id, row]));
+    expect(state.get(refused.id)?.lastError ?? '').toMatch(/HTTP 500|no answer within 1000 ms/);
+    expect(state.get(timedOut.id)?.lastError ?? '').toMatch(/HTTP 500|no answer within 1000 ms/);
+    expect(rows.reduce((sum, row) => sum + row.attempts, 0)).toBe(refused.id === timedOut.id ? 3 : 4);
+    const metrics = (await t.http.get('/metrics')).text;
+    expect(metrics).toContain('webhook_deliveries_total{outcome="delivered"} 7');
+    expect(metrics).toContain('webhook_deliveries_total{outcome="failed"} 2');
+  });
+
+  it('lists undelivered events with their attempts to admins while the receiver fails, and delivers them in order once it recovers', async () => {
+    const receiver = await startReceiver(() => 503);
+    cleanups.push(() => receiver.close());
+    const t: TestApp = await startTestApp({ ...FAST_RETRIES, WEBHOOK_URL: receiver.url });
+    cleanups.push(() => t.close());
+
+    const engineer = await createEngineer(t);
+    const incident = await createIncident(t);
+    const review = (await t.http.post('/api/v1/reviews').set(admin).send({ incidentId: incident.id, engineerId: engineer.id })).body;
+    expect((await t.http.post(`/api/v1/reviews/${review.id}/start`).set(bearer(engineerToken(engineer.id)))).status).toBe(200);
+    const [assigned, started] = await outboxOf(t.sql, review.id);
+
+    const list = (query: string) => t.http.get(`/api/v1/webhooks/events${query}`).set(admin);
+    const page = await waitFor('five failed attempts', async () => {
+      const res = await list(`?reviewId=${review.id}`);
+      return res.body.items?.[0]?.attempts >= 5 && res;
+    });
+    expect(page.status).toBe(200);
+    expect(page.body).toMatchObject({ total: 2, page: 1, pageSize: 20, totalPages: 1 });
+    const [head, waiting] = page.body.items;
+    expect(head).toMatchObject({ id: assigned.id, type: 'review.assigned', reviewId: review.id, status: 'failed', lastError: 'HTTP 503', deliveredAt: null });
+    expect(Date.parse(head.lastAttemptAt)).toBeGreaterThan(Date.parse(head.occurredAt) - 1);
+    expect(Date.parse(head.nextAttemptAt)).toBeGreaterThan(Date.parse(head.occurredAt));
+    expect(waiting).toEqual({
+      id: started.id,
+      type: 'review.started',
+      reviewId: review.id,
+      occurredAt: expect.any(String),
+      status: 'pending',
+      attempts: 0,
+      lastAttemptAt: null,
+      lastError: null,
+      nextAttemptAt: null,
+      deliveredAt: null,
+    });
+    // The later event waits for the earlier one: the receiver has only seen the first.
+    expect(new Set(receiver.received.map((delivery) => delivery.id))).toEqual(new Set([assigned.id]));
+    // Back-off: the k-th retry comes at least 50 ms · 2^(k-1) − 20 % after the previous attempt (a busy
+    // machine can only make it later), not at a fixed pace.
+    const gaps = receiver.received.slice(1, 5).map((delivery, i) => delivery.at - receiver.received[i].at);
+    gaps.forEach((gap, i) => expect(gap).toBeGreaterThanOrEqual(0.8 * 50 * 2 ** i - 5));
+
+    expect((await list('?status=failed')).body.items.map((item: { id: string }) => item.id)).toEqual([assigned.id]);
+    expect((await list('?status=pending&pageSize=1')).body).toMatchObject({ total: 1, items: [{ id: started.id }] });
+    expect((await list('?status=delivered')).body).toEqual({ items: [], total: 0, page: 1, pageSize: 20, totalPages: 1 });
+    expect((await list('?type=review.started')).body.items.map((item: { id: string }) => item.id)).toEqual([started.id]);
+
+    expect((await t.http.get('/api/v1/webhooks/events')).status).toBe(401);
+    expect((await t.http.get('/api/v1/webhooks/events').set(bearer(serviceToken()))).status).toBe(403);
+    expect((await t.http.get('/api/v1/webhooks/events').set(bearer(engineerToken(engineer.id)))).status).toBe(403);
+    for (const [query, field] of [
+      ['?status=lost', 'status'],
+      ['?status=', 'status'],
+      ['?reviewId=42', 'reviewId'],
+      ['?type=review.exploded', 'type'],
+      ['?pageSize=101', 'pageSize'],
+    ]) {
+      const res = await list(query);
+      expect(res.status, query).toBe(400);
+      expect(res.body.code).toBe('VALIDATION_FAILED');
+      expect(res.body.errors.map((error: { field: string }) => error.field.split('.')[0])).toContain(field);
+    }
+
+    receiver.reply = () => 200;
+    await waitFor('recovery', async () => (await undelivered(t.sql)) === 0, 10_000);
+    const delivered = receiver.received.filter((delivery) => delivery.reply === 200).map((delivery) => delivery.id);
+    expect(delivered).toEqual([assigned.id, started.id]);
+    expect((await list('')).body.total).toBe(0);
+    const history = (await list('?status=delivered')).body.items;
+    expect(history.map((item: { id: string }) => item.id)).toEqual([assigned.id, started.id]);
+    expect(history[0]).toMatchObject({ status: 'delivered', lastError: 'HTTP 503', nextAttemptAt: null });
+    expect(history[0].attempts).toBe(receiver.received.filter((delivery) => delivery.id === assigned.id).length);
+    expect(history[1]).toMatchObject({ status: 'delivered', attempts: 1, lastError: null });
+  });
+
+  it('loses nothing when the dispatcher stops mid-delivery or dies holding a job, and never blocks the API', async () => {
+    // The first request never gets an answer; every later one is accepted.
+    const receiver = await startReceiver((n) => (n === 0 ? 'hang' : 200));
+    cleanups.push(() => receiver.close());
+    const databaseName = await cloneTemplate(inject('templateDatabase'));
+    cleanups.push(() => dropDatabase(databaseName));
+    const sql = new pg.Pool({ connectionString: databaseUrl(databaseName), max: 2 });
+    cleanups.push(() => sql.end());
+    const env = { ...FAST_RETRIES, WEBHOOK_URL: receiver.url };
+
+    const first = await startApp(databaseName, sql, env);
+    cleanups.push(() => first.close());
+    const engineer = await createEngineer(first);
+    const incident = await createIncident(first);
+    const review = (await first.http.post('/api/v1/reviews').set(admin).send({ incidentId: incident.id, engineerId: engineer.id })).body;
+    await waitFor('the first request to arrive', () => receiver.received.length === 1);
+    // The receiver holds the request for up to 10 s; the API does not wait for it.
+    const startedAt = Date.now();
+    expect((await first.http.post(`/api/v1/reviews/${review.id}/start`).set(bearer(engineerToken(engineer.id)))).status).toBe(200);
+    expect(Date.now() - startedAt).toBeLessThan(5_000);
+    // Stopping abandons the request at once instead of waiting for its 10 s timeout (or graphile-worker's 5 s abort).
+    const closing = Date.now();
+    await first.close();
+    expect(Date.now() - closing).toBeLessThan(4_000);
+    const afterStop = await outboxOf(sql, review.id);
+    expect(afterStop.map(({ type, attempts, delivered }) => ({ type, attempts, delivered }))).toEqual([
+      { type: 'review.assigned', attempts: 1, delivered: false },
+      { type: 'review.started', attempts: 0, delivered: false },
+    ]);
+    expect(afterStop[0].lastError).toMatch(/interrupted/);
+
+    // A replica without delivery records events (and their jobs) but sends nothing.
+    const recorder = await startApp(databaseName, sql, { ...env, WEBHOOK_DELIVERY_ENABLED: 'false' });
+    cleanups.push(() => recorder.close());
+    const submitted = await recorder.http.post(`/api/v1/reviews/${review.id}/submit`).set(bearer(engineerToken(engineer.id))).send({ approach: 'Roll back' });
+    expect(submitted.status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(receiver.received).toHaveLength(1);
+    await recorder.close();
+
+    // Simulate a worker that took the review's job and was killed: job and queue stay locked.
+    const locked = await sql.query(
+      `WITH job AS (
+         UPDATE graphile_worker._private_jobs SET locked_by = 'pool-killed', locked_at = now() - interval '10 minutes', attempts = attempts + 1
+         WHERE key = $1 RETURNING job_queue_id)
+       UPDATE graphile_worker._private_job_queues q SET locked_by = 'pool-killed', locked_at = now() - interval '10 minutes'
+       FROM job WHERE q.id = job.job_queue_id RETURNING q.id`,
+      [`webhooks:review:${review.id}`],
+    );
+    expect(locked.rowCount).toBe(1);
+
+    const restarted = await startApp(databaseName, sql, env);
+    cleanups.push(() => restarted.close());
+    await waitFor('delivery after the restart', async () => (await undelivered(sql)) === 0);
+    const events = await outboxOf(sql, review.id);
+    expect(events.map((event) => event.type)).toEqual(['review.assigned', 'review.started', 'review.submitted']);
+    const accepted = receiver.received.filter((delivery) => delivery.reply === 200);
+    expect(accepted.map((delivery) => delivery.id)).toEqual(events.map((event) => event.id));
+    expect(accepted[0].raw.equals(receiver.received[0].raw)).toBe(true);
+    for (const delivery of receiver.received) expectSigned(delivery);
+  });
+});
+
+/** An application on an existing database, built as startTestApp builds it, for stop-and-restart scenarios; close() leaves the database. */
+async function startApp(databaseName: string, sql: pg.Pool, env: Record<string, string>): Promise<TestApp> {
+  const config = loadAppConfig({
+    NODE_ENV: 'test',
+    DATABASE_URL: databaseUrl(databaseName),
+    JWT_SECRET: TEST_JWT_SECRET,
+    LOG_LEVEL: 'silent',
+    SCHEDULER_ENABLED: 'false',
+    DATABASE_POOL_MAX: '5',
+    ...env,
+  });
+  const app: NestExpressApplication = await createApp(config);
+  await app.listen(0, '127.0.0.1');
+  const { port } = app.getHttpServer().address() as AddressInfo;
+  let closed = false;
+  return {
+    app,
+    config,
+    baseUrl: `http://127.0.0.1:${port}`,
+    http: request(app.getHttpServer()),
+    sql,
+    databaseName,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await app.close();
+    },
+  };
+}
