@@ -202,8 +202,17 @@ describe('GET /metrics', () => {
     }
   });
 
-  it('scrapes within the time budget', async () => {
-    for (let n = 0; n < 5; n += 1) await scrape(t);
+  it('scrapes 500 engineers and 5 000 reviews within the time budget', async () => {
+    await t.sql.query(`INSERT INTO engineers (name, email, max_concurrent_reviews)
+                       SELECT 'Load ' || g, 'load-' || g || '@example.com', 50 FROM generate_series(1, 500) g`);
+    await t.sql.query(`INSERT INTO incidents (title, severity, ai_proposal) SELECT 'Load ' || g, 'low', 'x' FROM generate_series(1, 5000) g`);
+    await t.sql.query(`
+      INSERT INTO reviews (incident_id, engineer_id, status, priority, expected_completion_at, assignment_strategy, assigned_by)
+      SELECT i.id, e.id, 'cancelled', 'low', now(), 'manual', 'load'
+      FROM (SELECT id, row_number() OVER (ORDER BY id) % 500 AS n FROM incidents WHERE title LIKE 'Load %') i
+      JOIN (SELECT id, row_number() OVER (ORDER BY id) % 500 AS n FROM engineers WHERE name LIKE 'Load %') e USING (n)`);
+    expect((await scrape(t)).find('engineer_current_workload').length).toBeGreaterThanOrEqual(500);
+    for (let n = 0; n < 3; n += 1) await scrape(t);
     const durations: number[] = [];
     for (let n = 0; n < 20; n += 1) {
       const start = performance.now();
@@ -213,8 +222,9 @@ describe('GET /metrics', () => {
     durations.sort((a, b) => a - b);
     const median = durations[10]!;
     console.info(`GET /metrics: median ${median.toFixed(1)} ms, max ${durations[19]!.toFixed(1)} ms over 20 scrapes`);
-    // Idle, the median is about 15 ms; the bound leaves room for a loaded CI machine.
-    expect(median).toBeLessThan(250);
+    // Measured: a median of 46 ms on a 2-core machine at load average 8. The bound leaves room for
+    // a busier machine and still catches work that grows per engineer or per review.
+    expect(median).toBeLessThan(500);
   });
 });
 
