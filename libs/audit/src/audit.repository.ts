@@ -1,12 +1,32 @@
 import { Injectable } from '@nestjs/common';
 
-import { Prisma, type Tx } from '@app/database';
+import { Prisma, PrismaService, type Tx } from '@app/database';
 
-import { AUDIT_SEAL_LOCK_KEY, type AuditActor, type AuditRecord } from './audit.types.js';
+import type { StoredAuditEntry } from './audit-chain.js';
+import {
+  AUDIT_ENTITY_TYPES,
+  AUDIT_SEAL_LOCK_KEY,
+  AUDIT_SEALER_LOCK_KEY,
+  type AuditActor,
+  type AuditFilter,
+  type AuditRecord,
+  type AuditSeal,
+} from './audit.types.js';
 
+type Db = Tx | PrismaService;
+
+const COLUMNS = Prisma.sql`a.id::text AS id, a.seq, a.occurred_at AS "occurredAt", a.actor_sub AS "actorSub", a.actor_roles AS "actorRoles",
+  a.action::text AS action, a.entity_type::text AS "entityType", a.entity_id::text AS "entityId", a.before, a.after, a.request_id AS "requestId"`;
+
+/** The only code that reads or writes audit_entries and audit_seals. */
 @Injectable()
 export class AuditRepository {
-  /** Appends entries inside the caller's transaction: they commit or roll back with the change. */
+  constructor(private readonly prisma: PrismaService) {}
+
+  /**
+   * Appends entries inside the caller's transaction: they commit or roll back with the change. The
+   * shared lock is taken before the sequence hands out a seq, and held until the transaction ends.
+   */
   async append(tx: Tx, actor: AuditActor, records: AuditRecord[]): Promise<void> {
     if (records.length === 0) return;
     const rows = records.map(
@@ -18,8 +38,98 @@ export class AuditRepository {
       INSERT INTO audit_entries (actor_sub, actor_roles, action, entity_type, entity_id, before, after, request_id)
       SELECT v.* FROM seal_gate, (VALUES ${Prisma.join(rows)}) AS v(actor_sub, actor_roles, action, entity_type, entity_id, before, after, request_id)`;
   }
+
+  /**
+   * Waits, at most `lockTimeoutMs`, until no transaction holds the writers' shared lock, then keeps
+   * new writers out until `tx` ends. Past the timeout PostgreSQL raises lock_not_available (55P03).
+   */
+  async excludeWriters(tx: Tx, lockTimeoutMs: number): Promise<void> {
+    await tx.$executeRaw`SELECT set_config('lock_timeout', ${`${lockTimeoutMs}ms`}, true)`;
+    await tx.$executeRaw`SELECT pg_advisory_xact_lock(${AUDIT_SEAL_LOCK_KEY}::bigint)`;
+  }
+
+  /**
+   * The highest seq the sequence has handed out (0 when none). Read under excludeWriters it is the
+   * watermark: every seq up to it belongs to a finished transaction. Read without it, only a hint.
+   */
+  async lastAllocatedSeq(db: Db = this.prisma): Promise<bigint> {
+    const [row] = await db.$queryRaw<{ last: bigint | null }[]>`
+      SELECT pg_sequence_last_value(pg_get_serial_sequence('audit_entries', 'seq')::regclass) AS last`;
+    return row?.last ?? 0n;
+  }
+
+  async lockSealer(tx: Tx): Promise<void> {
+    await tx.$executeRaw`SELECT pg_advisory_xact_lock(${AUDIT_SEALER_LOCK_KEY}::bigint)`;
+  }
+
+  async tryLockSealer(tx: Tx): Promise<boolean> {
+    const [row] = await tx.$queryRaw<{ locked: boolean }[]>`SELECT pg_try_advisory_xact_lock(${AUDIT_SEALER_LOCK_KEY}::bigint) AS locked`;
+    return row?.locked ?? false;
+  }
+
+  async sealedHead(db: Db = this.prisma): Promise<AuditSeal | undefined> {
+    const [row] = await db.$queryRaw<AuditSeal[]>`SELECT seq, hash FROM audit_seals ORDER BY seq DESC LIMIT 1`;
+    return row;
+  }
+
+  /** Entries with after < seq <= upTo (after null: from the first), ascending. */
+  async entriesBetween(after: bigint | null, upTo: bigint, limit: number, db: Db = this.prisma): Promise<StoredAuditEntry[]> {
+    return db.$queryRaw<StoredAuditEntry[]>`
+      SELECT ${COLUMNS} FROM audit_entries a WHERE ${seqRange(after, upTo)} ORDER BY a.seq LIMIT ${limit}`;
+  }
+
+  /** Seals with after < seq <= upTo (after null: from the first), ascending. */
+  async sealsBetween(after: bigint | null, upTo: bigint, limit: number): Promise<AuditSeal[]> {
+    return this.prisma.$queryRaw<AuditSeal[]>`
+      SELECT a.seq, a.hash FROM audit_seals a WHERE ${seqRange(after, upTo)} ORDER BY a.seq LIMIT ${limit}`;
+  }
+
+  async insertSeals(tx: Tx, seals: AuditSeal[]): Promise<void> {
+    if (seals.length === 0) return;
+    await tx.$executeRaw`
+      INSERT INTO audit_seals (seq, hash)
+      SELECT * FROM unnest(${seals.map((seal) => seal.seq.toString())}::text[]::bigint[], ${seals.map((seal) => seal.hash)}::text[])`;
+  }
+
+  async countMatching(filter: AuditFilter): Promise<number> {
+    const [row] = await this.prisma.$queryRaw<{ total: number }[]>`SELECT count(*)::int AS total FROM audit_entries a WHERE ${where(filter)}`;
+    return row?.total ?? 0;
+  }
+
+  async listMatching(filter: AuditFilter, offset: number, limit: number): Promise<StoredAuditEntry[]> {
+    return this.prisma.$queryRaw<StoredAuditEntry[]>`
+      SELECT ${COLUMNS} FROM audit_entries a WHERE ${where(filter)} ORDER BY a.seq OFFSET ${offset} LIMIT ${limit}`;
+  }
+
+  /** One keyset page of matching entries with after < seq <= upTo (after null: from the first), ascending. */
+  async matchingBetween(filter: AuditFilter, after: bigint | null, upTo: bigint, limit: number): Promise<StoredAuditEntry[]> {
+    return this.prisma.$queryRaw<StoredAuditEntry[]>`
+      SELECT ${COLUMNS} FROM audit_entries a WHERE ${where(filter)} AND ${seqRange(after, upTo)} ORDER BY a.seq LIMIT ${limit}`;
+  }
+
+  async maxSeq(): Promise<bigint> {
+    const [row] = await this.prisma.$queryRaw<{ max: bigint | null }[]>`SELECT max(seq) AS max FROM audit_entries`;
+    return row?.max ?? 0n;
+  }
 }
 
 function json(value: object | null): string | null {
   return value === null ? null : JSON.stringify(value);
+}
+
+function seqRange(after: bigint | null, upTo: bigint): Prisma.Sql {
+  return after === null ? Prisma.sql`a.seq <= ${upTo}` : Prisma.sql`a.seq > ${after} AND a.seq <= ${upTo}`;
+}
+
+function where(filter: AuditFilter): Prisma.Sql {
+  const conditions: Prisma.Sql[] = [];
+  if (filter.entityType) conditions.push(Prisma.sql`a.entity_type = ${filter.entityType}::audit_entity_type`);
+  // Naming every type lets an entityId alone use the (entity_type, entity_id, seq) index: one descent per type.
+  else if (filter.entityId) conditions.push(Prisma.sql`a.entity_type = ANY(${[...AUDIT_ENTITY_TYPES]}::audit_entity_type[])`);
+  if (filter.entityId) conditions.push(Prisma.sql`a.entity_id = ${filter.entityId}::uuid`);
+  if (filter.actorSub !== undefined) conditions.push(Prisma.sql`a.actor_sub = ${filter.actorSub}`);
+  if (filter.action) conditions.push(Prisma.sql`a.action = ${filter.action}::audit_action`);
+  if (filter.from) conditions.push(Prisma.sql`a.occurred_at >= ${filter.from.toISOString()}::timestamptz`);
+  if (filter.to) conditions.push(Prisma.sql`a.occurred_at <= ${filter.to.toISOString()}::timestamptz`);
+  return conditions.length ? Prisma.join(conditions, ' AND ') : Prisma.sql`TRUE`;
 }

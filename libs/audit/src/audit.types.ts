@@ -42,3 +42,29 @@ export interface AuditRecord {
  * takes it EXCLUSIVELY for an instant to learn which sequence numbers are final (docs/audit.md).
  */
 export const AUDIT_SEAL_LOCK_KEY = 0x5ea1;
+
+/** Held by whoever is sealing, so that replicas never seal the same entries twice (docs/audit.md). */
+export const AUDIT_SEALER_LOCK_KEY = 0x5ea2;
+
+export interface AuditFilter {
+  entityType?: AuditEntityType;
+  entityId?: string;
+  actorSub?: string;
+  action?: AuditAction;
+  /** Inclusive, millisecond precision. */
+  from?: Date;
+  /** Inclusive, millisecond precision. */
+  to?: Date;
+}
+
+export interface AuditSeal {
+  seq: bigint;
+  hash: string;
+}
+
+export interface ChainVerification {
+  valid: boolean;
+  /** Entries whose hash was recomputed and matched their seal. */
+  checked: number;
+  firstInvalidSeq: number | null;
+}
