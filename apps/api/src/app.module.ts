@@ -9,6 +9,7 @@ import { HttpModule } from '@app/http';
 import { IncidentsModule } from '@app/incidents';
 import { ReviewsModule } from '@app/reviews';
 import { LoggingModule, ObservabilityModule } from '@app/observability';
+import { SlaModule } from '@app/sla';
 
 import { HealthModule } from './health/health.module.js';
 
@@ -28,6 +29,7 @@ export class AppModule {
         EngineersModule,
         IncidentsModule,
         ReviewsModule,
+        SlaModule,
         HealthModule,
       ],
     };

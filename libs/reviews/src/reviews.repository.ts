@@ -177,4 +177,102 @@ export class ReviewsRepository {
       ORDER BY e.id`;
     return { checked: rows.length, drifted: rows.filter((row) => row.counter !== row.actual) };
   }
+
+  /**
+   * #9, SLA escalation: locks up to `limit` reviews due for the step after `due.fromLevel`, earliest
+   * deadline first, after the keyset position `due.after`. Rows locked by another replica (or by a
+   * change in flight) are skipped, not waited for, so replicas share the work instead of queueing.
+   */
+  async claimDueForEscalation(tx: Tx, due: EscalationDue, limit: number): Promise<ReviewRow[]> {
+    return tx.$queryRaw<ReviewRow[]>(claimDueForEscalationSql(due, limit));
+  }
+
+  /** The same reviews as claimDueForEscalation, unlocked: for callers that must lock the incident before the review. */
+  async listDueForEscalation(due: EscalationDue, limit: number): Promise<DueReview[]> {
+    return this.prisma.$queryRaw<DueReview[]>`
+      SELECT r.id::text AS id, r.incident_id::text AS "incidentId", r.expected_completion_at AS "expectedCompletionAt"
+      FROM reviews r WHERE ${escalationDuePredicate(due)}
+      ORDER BY r.expected_completion_at, r.id LIMIT ${limit}`;
+  }
+
+  /**
+   * Raises the listed reviews from `fromLevel` to the next level. The WHERE clause is the
+   * exactly-once guard: a review that is no longer open, or no longer at `fromLevel`, is left alone
+   * and not returned, however many replicas try at once.
+   */
+  async escalateFromLevel(tx: Tx, ids: string[], fromLevel: 0 | 1): Promise<ReviewRow[]> {
+    if (ids.length === 0) return [];
+    return tx.$queryRaw<ReviewRow[]>`
+      UPDATE reviews AS r SET escalation_level = ${fromLevel + 1}, last_escalated_at = now(), updated_at = now()
+      WHERE r.id = ANY(${ids}::uuid[]) AND r.escalation_level = ${fromLevel} AND r.status IN ('assigned', 'in_progress')
+      RETURNING ${COLUMNS}`;
+  }
+
+  /** Locks up to `limit` submitted reviews waiting for a decision longer than `waitSeconds`, oldest first, skipping locked rows. */
+  async claimDecisionOverdue(tx: Tx, waitSeconds: number, after: ReviewCursor | null, limit: number): Promise<ReviewRow[]> {
+    return tx.$queryRaw<ReviewRow[]>(claimDecisionOverdueSql(waitSeconds, after, limit));
+  }
+
+  /** Sets decision_overdue_at once: rows already marked, or no longer submitted, are left alone and not returned. */
+  async markDecisionOverdueOnce(tx: Tx, ids: string[]): Promise<ReviewRow[]> {
+    if (ids.length === 0) return [];
+    return tx.$queryRaw<ReviewRow[]>`
+      UPDATE reviews AS r SET decision_overdue_at = now(), updated_at = now()
+      WHERE r.id = ANY(${ids}::uuid[]) AND r.status = 'submitted' AND r.decision_overdue_at IS NULL
+      RETURNING ${COLUMNS}`;
+  }
+}
+
+/** A keyset position in a claim's order: (expected_completion_at or submitted_at, id). */
+export interface ReviewCursor {
+  at: Date;
+  id: string;
+}
+
+export interface EscalationDue {
+  /** 0: due for level 1 (overdue); 1: due for level 2. */
+  fromLevel: 0 | 1;
+  /** Seconds past the deadline before a review of each priority is due (all 0 for level 1). */
+  graceSeconds: Record<ReviewPriority, number>;
+  after: ReviewCursor | null;
+}
+
+export interface DueReview {
+  id: string;
+  incidentId: string;
+  expectedCompletionAt: Date;
+}
+
+/**
+ * Literal status and level conditions (never parameters), so that the planner can prove they imply
+ * the predicate of the partial index reviews_escalation_due_idx (escalation_level, expected_completion_at,
+ * id) and walk it in claim order. The smallest grace bounds the index range; a per-priority grace, when
+ * the priorities differ, filters within it.
+ */
+function escalationDuePredicate(due: EscalationDue): Prisma.Sql {
+  const grace = due.graceSeconds;
+  const smallest = Math.min(grace.critical, grace.high, grace.normal, grace.low);
+  const level = due.fromLevel === 0 ? Prisma.sql`r.escalation_level = 0` : Prisma.sql`r.escalation_level = 1`;
+  const perPriority = [grace.high, grace.normal, grace.low].every((seconds) => seconds === grace.critical)
+    ? Prisma.empty
+    : Prisma.sql`AND r.expected_completion_at < now() - make_interval(secs => CASE r.priority
+        WHEN 'critical' THEN ${grace.critical}::float8 WHEN 'high' THEN ${grace.high}::float8
+        WHEN 'normal' THEN ${grace.normal}::float8 ELSE ${grace.low}::float8 END)`;
+  const after = due.after ? Prisma.sql`AND (r.expected_completion_at, r.id) > (${due.after.at}::timestamptz, ${due.after.id}::uuid)` : Prisma.empty;
+  return Prisma.sql`r.status IN ('assigned', 'in_progress') AND r.escalation_level < 2 AND ${level}
+    AND r.expected_completion_at < now() - make_interval(secs => ${smallest}::float8) ${perPriority} ${after}`;
+}
+
+/** Exported so that the escalation benchmark and tests can EXPLAIN the exact statement. */
+export function claimDueForEscalationSql(due: EscalationDue, limit: number): Prisma.Sql {
+  return Prisma.sql`SELECT ${COLUMNS} FROM reviews r WHERE ${escalationDuePredicate(due)}
+    ORDER BY r.expected_completion_at, r.id LIMIT ${limit} FOR UPDATE OF r SKIP LOCKED`;
+}
+
+/** Matches the predicate of the partial index reviews_decision_wait_idx (submitted_at, id) literally. */
+export function claimDecisionOverdueSql(waitSeconds: number, after: ReviewCursor | null, limit: number): Prisma.Sql {
+  const position = after ? Prisma.sql`AND (r.submitted_at, r.id) > (${after.at}::timestamptz, ${after.id}::uuid)` : Prisma.empty;
+  return Prisma.sql`SELECT ${COLUMNS} FROM reviews r
+    WHERE r.status = 'submitted' AND r.decision_overdue_at IS NULL AND r.submitted_at < now() - make_interval(secs => ${waitSeconds}::float8) ${position}
+    ORDER BY r.submitted_at, r.id LIMIT ${limit} FOR UPDATE OF r SKIP LOCKED`;
 }
