@@ -114,7 +114,7 @@ export class AssignmentService {
         const review = await this.lockReview(tx, id);
         const incident = incidents.get(review.incidentId);
         if (!incident || review.engineerId !== engineerId || !['assigned', 'in_progress'].includes(review.status)) continue;
-        const candidate = await this.engineers.claimBestCandidate(tx, incident.requiredExpertise, engineerId);
+        const candidate = await this.claimCandidate(tx, incident.requiredExpertise, engineerId);
         if (!candidate) {
           result.notReassigned.push(review.id);
           continue;
@@ -149,7 +149,7 @@ export class AssignmentService {
    */
   async reassignForEscalation(tx: Tx, actor: AuditActor, review: ReviewRow, incident: IncidentRow): Promise<ReviewRow | undefined> {
     const current = await this.lockEngineer(tx, review.engineerId);
-    const candidate = await this.engineers.claimBestCandidate(tx, incident.requiredExpertise, review.engineerId);
+    const candidate = await this.claimCandidate(tx, incident.requiredExpertise, review.engineerId);
     if (!candidate) return undefined;
     return this.move(tx, actor, {
       review,
@@ -226,14 +226,18 @@ export class AssignmentService {
     if (!engineer) throw new IntegrityError(`Engineer ${review.engineerId} of review ${review.id} does not exist`);
   }
 
-  private async claimCandidate(tx: Tx, expertise: string[]): Promise<Candidate | undefined> {
+  /**
+   * The engineer auto-assign would pick. Unlocked candidates first (SKIP LOCKED); when every eligible
+   * engineer is merely locked by a concurrent assignment, wait for the best one rather than report
+   * "nobody". A rare lock cycle this wait could form is a deadlock that TransactionRunner retries.
+   */
+  private async claimCandidate(tx: Tx, expertise: string[], excludeId?: string): Promise<Candidate | undefined> {
     for (let attempt = 0; attempt < 3; attempt += 1) {
-      const unlocked = await this.engineers.claimBestCandidate(tx, expertise);
+      const unlocked = await this.engineers.claimBestCandidate(tx, expertise, excludeId);
       if (unlocked) return unlocked;
-      // Everyone eligible may merely be locked by concurrent assignments: wait for the best one.
-      const waited = await this.engineers.claimBestCandidate(tx, expertise, undefined, { skipLocked: false });
+      const waited = await this.engineers.claimBestCandidate(tx, expertise, excludeId, { skipLocked: false });
       if (waited) return waited;
-      const anyone = await this.engineers.available(expertise, 1, undefined, tx);
+      const anyone = await this.engineers.available(expertise, 1, excludeId, tx);
       if (anyone.length === 0) return undefined;
     }
     return undefined;

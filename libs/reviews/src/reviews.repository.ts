@@ -108,14 +108,6 @@ export class ReviewsRepository {
     );
   }
 
-  async escalate(tx: Tx, id: string, level: 1 | 2): Promise<ReviewRow> {
-    return this.updateReturning(tx, id, Prisma.sql`escalation_level = ${level}, last_escalated_at = now()`);
-  }
-
-  async markDecisionOverdue(tx: Tx, id: string): Promise<ReviewRow> {
-    return this.updateReturning(tx, id, Prisma.sql`decision_overdue_at = now()`);
-  }
-
   private async updateReturning(tx: Tx, id: string, assignments: Prisma.Sql): Promise<ReviewRow> {
     const [row] = await tx.$queryRaw<ReviewRow[]>`
       UPDATE reviews AS r SET ${assignments}, updated_at = now() WHERE r.id = ${id}::uuid RETURNING ${COLUMNS}`;
