@@ -54,9 +54,12 @@ export class RouteCatalog {
   }
 
   methodsFor(path: string): string[] {
-    return this.load()
-      .filter((route) => route.pattern.test(path))
-      .map((route) => route.method);
+    return this.match(path).map((route) => route.method);
+  }
+
+  /** Routes whose template matches the path, static segments first (/engineers/available before /engineers/:id), as in the router. */
+  match(path: string): RouteDefinition[] {
+    return this.load().filter((route) => route.pattern.test(path));
   }
 
   private load(): (RouteDefinition & { pattern: RegExp })[] {
@@ -81,7 +84,8 @@ export class RouteCatalog {
         }
       }
     }
-    this.routes = routes;
-    return routes;
+    const parameterCount = (template: string): number => template.split('/').filter((segment) => segment.startsWith(':')).length;
+    this.routes = routes.sort((a, b) => parameterCount(a.path) - parameterCount(b.path));
+    return this.routes;
   }
 }
