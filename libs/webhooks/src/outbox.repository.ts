@@ -36,24 +36,28 @@ export class OutboxRepository {
    */
   async append(tx: Tx, events: ReviewEvent[]): Promise<string[]> {
     const ids: string[] = [];
-    for (const event of events) {
-      const reviewId = event.review.id;
-      // Events of one review get strictly increasing times (at least 1 ms apart), so that
-      // "oldest first" is their order even when one transaction writes several within a millisecond.
-      // Writers of one review hold its row lock, so they cannot interleave here.
-      const [row] = await tx.$queryRaw<{ id: string }[]>`
-        INSERT INTO webhook_events (id, type, review_id, occurred_at, payload)
-        SELECT gen_random_uuid(), ${event.type}, ${reviewId}::uuid,
-               GREATEST(clock_timestamp(), (SELECT max(occurred_at) + interval '1 millisecond' FROM webhook_events WHERE review_id = ${reviewId}::uuid)),
-               ${JSON.stringify(event.review)}::jsonb
-        RETURNING id::text AS id`;
-      ids.push(row.id);
-    }
     for (const reviewId of new Set(events.map((event) => event.review.id))) {
+      const own = events.filter((event) => event.review.id === reviewId);
+      const values = own.map((event, index) => Prisma.sql`(${index}::int, ${event.type}::text, ${JSON.stringify(event.review)}::jsonb)`);
+      // One round trip per review: its events and its delivery job. Events of one review get strictly
+      // increasing times (at least 1 ms apart), so that "oldest first" is their order even when one
+      // transaction writes several within a millisecond; writers of one review hold its row lock.
       // preserve_run_at: a review already waiting out a back-off keeps its schedule.
-      await tx.$executeRaw`
-        SELECT graphile_worker.add_job(${DELIVER_REVIEW_TASK}, json_build_object('reviewId', ${reviewId}::text),
-          queue_name => ${deliveryQueueName(reviewId)}, job_key => ${deliveryJobKey(reviewId)}, job_key_mode => 'preserve_run_at')`;
+      const rows = await tx.$queryRaw<{ id: string }[]>`
+        WITH previous AS (SELECT max(occurred_at) AS at FROM webhook_events WHERE review_id = ${reviewId}::uuid),
+        inserted AS (
+          INSERT INTO webhook_events (id, type, review_id, occurred_at, payload)
+          SELECT gen_random_uuid(), v.type, ${reviewId}::uuid,
+                 GREATEST(clock_timestamp(), previous.at + interval '1 millisecond') + v.ord * interval '1 millisecond', v.payload
+          FROM previous, (VALUES ${Prisma.join(values)}) AS v(ord, type, payload)
+          RETURNING id, occurred_at
+        ),
+        job AS (
+          SELECT graphile_worker.add_job(${DELIVER_REVIEW_TASK}, json_build_object('reviewId', ${reviewId}::text),
+            queue_name => ${deliveryQueueName(reviewId)}, job_key => ${deliveryJobKey(reviewId)}, job_key_mode => 'preserve_run_at') AS queued
+        )
+        SELECT inserted.id::text AS id FROM inserted, job ORDER BY inserted.occurred_at`;
+      ids.push(...rows.map((row) => row.id));
     }
     return ids;
   }
