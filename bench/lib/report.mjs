@@ -1,0 +1,292 @@
+// Writes a run's results: <stamp>.json (everything), <stamp>.md (tables, verdict, plans) and SVG
+// charts rendered with vega-lite → vega (server-side, no browser).
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+
+import * as vega from 'vega';
+import * as vegaLite from 'vega-lite';
+
+const OPERATIONS = ['assign', 'start', 'submit', 'decide', 'cancel', 'cycle'];
+export const TARGETS = { clients: 32, minRatio: 0.5, maxP99Ms: 100 };
+
+async function renderSvg(spec) {
+  const compiled = vegaLite.compile({ $schema: 'https://vega.github.io/schema/vega-lite/v5.json', background: 'white', ...spec }).spec;
+  const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
+  return view.toSVG();
+}
+
+function throughputSpec(levels) {
+  const values = levels.flatMap((level) => [
+    { cycle: level.cycle, clients: level.clients, source: 'service (HTTP)', cyclesPerSecond: level.median.serviceCyclesPerSecond },
+    ...(level.median.pgbenchCyclesPerSecond === null ? [] : [{ cycle: level.cycle, clients: level.clients, source: 'pgbench (same SQL)', cyclesPerSecond: level.median.pgbenchCyclesPerSecond }]),
+  ]);
+  return {
+    title: 'Throughput vs concurrency (median of runs)',
+    data: { values },
+    facet: { column: { field: 'cycle', type: 'nominal', title: 'cycle' } },
+    spec: {
+      width: 260,
+      height: 200,
+      mark: { type: 'line', point: true },
+      encoding: {
+        x: { field: 'clients', type: 'quantitative', scale: { type: 'log', base: 2 }, axis: { values: [...new Set(values.map((v) => v.clients))] } },
+        y: { field: 'cyclesPerSecond', type: 'quantitative', title: 'cycles/s', scale: { type: 'log' } },
+        color: { field: 'source', type: 'nominal' },
+      },
+    },
+    resolve: { scale: { y: 'independent' } },
+  };
+}
+
+function latencySpec(levels) {
+  const values = levels.flatMap((level) =>
+    Object.entries(level.median.latency).flatMap(([operation, percentiles]) =>
+      ['p50', 'p95', 'p99'].filter((p) => percentiles[p] !== null).map((p) => ({ cycle: level.cycle, clients: level.clients, operation, percentile: p, ms: percentiles[p] })),
+    ),
+  );
+  return {
+    title: 'Service latency per operation vs concurrency (median of runs)',
+    data: { values },
+    facet: { row: { field: 'percentile', type: 'nominal' }, column: { field: 'cycle', type: 'nominal' } },
+    spec: {
+      width: 260,
+      height: 160,
+      mark: { type: 'line', point: true },
+      encoding: {
+        x: { field: 'clients', type: 'quantitative', scale: { type: 'log', base: 2 }, axis: { values: [...new Set(values.map((v) => v.clients))] } },
+        y: { field: 'ms', type: 'quantitative', title: 'ms', scale: { type: 'log' } },
+        color: { field: 'operation', type: 'nominal', sort: OPERATIONS },
+      },
+    },
+  };
+}
+
+function rssSpec(samples) {
+  return {
+    title: 'Replica RSS during the soak',
+    width: 520,
+    height: 220,
+    data: { values: samples.map((sample) => ({ ...sample, replica: `replica ${sample.replica}` })) },
+    mark: { type: 'line', point: false },
+    encoding: {
+      x: { field: 'seconds', type: 'quantitative', title: 's since soak start' },
+      y: { field: 'rssMiB', type: 'quantitative', title: 'RSS MiB', scale: { zero: false } },
+      color: { field: 'replica', type: 'nominal' },
+    },
+  };
+}
+
+function scaleSpec(endpoints) {
+  const values = endpoints.flatMap((endpoint) => ['p50', 'p99'].map((p) => ({ endpoint: endpoint.name, percentile: p, ms: endpoint[p] })));
+  return {
+    title: 'List endpoints at scale (sequential requests)',
+    width: 420,
+    data: { values },
+    mark: 'bar',
+    encoding: {
+      y: { field: 'endpoint', type: 'nominal', sort: null, title: null },
+      yOffset: { field: 'percentile' },
+      x: { field: 'ms', type: 'quantitative', title: 'ms' },
+      color: { field: 'percentile', type: 'nominal' },
+    },
+  };
+}
+
+const fmt = (value, digits = 1) => (value === null || value === undefined || Number.isNaN(value) ? '–' : Number(value).toFixed(digits));
+
+/** The performance targets of issue 8, evaluated at 32 clients per cycle. */
+export function evaluateTargets(results) {
+  const targets = [];
+  for (const level of results.load?.levels ?? []) {
+    if (level.clients !== TARGETS.clients) continue;
+    const { ratio, latency } = level.median;
+    targets.push({
+      target: `${level.cycle}: service ÷ pgbench cycles/s ≥ ${TARGETS.minRatio} at ${TARGETS.clients} clients`,
+      measured: ratio === null ? 'no pgbench' : fmt(ratio, 2),
+      met: ratio === null ? null : ratio >= TARGETS.minRatio,
+    });
+    const worst = Object.entries(latency)
+      .filter(([operation]) => operation !== 'cycle')
+      .sort((a, b) => (b[1].p99 ?? 0) - (a[1].p99 ?? 0))[0];
+    if (worst) {
+      targets.push({
+        target: `${level.cycle}: p99 of every operation < ${TARGETS.maxP99Ms} ms at ${TARGETS.clients} clients`,
+        measured: `worst ${worst[0]} ${fmt(worst[1].p99)} ms`,
+        met: worst[1].p99 < TARGETS.maxP99Ms,
+      });
+    }
+  }
+  return targets;
+}
+
+function loadTables(levels) {
+  const lines = [];
+  for (const cycle of [...new Set(levels.map((level) => level.cycle))]) {
+    const rows = levels.filter((level) => level.cycle === cycle);
+    const operations = OPERATIONS.filter((operation) => rows.some((level) => level.median.latency[operation]));
+    lines.push(`### ${cycle === 'full' ? 'Full cycle: assign → start → submit → decide' : 'Assign → cancel'}`, '');
+    lines.push(
+      `| clients | service cycles/s | pgbench cycles/s (connections) | ratio | ${operations.map((op) => `${op} p50 / p95 / p99 ms`).join(' | ')} | pgbench cycle p50 / p99 ms | errors |`,
+    );
+    lines.push(`|${'---|'.repeat(6 + operations.length)}`);
+    for (const level of rows) {
+      const m = level.median;
+      lines.push(
+        `| ${level.clients} | ${fmt(m.serviceCyclesPerSecond)} | ${fmt(m.pgbenchCyclesPerSecond)} (${m.pgbenchClients ?? '–'}) | ${fmt(m.ratio, 2)} | ` +
+          operations.map((op) => (m.latency[op] ? `${fmt(m.latency[op].p50)} / ${fmt(m.latency[op].p95)} / ${fmt(m.latency[op].p99)}` : '–')).join(' | ') +
+          ` | ${fmt(m.pgbenchCycleLatency.p50)} / ${fmt(m.pgbenchCycleLatency.p99)} | ${m.errors} |`,
+      );
+    }
+    lines.push('');
+  }
+  return lines;
+}
+
+function correctnessTable(levels) {
+  const lines = ['| run | invariants | acknowledged writes checked | lost | outbox drained after |', '|---|---|---|---|---|'];
+  for (const level of levels) {
+    level.runs.forEach((run, index) => {
+      const { invariants, acknowledged, outbox } = run.checks;
+      lines.push(
+        `| ${level.cycle} c=${level.clients} #${index + 1} | ${invariants.ok ? 'ok' : `VIOLATED ${JSON.stringify(invariants)}`} | ${acknowledged.checked} | ${acknowledged.lost} | ` +
+          `${outbox ? `${fmt(outbox.waitedMs / 1000)} s (${outbox.undelivered} left)` : 'webhooks off'} |`,
+      );
+    });
+  }
+  return lines;
+}
+
+function profileSection(profile) {
+  const lines = [
+    `Replica 0 under the full cycle at ${profile.clients} clients for ${profile.seconds} s (${fmt(profile.cyclesPerSecond)} cycles/s over all replicas while profiled), ` +
+      `${profile.busyMs} ms on CPU of ${profile.wallMs} ms wall during the load. Profile: \`${profile.file}\` (open in Chrome DevTools or speedscope).`,
+    '',
+    '| owner | inclusive % | self % |',
+    '|---|---|---|',
+  ];
+  const self = new Map(profile.byOwnerSelf.map((entry) => [entry.owner, entry.selfPercent]));
+  for (const entry of profile.byOwnerInclusive.slice(0, 15)) lines.push(`| ${entry.owner} | ${entry.inclusivePercent} | ${self.get(entry.owner) ?? '–'} |`);
+  lines.push('', '| function | location | owner | self % |', '|---|---|---|---|');
+  for (const entry of profile.topFunctions.slice(0, 20)) lines.push(`| \`${entry.function}\` | ${entry.location} | ${entry.owner} | ${entry.selfPercent} |`);
+  return lines;
+}
+
+function faultsSection(faults) {
+  const lines = [
+    '| fault | recovered after | errors while it lasted | other errors | 5xx other than 503 | lost acknowledged writes | invariants | webhook events lost |',
+    '|---|---|---|---|---|---|---|---|',
+  ];
+  for (const fault of faults) {
+    lines.push(
+      `| ${fault.fault} | ${fmt(fault.recoveredAfterMs / 1000)} s | ${JSON.stringify(fault.errorsDuringFault)} | ${JSON.stringify(fault.errorsOutsideFault)} | ${fault.serverErrors.length} | ` +
+        `${fault.checks.acknowledged.lost} of ${fault.checks.acknowledged.checked} | ${fault.checks.invariants.ok ? 'ok' : 'VIOLATED'} | ${fault.webhooks ? `${fault.webhooks.lost} of ${fault.webhooks.events}` : '–'} |`,
+    );
+  }
+  lines.push('', 'Details: ' + faults.map((fault) => `${fault.fault} ${JSON.stringify(fault.detail)}`).join('; ') + '.');
+  return lines;
+}
+
+function scaleSection(scale) {
+  const { shape } = scale;
+  const lines = [
+    `${shape.reviews.toLocaleString('en')} reviews (${shape.open.toLocaleString('en')} open), ${shape.incidents.toLocaleString('en')} incidents, ${shape.engineers.toLocaleString('en')} engineers, ` +
+      `seeded in ${fmt(scale.seed.reduce((sum, step) => sum + step.seconds, 0))} s; invariants ${scale.invariants.ok ? 'hold' : 'VIOLATED'}. Requests are sequential, spread over the replicas.`,
+    '',
+    '| endpoint | request | p50 ms | p95 ms | p99 ms | max ms |',
+    '|---|---|---|---|---|---|',
+  ];
+  for (const endpoint of scale.endpoints) lines.push(`| ${endpoint.name} | \`${endpoint.path.replace(/[0-9a-f-]{36}/g, '{id}')}\` | ${fmt(endpoint.p50)} | ${fmt(endpoint.p95)} | ${fmt(endpoint.p99)} | ${fmt(endpoint.max)} |`);
+  lines.push('');
+  const passes = scale.escalation.filter((pass) => pass.status === 200);
+  lines.push(
+    passes.length
+      ? `Escalation pass (\`POST /api/v1/sla/escalations/run\`): ${passes.map((pass) => `${pass.ms} ms ${JSON.stringify(pass.body)}`).join('; ')}.`
+      : `Escalation pass: not measured (${scale.escalation.map((pass) => pass.status).join(', ') || 'no request'}).`,
+    '',
+  );
+  lines.push(
+    scale.seqScans.length
+      ? `**Sequential scans on big tables:** ${scale.seqScans.map((scan) => `${scan.endpoint} (${scan.call}: ${scan.tables.join(', ')})`).join('; ')}.`
+      : 'No plan scans a big table sequentially.',
+    '',
+  );
+  lines.push('Plans (`EXPLAIN (ANALYZE, BUFFERS)` of the statements the repositories send):', '');
+  for (const plan of scale.plans) {
+    lines.push(`<details><summary>${plan.endpoint}: ${plan.call}, ${fmt(plan.executionMs, 2)} ms</summary>`, '', '```sql', plan.sql, `-- values: ${JSON.stringify(plan.values)}`, '```', '', '```', plan.plan, '```', '', '</details>', '');
+  }
+  return lines;
+}
+
+export function renderMarkdown(results, charts) {
+  const { options, host } = results;
+  const lines = [`# Benchmark ${results.startedAt}`, ''];
+  lines.push(
+    `Host: ${host.cpus} CPUs (${host.cpuModel}), ${host.memoryGiB} GiB, Node ${host.node}, ${host.postgres ?? 'PostgreSQL ?'} (max_connections ${host.maxConnections ?? '?'}), ${host.pgbench ?? 'no pgbench'}. ` +
+      `Service: ${options.replicas} replica(s) of the ${options.service === 'dist' ? 'built service (dist/)' : 'TypeScript sources'}, DATABASE_POOL_MAX ${options.poolMax}, ` +
+      `webhooks ${options.webhooks ? 'on (local receiver)' : 'off'}; load runs of ${options.durationSeconds} s, ${options.repeat} per level and tool (medians shown). ` +
+      'Clients, replicas, pgbench and PostgreSQL share the same machine, so absolute figures are noisy: compare ratios.',
+    '',
+  );
+  lines.push('## Verdict', '');
+  lines.push(results.failures.length ? `**${results.failures.length} correctness check(s) failed:**` : 'All correctness checks passed (invariants, acknowledged writes, webhook events, no 5xx other than 503).');
+  for (const failure of results.failures) lines.push(`- ${failure}`);
+  lines.push('');
+  const targets = evaluateTargets(results);
+  if (targets.length) {
+    lines.push('| target | measured | met |', '|---|---|---|');
+    for (const target of targets) lines.push(`| ${target.target} | ${target.measured} | ${target.met === null ? '–' : target.met ? 'yes' : '**NO**'} |`);
+    lines.push('');
+  }
+  if (results.load) {
+    lines.push('## Load', '', ...loadTables(results.load.levels));
+    if (charts.throughput) lines.push(`![throughput](${charts.throughput})`, '');
+    if (charts.latency) lines.push(`![latency](${charts.latency})`, '');
+    lines.push('### Correctness after each run', '', ...correctnessTable(results.load.levels), '');
+  }
+  if (results.profile) lines.push('## CPU profile', '', ...profileSection(results.profile), '');
+  if (results.faults) lines.push('## Faults', '', ...faultsSection(results.faults), '');
+  if (results.soak) {
+    const soak = results.soak;
+    lines.push('## Memory (soak)', '', `${soak.minutes} min of mixed load (${soak.clients} clients), ${fmt(soak.cyclesPerSecond)} cycles/s, errors ${JSON.stringify(soak.errors)}.`, '');
+    lines.push('| replica | RSS at start MiB | after 1 min | at end | max |', '|---|---|---|---|---|');
+    for (const replica of soak.perReplica) lines.push(`| ${replica.replica} | ${replica.startMiB} | ${replica.afterOneMinuteMiB} | ${replica.endMiB} | ${replica.maxMiB} |`);
+    lines.push('');
+    if (charts.rss) lines.push(`![rss](${charts.rss})`, '');
+  }
+  if (results.webhooks) {
+    const w = results.webhooks;
+    lines.push('## Webhook events (whole run)', '', `${w.events} events written by the service, ${w.received} distinct ids received (${w.duplicates} duplicate deliveries), ${w.lost} lost, ${w.undelivered} undelivered, ${w.receivedButNotInOutbox} unknown, ${w.badSignatures} bad signatures.`, '');
+  }
+  if (results.serviceLog?.length) {
+    lines.push('## What the replicas logged (warnings and errors)', '', '| replica | message | count |', '|---|---|---|');
+    for (const entry of results.serviceLog) lines.push(`| ${entry.replica} | ${entry.message.replaceAll('|', '\\|')} | ${entry.count} |`);
+    lines.push('');
+  }
+  if (results.scale) {
+    lines.push('## Scale', '', ...scaleSection(results.scale));
+    if (charts.scale) lines.push(`![scale](${charts.scale})`, '');
+  }
+  if (results.error) lines.push('## Harness error', '', '```', results.error, '```', '');
+  return lines.join('\n');
+}
+
+export async function writeReport(results, outDir, stamp) {
+  const charts = {};
+  const chart = async (name, spec) => {
+    const file = `${stamp}-${name}.svg`;
+    writeFileSync(path.join(outDir, file), await renderSvg(spec));
+    charts[name] = file;
+  };
+  if (results.load?.levels.length) {
+    await chart('throughput', throughputSpec(results.load.levels));
+    await chart('latency', latencySpec(results.load.levels));
+  }
+  if (results.soak) await chart('rss', rssSpec(results.soak.samples));
+  if (results.scale) await chart('scale', scaleSpec(results.scale.endpoints));
+  results.targets = evaluateTargets(results);
+  const json = path.join(outDir, `${stamp}.json`);
+  const markdown = path.join(outDir, `${stamp}.md`);
+  writeFileSync(json, `${JSON.stringify(results, null, 2)}\n`);
+  writeFileSync(markdown, `${renderMarkdown(results, charts)}\n`);
+  return { json, markdown, charts };
+}

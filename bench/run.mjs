@@ -1,0 +1,538 @@
+#!/usr/bin/env node
+// `npm run bench`: load, fault, scale and memory harness of the built service (bench/README.md).
+//
+// Creates a scratch database, starts R replicas of the service and a webhook receiver on 127.0.0.1,
+// then runs the selected phases: load (HTTP cycles and the same SQL through pgbench, per concurrency
+// level), profile (--cpu-prof of one replica), faults (opt-in), scale (large data set: list p99 and
+// plans) and soak (RSS under mixed load). Invariants and acknowledged writes are checked after every
+// run. Writes bench/results/<stamp>.json and .md with SVG charts, and exits non-zero when a
+// correctness check fails (not when a performance target is missed: the report says so).
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+
+import pg from 'pg';
+
+import {
+  Acknowledged,
+  IncidentPool,
+  checkInvariants,
+  compareWebhookEvents,
+  createDatabase,
+  databaseUrlFor,
+  dropDatabase,
+  freeConnections,
+  migrate,
+  removePgbenchJobs,
+  seedBenchEngineers,
+  seedIncidents,
+  verifyAcknowledged,
+  waitForOutboxDrained,
+} from './lib/database.mjs';
+import { ServiceClient, waitForOk } from './lib/http-client.mjs';
+import { BENCH_UUID_FUNCTION, benchEngineerId, Tokens } from './lib/identity.mjs';
+import { parseOptions, PHASES } from './lib/options.mjs';
+import { benchDir } from './lib/paths.mjs';
+import { pgbenchVersion, runPgbench } from './lib/pgbench.mjs';
+import { analyzeCpuProfile } from './lib/profile.mjs';
+import { loggedProblems, Replica } from './lib/replicas.mjs';
+import { writeReport } from './lib/report.mjs';
+import { explainEndpoints, scaleEndpoints, scaleShape, seedScale, timeEndpoints } from './lib/scale.mjs';
+import { median, Recorder, round } from './lib/stats.mjs';
+import { startWebhookReceiver } from './lib/webhook-receiver.mjs';
+import { runClients } from './lib/workloads.mjs';
+
+const options = parseOptions(process.argv.slice(2));
+const clock = performance.now();
+const log = (message) => console.log(`[${((performance.now() - clock) / 1000).toFixed(0).padStart(4)} s] ${message}`);
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const range = (count) => Array.from({ length: count }, (_, index) => index);
+
+/** Correctness problems found; any makes the exit code non-zero. */
+const failures = [];
+const fail = (message) => {
+  failures.push(message);
+  log(`FAILED: ${message}`);
+};
+
+/** Outbox drain wait after a load run, and after faults (a killed worker's jobs are re-queued by a sweep). */
+const DRAIN_TIMEOUT_MS = 120_000;
+const FAULT_DRAIN_TIMEOUT_MS = 300_000;
+/** pgbench's full cycle takes one incident per cycle: seeded ahead at this rate per second of run. */
+const PGBENCH_INCIDENTS_PER_SECOND = 3_000;
+const SOAK_SAMPLE_MS = 10_000;
+
+function newestSourceMtime(root) {
+  let newest = 0;
+  for (const folder of ['apps', 'libs']) {
+    for (const file of readdirSync(path.join(root, folder), { recursive: true })) {
+      if (file.endsWith('.ts') && !file.endsWith('.test.ts') && !file.includes('generated')) newest = Math.max(newest, statSync(path.join(root, folder, file)).mtimeMs);
+    }
+  }
+  return newest;
+}
+
+/** dist unless told otherwise; a smoke run without an up-to-date build runs the sources (CI builds nothing). */
+function serviceMode() {
+  if (process.argv.some((arg) => arg.startsWith('--service'))) return options.service;
+  const entry = path.join(options.root, 'dist', 'apps', 'api', 'src', 'main.js');
+  const fresh = existsSync(entry) && statSync(entry).mtimeMs >= newestSourceMtime(options.root);
+  if (fresh) return 'dist';
+  if (options.smoke) {
+    log('dist/ is missing or older than the sources: the smoke run starts the service from its TypeScript sources');
+    return 'source';
+  }
+  if (existsSync(entry)) {
+    log('WARNING: dist/ is older than the sources; measuring the build as it is (pass --build to rebuild)');
+    return 'dist';
+  }
+  throw new Error(`No build in ${options.root}/dist: run \`npm run build\` or pass --build`);
+}
+
+async function main() {
+  const startedAt = new Date();
+  const stamp = startedAt.toISOString().slice(0, 16).replace(':', '');
+  const outDir = options.out ?? (options.smoke ? mkdtempSync(path.join(os.tmpdir(), 'ers-bench-smoke-')) : path.join(benchDir, 'results'));
+  mkdirSync(outDir, { recursive: true });
+  const workDir = mkdtempSync(path.join(os.tmpdir(), 'ers-bench-'));
+  log(`Logs and profiles in ${workDir}`);
+
+  if (options.build) {
+    log(`Building in ${options.root}…`);
+    const build = spawnSync('npm', ['run', 'build'], { cwd: options.root, stdio: 'inherit' });
+    if (build.status !== 0) throw new Error('npm run build failed');
+  }
+  const mode = serviceMode();
+  const pgbench = pgbenchVersion();
+  if (!pgbench && !options.smoke) throw new Error('pgbench not found: apt-get install postgresql-client (or postgresql-contrib)');
+  if (!pgbench) log('pgbench not found: the smoke run skips the pgbench side');
+
+  const results = {
+    startedAt: startedAt.toISOString(),
+    options: { ...options, service: mode },
+    host: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGiB: round(os.totalmem() / 2 ** 30, 1), node: process.version, pgbench: pgbench ?? null },
+  };
+  const databaseName = `ers_bench_${process.pid}`;
+  const databaseUrl = databaseUrlFor(options.databaseUrl, databaseName);
+  const ctx = { options, results, log, databaseUrl, workDir, outDir, stamp, pgbench: Boolean(pgbench), mode, replicas: [], pgbenchFullSeeded: 0, stop: { aborted: false } };
+
+  let interrupted = false;
+  const onSignal = () => {
+    if (interrupted) return;
+    interrupted = true;
+    log('Interrupted: cleaning up');
+    ctx.stop.aborted = true;
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  try {
+    log(`Scratch database ${databaseName}`);
+    await createDatabase(options.databaseUrl, databaseName);
+    await migrate(options.root, databaseUrl);
+    ctx.db = new pg.Pool({ connectionString: databaseUrl, max: 4, application_name: 'ers-bench' });
+    const { rows } = await ctx.db.query(`SELECT version() AS version, current_setting('max_connections') AS max_connections`);
+    Object.assign(results.host, { postgres: rows[0].version.split(' on ')[0], maxConnections: Number(rows[0].max_connections) });
+    await ctx.db.query(BENCH_UUID_FUNCTION);
+    await seedBenchEngineers(ctx.db, Math.max(...options.clients, 16));
+    await ctx.db.query('CREATE SEQUENCE bench_pgbench_full_seq');
+    ctx.fullPool = new IncidentPool(ctx.db, 'svc-full', { status: 'detected', batch: 5_000 });
+    await ctx.fullPool.fill();
+
+    if (options.webhooks) {
+      ctx.receiver = await startWebhookReceiver();
+      log(`Webhook receiver on ${ctx.receiver.url}`);
+    }
+    const secret = randomBytes(32).toString('hex');
+    ctx.tokens = new Tokens(secret);
+    const env = {
+      DATABASE_URL: databaseUrl,
+      JWT_SECRET: secret,
+      ASSIGN_RATE_LIMIT: '100000000',
+      DATABASE_POOL_MAX: String(options.poolMax),
+      ...(ctx.receiver ? { WEBHOOK_URL: ctx.receiver.url, WEBHOOK_SECRET: ctx.receiver.secret } : {}),
+    };
+    ctx.replicas = range(options.replicas).map((index) => new Replica({ index, root: options.root, mode, env, logDir: workDir }));
+    const startMs = await Promise.all(ctx.replicas.map((replica) => replica.start()));
+    results.startupMs = startMs;
+    log(`${options.replicas} replica(s) ready (${mode}) in ${startMs.map((ms) => `${(ms / 1000).toFixed(1)} s`).join(', ')}: ${ctx.replicas.map((r) => r.baseUrl).join(' ')}`);
+    ctx.client = new ServiceClient(
+      ctx.replicas.map((replica) => replica.baseUrl),
+      { maxSockets: 1024 },
+    );
+
+    const phases = { load: loadPhase, profile: profilePhase, faults: faultsPhase, scale: scalePhase, soak: soakPhase };
+    for (const phase of PHASES) {
+      if (!options.phases.includes(phase) || interrupted) continue;
+      log(`== ${phase}`);
+      await phases[phase](ctx);
+    }
+
+    if (ctx.receiver && !interrupted) {
+      log('Final webhook check: waiting for the outbox to drain…');
+      const drained = await waitForOutboxDrained(ctx.db, FAULT_DRAIN_TIMEOUT_MS);
+      results.webhooks = { drained, ...(await compareWebhookEvents(ctx.db, await ctx.receiver.snapshot())) };
+      checkWebhooks(results.webhooks, 'whole run');
+      log(`Webhooks: ${JSON.stringify(results.webhooks)}`);
+    }
+    results.invariants = await checkInvariants(ctx.db);
+    if (!results.invariants.ok) fail(`invariants at the end: ${JSON.stringify(results.invariants)}`);
+  } catch (error) {
+    results.error = error.stack ?? String(error);
+    fail(`harness error: ${error.message}`);
+  } finally {
+    ctx.client?.close();
+    await Promise.all(ctx.replicas.map((replica) => replica.stop()));
+    results.serviceLog = ctx.replicas.flatMap((replica) => loggedProblems(workDir, replica.index));
+    await ctx.receiver?.stop();
+    await ctx.db?.end();
+    if (options.keepDb) log(`Kept database ${databaseUrl}`);
+    else await dropDatabase(options.databaseUrl, databaseName).catch((error) => log(`Could not drop ${databaseName}: ${error.message}`));
+  }
+  results.finishedAt = new Date().toISOString();
+  results.failures = failures;
+  const written = await writeReport(results, outDir, stamp);
+  log(`Report: ${written.markdown}`);
+  log(failures.length ? `${failures.length} correctness check(s) FAILED` : 'All correctness checks passed');
+  return failures.length ? 1 : 0;
+}
+
+/** After a load run: outbox drained (when webhooks are on), invariants, acknowledged writes. */
+async function checkAfterRun(ctx, acks, label, drainTimeoutMs = DRAIN_TIMEOUT_MS) {
+  // The smoke run leaves delivery to the final webhook check, to stay short.
+  const outbox = ctx.receiver && !ctx.options.smoke ? await waitForOutboxDrained(ctx.db, drainTimeoutMs) : null;
+  const invariants = await checkInvariants(ctx.db);
+  const acknowledged = await verifyAcknowledged(ctx.db, acks);
+  if (!invariants.ok) fail(`${label}: invariants violated ${JSON.stringify(invariants)}`);
+  if (acknowledged.lost > 0) fail(`${label}: ${acknowledged.lost} acknowledged write(s) not in the database ${JSON.stringify(acknowledged.examples)}`);
+  return { outbox, invariants, acknowledged };
+}
+
+function checkWebhooks(comparison, label) {
+  if (comparison.lost > 0) fail(`${label}: ${comparison.lost} webhook event(s) written but never received`);
+  if (comparison.receivedButNotInOutbox > 0) fail(`${label}: ${comparison.receivedButNotInOutbox} received webhook id(s) not in the outbox`);
+  if (comparison.badSignatures > 0) fail(`${label}: ${comparison.badSignatures} webhook(s) with a bad signature`);
+}
+
+function checkServerErrors(run, label) {
+  if (run.serverErrors.length > 0) fail(`${label}: ${run.serverErrors.length} 5xx answer(s) other than 503, e.g. ${JSON.stringify(run.serverErrors[0])}`);
+}
+
+/**
+ * Without faults every request should succeed: a 4xx means the harness or the service is wrong. A 503
+ * (a lock conflict that outlived the retries, or the database briefly unreachable) is reported, not failed.
+ */
+function checkLoadErrors(run, label) {
+  const unexpected = Object.entries(run.errors).filter(([key]) => !/ 503\b/.test(key));
+  if (unexpected.length) fail(`${label}: unexpected error answers ${JSON.stringify(Object.fromEntries(unexpected))}`);
+  if (run.cycles === 0) fail(`${label}: no cycle completed`);
+}
+
+/** The service's figures without the raw samples. */
+function figures(run) {
+  const copy = { ...run };
+  delete copy.recorder;
+  return copy;
+}
+
+function cycleSpecs(kind, clients, pool, firstEngineer = 1) {
+  return range(clients).map((index) => ({ kind, engineerId: benchEngineerId(firstEngineer + index), pool }));
+}
+
+function assignCancelPool(ctx, tag, clients) {
+  return new IncidentPool(ctx.db, tag, { status: 'pending_approval', batch: Math.max(64, clients * 4) });
+}
+
+async function pgbenchRun(ctx, cycle, clients, repeat) {
+  const free = await freeConnections(ctx.db, 20);
+  const connections = Math.max(1, Math.min(clients, free));
+  const seconds = ctx.options.durationSeconds;
+  let script;
+  const variables = { webhooks: ctx.receiver ? 1 : 0 };
+  if (cycle === 'cancel') {
+    variables.tag = `pgb-ac-c${clients}-r${repeat}`;
+    await seedIncidents(ctx.db, variables.tag, 1, connections, 'pending_approval');
+    script = 'assign_cancel.sql';
+  } else {
+    const { rows } = await ctx.db.query('SELECT last_value, is_called FROM bench_pgbench_full_seq');
+    const next = Number(rows[0].last_value) + (rows[0].is_called ? 1 : 0);
+    const upTo = next + PGBENCH_INCIDENTS_PER_SECOND * seconds;
+    await seedIncidents(ctx.db, 'pgb-full', Math.max(next, ctx.pgbenchFullSeeded + 1), upTo, 'detected');
+    ctx.pgbenchFullSeeded = Math.max(ctx.pgbenchFullSeeded, upTo);
+    script = 'full_cycle.sql';
+  }
+  const result = await runPgbench({ databaseUrl: ctx.databaseUrl, script, clients: connections, seconds, variables });
+  if (ctx.receiver) await removePgbenchJobs(ctx.db);
+  result.clientsRequested = clients;
+  result.capped = connections < clients;
+  if (!result.ok || result.failed > 0) fail(`pgbench ${script} at ${connections} clients: exit ${result.exitCode}, ${result.failed} failed, ${result.errors.join(' | ')}`);
+  if (cycle === 'full' && result.cycles !== null && result.cycles >= PGBENCH_INCIDENTS_PER_SECOND * seconds) fail('pgbench ran out of seeded incidents');
+  return result;
+}
+
+async function loadPhase(ctx) {
+  const { options, results, log } = ctx;
+  const durationMs = options.durationSeconds * 1000;
+  // JIT and connection pools warm up on a short unrecorded run of both cycles.
+  const warmAcks = new Acknowledged();
+  const warmPool = assignCancelPool(ctx, 'warm-ac', 8);
+  await warmPool.fill();
+  await runClients({
+    client: ctx.client,
+    tokens: ctx.tokens,
+    specs: [...cycleSpecs('full', 4, ctx.fullPool), ...cycleSpecs('cancel', 4, warmPool, 5)],
+    durationMs: options.smoke ? 1_000 : 4_000,
+    acks: warmAcks,
+  });
+  await checkAfterRun(ctx, warmAcks, 'warm-up');
+
+  const levels = [];
+  for (const cycle of options.cycles) {
+    for (const clients of options.clients) {
+      const level = { cycle, clients, runs: [] };
+      for (let repeat = 0; repeat < options.repeat && !ctx.stop.aborted; repeat += 1) {
+        const acks = new Acknowledged();
+        const pool = cycle === 'full' ? ctx.fullPool : assignCancelPool(ctx, `svc-ac-c${clients}-r${repeat}`, clients);
+        if (cycle === 'cancel') await pool.fill();
+        const service = await runClients({ client: ctx.client, tokens: ctx.tokens, specs: cycleSpecs(cycle, clients, pool), durationMs, acks, stop: ctx.stop });
+        await pool.settle();
+        const label = `${cycle} c=${clients} #${repeat + 1}`;
+        checkServerErrors(service, label);
+        checkLoadErrors(service, label);
+        const checks = await checkAfterRun(ctx, acks, label);
+        const run = { service: figures(service), checks };
+        if (ctx.pgbench) {
+          run.pgbench = await pgbenchRun(ctx, cycle, clients, repeat);
+          run.pgbenchInvariants = await checkInvariants(ctx.db);
+          if (!run.pgbenchInvariants.ok) fail(`${label}: invariants after pgbench ${JSON.stringify(run.pgbenchInvariants)}`);
+        }
+        level.runs.push(run);
+        const latency = service.latency;
+        log(
+          `${label}: service ${service.cyclesPerSecond.toFixed(1)} cycles/s (cycle p50 ${latency.cycle?.p50} p99 ${latency.cycle?.p99} ms, ` +
+            `errors ${JSON.stringify(service.errors)})` +
+            (run.pgbench ? `, pgbench ${run.pgbench.cyclesPerSecond?.toFixed(1)} cycles/s with ${run.pgbench.clients} clients (cycle p99 ${run.pgbench.cycleLatency.p99} ms)` : '') +
+            (checks.outbox ? `, outbox drained in ${(checks.outbox.waitedMs / 1000).toFixed(1)} s` : ''),
+        );
+      }
+      level.median = medianOfRuns(level.runs);
+      levels.push(level);
+    }
+  }
+  results.load = { levels };
+}
+
+function medianOfRuns(runs) {
+  const operations = new Set(runs.flatMap((run) => Object.keys(run.service.latency)));
+  const latency = {};
+  for (const operation of operations) {
+    latency[operation] = Object.fromEntries(['p50', 'p95', 'p99'].map((p) => [p, median(runs.map((run) => run.service.latency[operation]?.[p]))]));
+  }
+  const service = median(runs.map((run) => run.service.cyclesPerSecond));
+  const pgbenchRate = median(runs.map((run) => run.pgbench?.cyclesPerSecond));
+  return {
+    serviceCyclesPerSecond: round(service, 1),
+    pgbenchCyclesPerSecond: round(pgbenchRate, 1),
+    pgbenchClients: runs[0]?.pgbench?.clients ?? null,
+    ratio: pgbenchRate ? round(service / pgbenchRate, 3) : null,
+    latency,
+    pgbenchCycleLatency: Object.fromEntries(['p50', 'p95', 'p99'].map((p) => [p, median(runs.map((run) => run.pgbench?.cycleLatency?.[p]))])),
+    errors: runs.reduce((sum, run) => sum + Object.values(run.service.errors).reduce((a, b) => a + b, 0), 0),
+  };
+}
+
+/** Restarts a replica (same port) and points the client's keep-alive agent at the new process. */
+async function restartReplica(ctx, replica, startOptions) {
+  await replica.stop();
+  const readyMs = await replica.start(startOptions);
+  ctx.client.retarget(replica.index, replica.baseUrl);
+  return readyMs;
+}
+
+async function profilePhase(ctx) {
+  const { options, results, log } = ctx;
+  const clients = options.clients.includes(32) ? 32 : options.clients[Math.floor(options.clients.length / 2)];
+  const target = ctx.replicas[0];
+  const profileDir = path.join(ctx.workDir, 'profiles');
+  mkdirSync(profileDir, { recursive: true });
+  await restartReplica(ctx, target, { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] });
+  // The profile starts with the process; only the load window is analysed.
+  const { spawnedAt } = target;
+  const acks = new Acknowledged();
+  const loadStartedAt = Date.now();
+  const run = await runClients({ client: ctx.client, tokens: ctx.tokens, specs: cycleSpecs('full', clients, ctx.fullPool), durationMs: options.durationSeconds * 1000, acks });
+  const loadEndedAt = Date.now();
+  checkServerErrors(run, 'profile run');
+  const checks = await checkAfterRun(ctx, acks, 'profile run');
+  // The profile is written when the process exits.
+  await target.stop();
+  const file = readdirSync(profileDir)
+    .filter((name) => name.endsWith('.cpuprofile'))
+    .map((name) => path.join(profileDir, name))
+    .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
+  await restartReplica(ctx, target);
+  if (!file) throw new Error('No .cpuprofile was written');
+  const kept = path.join(ctx.outDir, `${ctx.stamp}-replica0.cpuprofile`);
+  copyFileSync(file, kept);
+  const analysis = analyzeCpuProfile(file, { fromMs: loadStartedAt - spawnedAt, toMs: loadEndedAt - spawnedAt });
+  results.profile = { replica: 0, cycle: 'full', clients, seconds: options.durationSeconds, file: path.basename(kept), cyclesPerSecond: round(run.cyclesPerSecond, 1), checks, ...analysis };
+  log(`Profile: ${analysis.busyMs} ms busy of ${analysis.wallMs} ms; top owners (inclusive): ${analysis.byOwnerInclusive.slice(0, 6).map((o) => `${o.owner} ${o.inclusivePercent}%`).join(', ')}`);
+}
+
+async function injectFault(ctx, fault) {
+  const started = Date.now();
+  if (fault === 'kill') {
+    const victim = ctx.replicas[ctx.replicas.length - 1];
+    await victim.kill();
+    // A supervisor restarts it at once; the other replicas keep serving meanwhile.
+    const readyMs = await victim.start();
+    ctx.client.retarget(victim.index, victim.baseUrl);
+    return { started, recoveredAfterMs: Date.now() - started, detail: { replica: victim.index, restartToReadyMs: readyMs } };
+  }
+  if (fault === 'pg-restart') {
+    const version = readdirSync('/etc/postgresql').sort()[0];
+    const restart = spawnSync('pg_ctlcluster', ['--skip-systemctl-redirect', version, 'main', 'restart'], { encoding: 'utf8' });
+    if (restart.status !== 0) throw new Error(`pg_ctlcluster restart failed: ${restart.stderr}`);
+    const restartMs = Date.now() - started;
+    const ready = await Promise.all(ctx.replicas.map((replica) => waitForOk(replica.baseUrl, '/health/ready', 120_000)));
+    if (ready.some((ms) => ms === null)) throw new Error('A replica did not become ready after the PostgreSQL restart');
+    return { started, recoveredAfterMs: Date.now() - started, detail: { cluster: `${version}/main`, restartCommandMs: restartMs } };
+  }
+  // webhook: the receiver answers 503 for a while; the API must not notice.
+  const downMs = ctx.options.smoke ? 2_000 : 15_000;
+  await ctx.receiver.setFailing(true);
+  await sleep(downMs);
+  await ctx.receiver.setFailing(false);
+  return { started, recoveredAfterMs: Date.now() - started, detail: { receiverFailingMs: downMs } };
+}
+
+async function faultsPhase(ctx) {
+  const { options, results, log } = ctx;
+  results.faults = [];
+  const faultAtMs = 5_000;
+  const afterMs = 15_000;
+  const graceMs = 3_000;
+  for (const fault of options.faults) {
+    const acks = new Acknowledged();
+    const recorder = new Recorder();
+    const serverErrors = [];
+    const stop = { aborted: false };
+    const acPool = assignCancelPool(ctx, `fault-${fault}-ac`, 8);
+    await acPool.fill();
+    const specs = [...cycleSpecs('full', 8, ctx.fullPool), ...cycleSpecs('cancel', 8, acPool, 9)];
+    log(`Fault ${fault}: 16 clients, fault after ${faultAtMs / 1000} s`);
+    const load = runClients({ client: ctx.client, tokens: ctx.tokens, specs, durationMs: 10 * 60_000, acks, recorder, serverErrors, stop });
+    await sleep(faultAtMs);
+    let injected;
+    try {
+      injected = await injectFault(ctx, fault);
+    } finally {
+      await sleep(afterMs);
+      stop.aborted = true;
+    }
+    const run = await load;
+    const windowEnd = injected.started + injected.recoveredAfterMs + graceMs;
+    const during = {};
+    const outside = {};
+    for (const error of recorder.errorTimeline) {
+      const key = `${error.status} ${error.code ?? ''}`.trim();
+      const bucket = error.at >= injected.started && error.at <= windowEnd && (error.status === 0 || error.status === 503) ? during : outside;
+      bucket[key] = (bucket[key] ?? 0) + 1;
+    }
+    checkServerErrors(run, `fault ${fault}`);
+    const checks = await checkAfterRun(ctx, acks, `fault ${fault}`, FAULT_DRAIN_TIMEOUT_MS);
+    const webhooks = ctx.receiver ? await compareWebhookEvents(ctx.db, await ctx.receiver.snapshot()) : null;
+    if (webhooks) checkWebhooks(webhooks, `fault ${fault}`);
+    const entry = {
+      fault,
+      recoveredAfterMs: injected.recoveredAfterMs,
+      detail: injected.detail,
+      cycles: run.cycles,
+      cyclesPerSecond: round(run.cyclesPerSecond, 1),
+      errorsDuringFault: during,
+      errorsOutsideFault: outside,
+      serverErrors: run.serverErrors,
+      checks,
+      webhooks,
+    };
+    results.faults.push(entry);
+    log(`Fault ${fault}: recovered after ${(injected.recoveredAfterMs / 1000).toFixed(1)} s; errors during ${JSON.stringify(during)}, outside ${JSON.stringify(outside)}; ` +
+      `lost writes ${checks.acknowledged.lost}; invariants ${checks.invariants.ok ? 'ok' : 'VIOLATED'}${webhooks ? `; webhook events lost ${webhooks.lost}` : ''}`);
+  }
+}
+
+async function scalePhase(ctx) {
+  const { options, results, log } = ctx;
+  const shape = scaleShape(options.scaleReviews, options.scaleEngineers);
+  log(`Seeding ${shape.engineers} engineers, ${shape.incidents} incidents, ${shape.reviews} reviews (${shape.open} open)…`);
+  const seed = await seedScale(ctx.db, shape, log);
+  const invariants = await checkInvariants(ctx.db);
+  if (!invariants.ok) fail(`scale seed: invariants violated ${JSON.stringify(invariants)}`);
+  const endpoints = scaleEndpoints();
+  const samples = options.smoke ? 5 : 50;
+  log(`Timing ${endpoints.length} list requests, ${samples} samples each…`);
+  const timings = await timeEndpoints(ctx.client, ctx.tokens.admin, endpoints, samples);
+  for (const timing of timings) {
+    if (Object.keys(timing.statuses).some((status) => status !== '200')) fail(`scale: ${timing.path} answered ${JSON.stringify(timing.statuses)}`);
+  }
+  log('EXPLAIN ANALYZE of the repositories\' statements…');
+  const plans = await explainEndpoints(ctx.db, endpoints, { root: options.root, mode: ctx.mode });
+  const bigTables = new Set(['reviews', 'incidents', 'engineers']);
+  const seqScans = plans.filter((plan) => plan.seqScans.some((table) => bigTables.has(table))).map((plan) => ({ endpoint: plan.endpoint, call: plan.call, tables: plan.seqScans }));
+  const escalation = [];
+  for (let pass = 0; pass < (options.smoke ? 1 : 3); pass += 1) {
+    const response = await ctx.client.request('POST', '/api/v1/sla/escalations/run', { token: ctx.tokens.admin, body: {} });
+    escalation.push({ status: response.status, ms: round(response.ms, 0), body: response.body });
+    if (response.status === 404) break;
+  }
+  results.scale = { shape, seed, invariants, endpoints: timings, seqScans, escalation, plans };
+  for (const timing of timings) log(`  ${timing.name.padEnd(40)} p50 ${timing.p50} ms  p99 ${timing.p99} ms`);
+  log(`Escalation passes: ${escalation.map((pass) => `${pass.status} ${pass.ms} ms ${JSON.stringify(pass.body)}`).join('; ')}`);
+  if (seqScans.length) log(`Sequential scans on big tables: ${JSON.stringify(seqScans)}`);
+}
+
+async function soakPhase(ctx) {
+  const { options, results, log } = ctx;
+  const durationMs = options.soakMinutes * 60_000;
+  const acks = new Acknowledged();
+  const acPool = assignCancelPool(ctx, 'soak-ac', 6);
+  await acPool.fill();
+  const specs = [
+    ...cycleSpecs('full', 8, ctx.fullPool),
+    ...cycleSpecs('cancel', 6, acPool, 9),
+    ...cycleSpecs('read', 2, undefined, 15),
+  ];
+  const samples = [];
+  const sample = (at) => {
+    for (const replica of ctx.replicas) samples.push({ seconds: round(at / 1000, 0), replica: replica.index, rssMiB: round((replica.rssBytes() ?? NaN) / 2 ** 20, 1) });
+  };
+  const started = performance.now();
+  sample(0);
+  const timer = setInterval(() => sample(performance.now() - started), SOAK_SAMPLE_MS);
+  log(`Soak: ${specs.length} clients (8 full, 6 assign-cancel, 2 readers) for ${options.soakMinutes} min`);
+  let run;
+  try {
+    run = await runClients({ client: ctx.client, tokens: ctx.tokens, specs, durationMs, acks, stop: ctx.stop });
+  } finally {
+    clearInterval(timer);
+  }
+  sample(performance.now() - started);
+  await ctx.fullPool.settle();
+  checkServerErrors(run, 'soak');
+  const checks = await checkAfterRun(ctx, acks, 'soak');
+  const perReplica = ctx.replicas.map((replica) => {
+    const series = samples.filter((entry) => entry.replica === replica.index);
+    const afterOneMinute = series.find((entry) => entry.seconds >= 60) ?? series[0];
+    return { replica: replica.index, startMiB: series[0].rssMiB, afterOneMinuteMiB: afterOneMinute.rssMiB, endMiB: series.at(-1).rssMiB, maxMiB: Math.max(...series.map((entry) => entry.rssMiB)) };
+  });
+  results.soak = { minutes: options.soakMinutes, clients: specs.length, cycles: run.cycles, cyclesPerSecond: round(run.cyclesPerSecond, 1), latency: run.latency, errors: run.errors, perReplica, samples, checks };
+  log(`Soak: ${run.cyclesPerSecond.toFixed(1)} cycles/s; RSS ${perReplica.map((r) => `replica ${r.replica}: ${r.startMiB} → ${r.endMiB} MiB (max ${r.maxMiB})`).join('; ')}`);
+}
+
+process.exitCode = await main().catch((error) => {
+  console.error(error);
+  return 1;
+});
