@@ -292,6 +292,7 @@ async function loadPhase(ctx) {
   const levels = [];
   for (const cycle of options.cycles) {
     for (const clients of options.clients) {
+      if (ctx.stop.aborted) break;
       const level = { cycle, clients, runs: [] };
       for (let repeat = 0; repeat < options.repeat && !ctx.stop.aborted; repeat += 1) {
         const acks = new Acknowledged();
@@ -304,7 +305,7 @@ async function loadPhase(ctx) {
         checkLoadErrors(service, label);
         const checks = await checkAfterRun(ctx, acks, label);
         const run = { service: figures(service), checks };
-        if (ctx.pgbench) {
+        if (ctx.pgbench && !ctx.stop.aborted) {
           run.pgbench = await pgbenchRun(ctx, cycle, clients, repeat);
           run.pgbenchInvariants = await checkInvariants(ctx.db);
           if (!run.pgbenchInvariants.ok) fail(`${label}: invariants after pgbench ${JSON.stringify(run.pgbenchInvariants)}`);
@@ -318,6 +319,7 @@ async function loadPhase(ctx) {
             (checks.outbox ? `, outbox drained in ${(checks.outbox.waitedMs / 1000).toFixed(1)} s` : ''),
         );
       }
+      if (level.runs.length === 0) break;
       level.median = medianOfRuns(level.runs);
       levels.push(level);
     }
@@ -339,6 +341,7 @@ function medianOfRuns(runs) {
     pgbenchClients: runs[0]?.pgbench?.clients ?? null,
     ratio: pgbenchRate ? round(service / pgbenchRate, 3) : null,
     latency,
+    pgbenchCommitShare: median(runs.map((run) => run.pgbench?.commitShare)),
     pgbenchCycleLatency: Object.fromEntries(['p50', 'p95', 'p99'].map((p) => [p, median(runs.map((run) => run.pgbench?.cycleLatency?.[p]))])),
     errors: runs.reduce((sum, run) => sum + Object.values(run.service.errors).reduce((a, b) => a + b, 0), 0),
   };

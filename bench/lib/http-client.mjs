@@ -7,13 +7,22 @@ import { performance } from 'node:perf_hooks';
 const REQUEST_TIMEOUT_MS = 30_000;
 const PROBE_INTERVAL_MS = 200;
 
+/**
+ * Keep-alive sockets are reused in FIFO order and dropped after 4 s idle, below the service's 5 s
+ * keepAliveTimeout (Node's default): otherwise a request can be written on a socket the server is
+ * closing at that instant, and fail with ECONNRESET through no fault of the service.
+ */
+function keepAliveAgent(maxSockets) {
+  return new http.Agent({ keepAlive: true, maxSockets, scheduling: 'fifo', timeout: 4_000 });
+}
+
 export class ServiceClient {
   /** @param {string[]} baseUrls http://127.0.0.1:PORT of each replica */
   constructor(baseUrls, { maxSockets = 256 } = {}) {
     this.targets = baseUrls.map((baseUrl) => {
       const url = new URL(baseUrl);
       if (!['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname)) throw new Error(`Refusing a non-loopback target: ${baseUrl}`);
-      return { baseUrl, host: url.hostname, port: Number(url.port), agent: new http.Agent({ keepAlive: true, maxSockets }), up: true, probing: false };
+      return { baseUrl, host: url.hostname, port: Number(url.port), agent: keepAliveAgent(maxSockets), up: true, probing: false };
     });
     this.next = 0;
     this.closed = false;
@@ -24,7 +33,7 @@ export class ServiceClient {
     const url = new URL(baseUrl);
     const target = this.targets[index];
     target.agent.destroy();
-    Object.assign(target, { baseUrl, host: url.hostname, port: Number(url.port), agent: new http.Agent({ keepAlive: true, maxSockets: target.agent.maxSockets }) });
+    Object.assign(target, { baseUrl, host: url.hostname, port: Number(url.port), agent: keepAliveAgent(target.agent.maxSockets) });
   }
 
   pick() {

@@ -20,7 +20,7 @@ export function pgbenchVersion() {
  */
 export async function runPgbench({ databaseUrl, script, clients, seconds, variables }) {
   const logDir = mkdtempSync(path.join(os.tmpdir(), 'ers-pgbench-'));
-  const args = ['-n', '-c', String(clients), '-j', String(Math.min(2, clients)), '-T', String(seconds), '-M', 'extended', '--log', `--log-prefix=${path.join(logDir, 'tx')}`];
+  const args = ['-n', '-r', '-c', String(clients), '-j', String(Math.min(2, clients)), '-T', String(seconds), '-M', 'extended', '--log', `--log-prefix=${path.join(logDir, 'tx')}`];
   args.push('-f', path.join(benchDir, 'pgbench', script));
   for (const [name, value] of Object.entries(variables)) args.push('-D', `${name}=${value}`);
   args.push(databaseUrl);
@@ -45,6 +45,13 @@ export async function runPgbench({ databaseUrl, script, clients, seconds, variab
         if (fields.length >= 6 && /^\d+$/.test(fields[2])) latencies.push(Number(fields[2]) / 1000);
       }
     }
+    // -r: average latency per statement; COMMIT's share says how much of a cycle is waiting for WAL flushes.
+    let statementsMs = 0;
+    let commitMs = 0;
+    for (const match of stdout.matchAll(/^\s+([0-9.]+)\s+\d+\s+(\S.*)$/gm)) {
+      statementsMs += Number(match[1]);
+      if (/^COMMIT/i.test(match[2])) commitMs += Number(match[1]);
+    }
     const errors = stderr
       .split('\n')
       .filter((line) => /error|abort/i.test(line))
@@ -58,6 +65,7 @@ export async function runPgbench({ databaseUrl, script, clients, seconds, variab
       cycles: processed ? Number(processed[1]) : null,
       failed: failed ? Number(failed[1]) : 0,
       cycleLatency: summarize(latencies),
+      commitShare: statementsMs > 0 ? Math.round((1000 * commitMs) / statementsMs) / 1000 : null,
       errors,
     };
   } finally {

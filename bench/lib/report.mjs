@@ -126,15 +126,15 @@ function loadTables(levels) {
     const operations = OPERATIONS.filter((operation) => rows.some((level) => level.median.latency[operation]));
     lines.push(`### ${cycle === 'full' ? 'Full cycle: assign → start → submit → decide' : 'Assign → cancel'}`, '');
     lines.push(
-      `| clients | service cycles/s | pgbench cycles/s (connections) | ratio | ${operations.map((op) => `${op} p50 / p95 / p99 ms`).join(' | ')} | pgbench cycle p50 / p99 ms | errors |`,
+      `| clients | service cycles/s | pgbench cycles/s (connections) | ratio | ${operations.map((op) => `${op} p50 / p95 / p99 ms`).join(' | ')} | pgbench cycle p50 / p99 ms | pgbench time in COMMIT | errors |`,
     );
-    lines.push(`|${'---|'.repeat(6 + operations.length)}`);
+    lines.push(`|${'---|'.repeat(7 + operations.length)}`);
     for (const level of rows) {
       const m = level.median;
       lines.push(
         `| ${level.clients} | ${fmt(m.serviceCyclesPerSecond)} | ${fmt(m.pgbenchCyclesPerSecond)} (${m.pgbenchClients ?? '–'}) | ${fmt(m.ratio, 2)} | ` +
           operations.map((op) => (m.latency[op] ? `${fmt(m.latency[op].p50)} / ${fmt(m.latency[op].p95)} / ${fmt(m.latency[op].p99)}` : '–')).join(' | ') +
-          ` | ${fmt(m.pgbenchCycleLatency.p50)} / ${fmt(m.pgbenchCycleLatency.p99)} | ${m.errors} |`,
+          ` | ${fmt(m.pgbenchCycleLatency.p50)} / ${fmt(m.pgbenchCycleLatency.p99)} | ${m.pgbenchCommitShare === null ? '–' : `${Math.round(m.pgbenchCommitShare * 100)} %`} | ${m.errors} |`,
       );
     }
     lines.push('');
