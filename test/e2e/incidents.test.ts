@@ -2,26 +2,13 @@ import { randomUUID } from 'node:crypto';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { auditOf } from '../support/audit.js';
 import { createEngineer, createIncident } from '../support/factories.js';
 import { adminToken, bearer, engineerToken, serviceToken, startTestApp, type TestApp } from '../support/test-app.js';
 
 const admin = bearer(adminToken());
 const service = bearer(serviceToken());
 const INCIDENTS = '/api/v1/incidents';
-
-interface AuditRow {
-  action: string;
-  actor_sub: string;
-  before: Record<string, unknown> | null;
-  after: Record<string, unknown> | null;
-}
-
-async function auditOf(t: TestApp, entityId: string): Promise<AuditRow[]> {
-  const { rows } = await t.sql.query<AuditRow>('SELECT action::text, actor_sub, before, after FROM audit_entries WHERE entity_id = $1 ORDER BY seq', [
-    entityId,
-  ]);
-  return rows;
-}
 
 const setStatus = (t: TestApp, id: string, status: string): Promise<unknown> =>
   t.sql.query('UPDATE incidents SET status = $2::incident_status WHERE id = $1', [id, status]);

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { auditOf } from '../support/audit.js';
 import { createEngineer, createIncident } from '../support/factories.js';
 import { adminToken, bearer, engineerToken, serviceToken, startTestApp, type TestApp } from '../support/test-app.js';
 
@@ -12,10 +13,7 @@ describe('review lifecycle', () => {
   });
   afterAll(async () => t.close());
 
-  async function auditActions(entityId: string): Promise<string[]> {
-    const { rows } = await t.sql.query<{ action: string }>('SELECT action::text FROM audit_entries WHERE entity_id = $1 ORDER BY seq', [entityId]);
-    return rows.map((row) => row.action);
-  }
+  const auditActions = async (entityId: string): Promise<string[]> => (await auditOf(t, entityId)).map((row) => row.action);
 
   it('assigns, starts, submits and decides, keeping counters, incident and audit in step', async () => {
     const engineer = await createEngineer(t, { maxConcurrentReviews: 2 });
