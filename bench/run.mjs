@@ -298,7 +298,9 @@ async function loadPhase(ctx) {
         const acks = new Acknowledged();
         const pool = cycle === 'full' ? ctx.fullPool : assignCancelPool(ctx, `svc-ac-c${clients}-r${repeat}`, clients);
         if (cycle === 'cancel') await pool.fill();
+        const cpuBefore = replicasCpuMs(ctx);
         const service = await runClients({ client: ctx.client, tokens: ctx.tokens, specs: cycleSpecs(cycle, clients, pool), durationMs, acks, stop: ctx.stop });
+        service.replicaCpuMsPerCycle = round((replicasCpuMs(ctx) - cpuBefore) / service.cycles, 1);
         await pool.settle();
         const label = `${cycle} c=${clients} #${repeat + 1}`;
         checkServerErrors(service, label);
@@ -342,9 +344,15 @@ function medianOfRuns(runs) {
     ratio: pgbenchRate ? round(service / pgbenchRate, 3) : null,
     latency,
     pgbenchCommitShare: median(runs.map((run) => run.pgbench?.commitShare)),
+    replicaCpuMsPerCycle: median(runs.map((run) => run.service.replicaCpuMsPerCycle)),
     pgbenchCycleLatency: Object.fromEntries(['p50', 'p95', 'p99'].map((p) => [p, median(runs.map((run) => run.pgbench?.cycleLatency?.[p]))])),
     errors: runs.reduce((sum, run) => sum + Object.values(run.service.errors).reduce((a, b) => a + b, 0), 0),
   };
+}
+
+/** CPU used so far by all replicas, in ms: per cycle, it is the service's own cost, whatever the machine's noise. */
+function replicasCpuMs(ctx) {
+  return ctx.replicas.reduce((sum, replica) => sum + (replica.cpuMs() ?? 0), 0);
 }
 
 /** Restarts a replica (same port) and points the client's keep-alive agent at the new process. */
@@ -366,8 +374,10 @@ async function profilePhase(ctx) {
   const { spawnedAt } = target;
   const acks = new Acknowledged();
   const loadStartedAt = Date.now();
+  const cpuBefore = target.cpuMs();
   const run = await runClients({ client: ctx.client, tokens: ctx.tokens, specs: cycleSpecs('full', clients, ctx.fullPool), durationMs: options.durationSeconds * 1000, acks });
   const loadEndedAt = Date.now();
+  const cpuMs = target.cpuMs() - cpuBefore;
   checkServerErrors(run, 'profile run');
   const checks = await checkAfterRun(ctx, acks, 'profile run');
   // The profile is written when the process exits.
@@ -381,7 +391,7 @@ async function profilePhase(ctx) {
   const kept = path.join(ctx.outDir, `${ctx.stamp}-replica0.cpuprofile`);
   copyFileSync(file, kept);
   const analysis = analyzeCpuProfile(file, { fromMs: loadStartedAt - spawnedAt, toMs: loadEndedAt - spawnedAt });
-  results.profile = { replica: 0, cycle: 'full', clients, seconds: options.durationSeconds, file: path.basename(kept), cyclesPerSecond: round(run.cyclesPerSecond, 1), checks, ...analysis };
+  results.profile = { replica: 0, cycle: 'full', clients, seconds: options.durationSeconds, file: path.basename(kept), cyclesPerSecond: round(run.cyclesPerSecond, 1), cpuMs, checks, ...analysis };
   log(`Profile: ${analysis.busyMs} ms busy of ${analysis.wallMs} ms; top owners (inclusive): ${analysis.byOwnerInclusive.slice(0, 6).map((o) => `${o.owner} ${o.inclusivePercent}%`).join(', ')}`);
 }
 

@@ -94,6 +94,17 @@ export class Replica {
     clearTimeout(timer);
   }
 
+  /** CPU time (user + system) the process has used so far, in ms, from /proc (Linux, 100 ticks/s). */
+  cpuMs() {
+    try {
+      const stat = readFileSync(`/proc/${this.pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return (Number(fields[11]) + Number(fields[12])) * 10;
+    } catch {
+      return null;
+    }
+  }
+
   /** Resident set size in bytes, from /proc (Linux). */
   rssBytes() {
     try {

@@ -84,7 +84,7 @@ function scaleSpec(endpoints) {
     data: { values },
     mark: 'bar',
     encoding: {
-      y: { field: 'endpoint', type: 'nominal', sort: null, title: null },
+      y: { field: 'endpoint', type: 'nominal', sort: null, title: null, axis: { labelLimit: 320 } },
       yOffset: { field: 'percentile' },
       x: { field: 'ms', type: 'quantitative', title: 'ms' },
       color: { field: 'percentile', type: 'nominal' },
@@ -126,15 +126,15 @@ function loadTables(levels) {
     const operations = OPERATIONS.filter((operation) => rows.some((level) => level.median.latency[operation]));
     lines.push(`### ${cycle === 'full' ? 'Full cycle: assign → start → submit → decide' : 'Assign → cancel'}`, '');
     lines.push(
-      `| clients | service cycles/s | pgbench cycles/s (connections) | ratio | ${operations.map((op) => `${op} p50 / p95 / p99 ms`).join(' | ')} | pgbench cycle p50 / p99 ms | pgbench time in COMMIT | errors |`,
+      `| clients | service cycles/s | pgbench cycles/s (connections) | ratio | ${operations.map((op) => `${op} p50 / p95 / p99 ms`).join(' | ')} | replicas' CPU ms per cycle | pgbench cycle p50 / p99 ms | pgbench time in COMMIT | errors |`,
     );
-    lines.push(`|${'---|'.repeat(7 + operations.length)}`);
+    lines.push(`|${'---|'.repeat(8 + operations.length)}`);
     for (const level of rows) {
       const m = level.median;
       lines.push(
         `| ${level.clients} | ${fmt(m.serviceCyclesPerSecond)} | ${fmt(m.pgbenchCyclesPerSecond)} (${m.pgbenchClients ?? '–'}) | ${fmt(m.ratio, 2)} | ` +
           operations.map((op) => (m.latency[op] ? `${fmt(m.latency[op].p50)} / ${fmt(m.latency[op].p95)} / ${fmt(m.latency[op].p99)}` : '–')).join(' | ') +
-          ` | ${fmt(m.pgbenchCycleLatency.p50)} / ${fmt(m.pgbenchCycleLatency.p99)} | ${m.pgbenchCommitShare === null ? '–' : `${Math.round(m.pgbenchCommitShare * 100)} %`} | ${m.errors} |`,
+          ` | ${fmt(m.replicaCpuMsPerCycle)} | ${fmt(m.pgbenchCycleLatency.p50)} / ${fmt(m.pgbenchCycleLatency.p99)} | ${m.pgbenchCommitShare === null ? '–' : `${Math.round(m.pgbenchCommitShare * 100)} %`} | ${m.errors} |`,
       );
     }
     lines.push('');
@@ -159,7 +159,7 @@ function correctnessTable(levels) {
 function profileSection(profile) {
   const lines = [
     `Replica 0 under the full cycle at ${profile.clients} clients for ${profile.seconds} s (${fmt(profile.cyclesPerSecond)} cycles/s over all replicas while profiled), ` +
-      `${profile.busyMs} ms on CPU of ${profile.wallMs} ms wall during the load. Profile: \`${profile.file}\` (open in Chrome DevTools or speedscope).`,
+      `${profile.busyMs} ms of samples outside the idle loop (the process used ${profile.cpuMs ?? '?'} ms of CPU, from /proc) in ${profile.wallMs} ms of load. Profile: \`${profile.file}\` (open in Chrome DevTools or speedscope).`,
     '',
     '| owner | inclusive % | self % |',
     '|---|---|---|',
