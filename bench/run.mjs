@@ -134,6 +134,8 @@ async function main() {
     await createDatabase(options.databaseUrl, databaseName);
     await migrate(options.root, databaseUrl);
     ctx.db = new pg.Pool({ connectionString: databaseUrl, max: 4, application_name: 'ers-bench' });
+    // An idle connection dropped by the server (the pg-restart fault) must not end the harness.
+    ctx.db.on('error', (error) => log(`Harness database connection lost: ${error.message}`));
     const { rows } = await ctx.db.query(`SELECT version() AS version, current_setting('max_connections') AS max_connections`);
     Object.assign(results.host, { postgres: rows[0].version.split(' on ')[0], maxConnections: Number(rows[0].max_connections) });
     await ctx.db.query(BENCH_UUID_FUNCTION);
