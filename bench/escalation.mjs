@@ -15,6 +15,7 @@ import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 
 import { applyMigrations } from '../tools/prisma-engine/migrate.mjs';
+import { createDatabase, databaseUrlFor, dropDatabase } from './lib/database.mjs';
 
 // The service's TypeScript sources are loaded through the same loader `npm start` uses.
 await import('@swc-node/register/esm-register');
@@ -36,24 +37,10 @@ const WITH_WEBHOOKS = process.env.BENCH_WEBHOOKS === 'true';
 
 const serverUrl = process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 const databaseName = `ers_bench_escalation_${process.pid}`;
-const scratchUrl = (() => {
-  const url = new URL(serverUrl);
-  url.pathname = `/${databaseName}`;
-  return url.toString();
-})();
+const scratchUrl = databaseUrlFor(serverUrl, databaseName);
 
 function seconds(since) {
   return ((performance.now() - since) / 1000).toFixed(1);
-}
-
-async function onServer(statement) {
-  const client = new pg.Client({ connectionString: serverUrl });
-  await client.connect();
-  try {
-    await client.query(statement);
-  } finally {
-    await client.end();
-  }
 }
 
 /** Every row by set-based SQL; review g belongs to incident g and to engineer ((g - 1) mod ENGINEERS) + 1. */
@@ -131,8 +118,7 @@ async function invariantsHold(db) {
   return rows[0].over_capacity === 0 && rows[0].drifted === 0;
 }
 
-await onServer(`DROP DATABASE IF EXISTS "${databaseName}" WITH (FORCE)`);
-await onServer(`CREATE DATABASE "${databaseName}"`);
+await createDatabase(serverUrl, databaseName);
 const db = new pg.Client({ connectionString: scratchUrl });
 let app;
 try {
@@ -190,6 +176,6 @@ try {
 } finally {
   await app?.close();
   await db.end().catch(() => undefined);
-  await onServer(`DROP DATABASE IF EXISTS "${databaseName}" WITH (FORCE)`);
+  await dropDatabase(serverUrl, databaseName);
   console.log(`Dropped ${databaseName}`);
 }
