@@ -1,16 +1,12 @@
-import type { AddressInfo } from 'node:net';
-
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { loadAppConfig } from '@app/config';
 import { Prisma, PrismaService, type ReviewPriority } from '@app/database';
 import { claimDecisionOverdueSql, claimDueForEscalationSql } from '@app/reviews';
 
-import { createApp } from '../../apps/api/src/create-app.js';
 import { createEngineer, createIncident } from '../support/factories.js';
 import { call } from '../support/http-client.js';
 import { invariantViolations } from '../support/invariants.js';
-import { adminToken, bearer, engineerToken, serviceToken, startTestApp, TEST_JWT_SECRET, type TestApp } from '../support/test-app.js';
+import { adminToken, bearer, engineerToken, serviceToken, startAppOn, startTestApp, type TestApp } from '../support/test-app.js';
 
 const admin = bearer(adminToken());
 const HOUR = 3600;
@@ -55,23 +51,6 @@ async function webhookTrail(t: TestApp, reviewId: string): Promise<string[]> {
     [reviewId],
   );
   return rows.map((row) => (row.type === 'review.escalated' ? `${row.type}:${row.level}` : row.type));
-}
-
-/** One more replica of the service on the suite's database, as a separate Nest application. */
-async function startReplica(t: TestApp, env: Record<string, string>): Promise<{ baseUrl: string; close(): Promise<void> }> {
-  const config = loadAppConfig({
-    NODE_ENV: 'test',
-    DATABASE_URL: t.config.databaseUrl,
-    JWT_SECRET: TEST_JWT_SECRET,
-    LOG_LEVEL: 'silent',
-    SCHEDULER_ENABLED: 'false',
-    DATABASE_POOL_MAX: '8',
-    ...env,
-  });
-  const app = await createApp(config);
-  await app.listen(0, '127.0.0.1');
-  const { port } = app.getHttpServer().address() as AddressInfo;
-  return { baseUrl: `http://127.0.0.1:${port}`, close: () => app.close() };
 }
 
 describe('SLA escalation', () => {
@@ -282,7 +261,7 @@ describe('SLA escalation across concurrent replicas', () => {
 
   /** Three replicas, each running two passes at once: six concurrent passes over the same rows. */
   async function runEverywhere(env: Record<string, string>): Promise<{ escalated: number; reassigned: number }> {
-    const replicas = await Promise.all([1, 2, 3].map(() => startReplica(t, { ...WEBHOOKS, ESCALATION_BATCH_SIZE: '5', ...env })));
+    const replicas = await Promise.all([1, 2, 3].map(() => startAppOn(t.databaseName, t.sql, { ...WEBHOOKS, DATABASE_POOL_MAX: '8', ESCALATION_BATCH_SIZE: '5', ...env })));
     try {
       const results = await Promise.all(replicas.flatMap((replica) => [1, 2].map(() => call(replica.baseUrl, 'POST', '/api/v1/sla/escalations/run', adminToken()))));
       expect(results.map((r) => r.status)).toEqual(Array(6).fill(200));

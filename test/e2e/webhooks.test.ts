@@ -2,17 +2,12 @@ import { createHmac } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-import type { NestExpressApplication } from '@nestjs/platform-express';
 import pg from 'pg';
-import request from 'supertest';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 
-import { loadAppConfig } from '@app/config';
-
-import { createApp } from '../../apps/api/src/create-app.js';
-import { cloneTemplate, databaseUrl, dropDatabase } from '../support/database.js';
+import { cloneTemplate, databaseUrl, dropDatabase, withAdmin } from '../support/database.js';
 import { createEngineer, createIncident } from '../support/factories.js';
-import { adminToken, bearer, engineerToken, serviceToken, startTestApp, TEST_JWT_SECRET, type TestApp } from '../support/test-app.js';
+import { adminToken, bearer, engineerToken, serviceToken, startAppOn, startTestApp, type TestApp } from '../support/test-app.js';
 
 const SECRET = 'webhook-test-secret';
 const admin = bearer(adminToken());
@@ -260,6 +255,82 @@ describe('webhook delivery', () => {
     expect(history[1]).toMatchObject({ status: 'delivered', attempts: 1, lastError: null });
   });
 
+  it('resumes delivery by itself after the dispatcher loses its database connections mid-delivery', async () => {
+    // While the "outage" lasts the receiver never answers, so requests are in flight when the
+    // dispatcher's connections are cut and the jobs cannot be completed, failed or re-scheduled.
+    let outage = true;
+    const receiver = await startReceiver(() => (outage ? 'hang' : 200));
+    cleanups.push(() => receiver.close());
+    const t = await startTestApp({ ...FAST_RETRIES, WEBHOOK_URL: receiver.url, WEBHOOK_TIMEOUT_MS: '1000' });
+    cleanups.push(() => t.close());
+
+    const engineer = await createEngineer(t, { maxConcurrentReviews: 20 });
+    const reviews: { id: string }[] = [];
+    for (let i = 0; i < 8; i++) {
+      const incident = await createIncident(t);
+      reviews.push((await t.http.post('/api/v1/reviews').set(admin).send({ incidentId: incident.id, engineerId: engineer.id })).body);
+    }
+    await waitFor('requests in flight', () => receiver.received.length >= 3);
+
+    // A database cannot refuse connections while connected to itself: switch it from another one.
+    await withAdmin(async (server) => {
+      await server.query(`ALTER DATABASE "${t.databaseName}" ALLOW_CONNECTIONS false`);
+      try {
+        // The database refuses the dispatcher for 2.5 s: in-flight requests time out meanwhile.
+        for (let i = 0; i < 5; i++) {
+          await server.query(
+            `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND application_name = 'engineer-review-service:webhooks'`,
+            [t.databaseName],
+          );
+          await new Promise((resolve) => setTimeout(resolve, 500));
+        }
+      } finally {
+        await server.query(`ALTER DATABASE "${t.databaseName}" ALLOW_CONNECTIONS true`);
+      }
+    });
+    outage = false;
+
+    // Events recorded after the outage, and those caught in it, are delivered without a restart
+    // and long before the 5-minute sweep for jobs of dead workers.
+    for (const review of reviews) {
+      expect((await t.http.post(`/api/v1/reviews/${review.id}/start`).set(bearer(engineerToken(engineer.id)))).status).toBe(200);
+    }
+    await waitFor('every event delivered after the outage', async () => (await undelivered(t.sql)) === 0, 30_000);
+    for (const review of reviews) {
+      const events = await outboxOf(t.sql, review.id);
+      expect(events.map((event) => event.type)).toEqual(['review.assigned', 'review.started']);
+      const accepted = receiver.received.filter((delivery) => delivery.reply === 200 && delivery.body.data.id === review.id);
+      expect(accepted.map((delivery) => delivery.id)).toEqual(events.map((event) => event.id));
+    }
+    // Jobs the dead worker held are gone, not left behind as failed ones.
+    const leftovers = await t.sql.query('SELECT id FROM graphile_worker.jobs WHERE attempts >= max_attempts OR locked_by IS NOT NULL');
+    expect(leftovers.rows).toEqual([]);
+    const metrics = await t.http.get('/metrics');
+    expect(metrics.text).toMatch(/^webhook_dispatcher_restarts_total [1-9]/m);
+  });
+
+  it('installs the job queue on the first write when the database was away at start', async () => {
+    const receiver = await startReceiver(() => 200);
+    cleanups.push(() => receiver.close());
+    const databaseName = await cloneTemplate(inject('templateDatabase'));
+    cleanups.push(() => dropDatabase(databaseName));
+    const sql = new pg.Pool({ connectionString: databaseUrl(databaseName), max: 2 });
+    cleanups.push(() => sql.end());
+    await withAdmin((server) => server.query(`ALTER DATABASE "${databaseName}" ALLOW_CONNECTIONS false`));
+    // Delivery is off so that nothing but the write itself can install the queue.
+    const t = await startAppOn(databaseName, sql, { ...FAST_RETRIES, WEBHOOK_URL: receiver.url, WEBHOOK_DELIVERY_ENABLED: 'false' });
+    cleanups.push(() => t.close());
+    await withAdmin((server) => server.query(`ALTER DATABASE "${databaseName}" ALLOW_CONNECTIONS true`));
+
+    const engineer = await createEngineer(t);
+    const incident = await createIncident(t);
+    const assigned = await t.http.post('/api/v1/reviews').set(admin).send({ incidentId: incident.id, engineerId: engineer.id });
+    expect(assigned.status).toBe(201);
+    expect((await outboxOf(sql, assigned.body.id)).map((event) => event.type)).toEqual(['review.assigned']);
+    const jobs = await sql.query('SELECT key FROM graphile_worker.jobs');
+    expect(jobs.rows).toEqual([{ key: `webhooks:review:${assigned.body.id}` }]);
+  });
+
   it('loses nothing when the dispatcher stops mid-delivery or dies holding a job, and never blocks the API', async () => {
     // The first request never gets an answer; every later one is accepted.
     const receiver = await startReceiver((n) => (n === 0 ? 'hang' : 200));
@@ -270,7 +341,7 @@ describe('webhook delivery', () => {
     cleanups.push(() => sql.end());
     const env = { ...FAST_RETRIES, WEBHOOK_URL: receiver.url };
 
-    const first = await startApp(databaseName, sql, env);
+    const first = await startAppOn(databaseName, sql, env);
     cleanups.push(() => first.close());
     const engineer = await createEngineer(first);
     const incident = await createIncident(first);
@@ -292,7 +363,7 @@ describe('webhook delivery', () => {
     expect(afterStop[0].lastError).toMatch(/interrupted/);
 
     // A replica without delivery records events (and their jobs) but sends nothing.
-    const recorder = await startApp(databaseName, sql, { ...env, WEBHOOK_DELIVERY_ENABLED: 'false' });
+    const recorder = await startAppOn(databaseName, sql, { ...env, WEBHOOK_DELIVERY_ENABLED: 'false' });
     cleanups.push(() => recorder.close());
     const submitted = await recorder.http.post(`/api/v1/reviews/${review.id}/submit`).set(bearer(engineerToken(engineer.id))).send({ approach: 'Roll back' });
     expect(submitted.status).toBe(200);
@@ -311,7 +382,7 @@ describe('webhook delivery', () => {
     );
     expect(locked.rowCount).toBe(1);
 
-    const restarted = await startApp(databaseName, sql, env);
+    const restarted = await startAppOn(databaseName, sql, env);
     cleanups.push(() => restarted.close());
     await waitFor('delivery after the restart', async () => (await undelivered(sql)) === 0);
     const events = await outboxOf(sql, review.id);
@@ -322,33 +393,3 @@ describe('webhook delivery', () => {
     for (const delivery of receiver.received) expectSigned(delivery);
   });
 });
-
-/** An application on an existing database, built as startTestApp builds it, for stop-and-restart scenarios; close() leaves the database. */
-async function startApp(databaseName: string, sql: pg.Pool, env: Record<string, string>): Promise<TestApp> {
-  const config = loadAppConfig({
-    NODE_ENV: 'test',
-    DATABASE_URL: databaseUrl(databaseName),
-    JWT_SECRET: TEST_JWT_SECRET,
-    LOG_LEVEL: 'silent',
-    SCHEDULER_ENABLED: 'false',
-    DATABASE_POOL_MAX: '5',
-    ...env,
-  });
-  const app: NestExpressApplication = await createApp(config);
-  await app.listen(0, '127.0.0.1');
-  const { port } = app.getHttpServer().address() as AddressInfo;
-  let closed = false;
-  return {
-    app,
-    config,
-    baseUrl: `http://127.0.0.1:${port}`,
-    http: request(app.getHttpServer()),
-    sql,
-    databaseName,
-    async close() {
-      if (closed) return;
-      closed = true;
-      await app.close();
-    },
-  };
-}

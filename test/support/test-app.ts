@@ -25,24 +25,39 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
+const TEST_ENV = {
+  NODE_ENV: 'test',
+  JWT_SECRET: TEST_JWT_SECRET,
+  LOG_LEVEL: 'silent',
+  SCHEDULER_ENABLED: 'false',
+  ASSIGN_RATE_LIMIT: '100000',
+};
+
 /** A full application on its own clone of the migrated template database, listening on 127.0.0.1. */
 export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
   const databaseName = await cloneTemplate(inject('templateDatabase'));
-  const url = databaseUrl(databaseName);
-  const config = loadAppConfig({
-    NODE_ENV: 'test',
-    DATABASE_URL: url,
-    JWT_SECRET: TEST_JWT_SECRET,
-    LOG_LEVEL: 'silent',
-    SCHEDULER_ENABLED: 'false',
-    DATABASE_POOL_MAX: '20',
-    ASSIGN_RATE_LIMIT: '100000',
-    ...env,
-  });
+  const sql = new pg.Pool({ connectionString: databaseUrl(databaseName), max: 4 });
+  const t = await startAppOn(databaseName, sql, { DATABASE_POOL_MAX: '20', ...env });
+  return {
+    ...t,
+    async close() {
+      await t.close();
+      await sql.end();
+      await dropDatabase(databaseName);
+    },
+  };
+}
+
+/**
+ * Another application (a second replica, or a restart) on an existing test database, configured
+ * like startTestApp's; `sql` is the caller's pool. Its close() stops the application only, once.
+ */
+export async function startAppOn(databaseName: string, sql: pg.Pool, env: Record<string, string> = {}): Promise<TestApp> {
+  const config = loadAppConfig({ ...TEST_ENV, DATABASE_URL: databaseUrl(databaseName), DATABASE_POOL_MAX: '5', ...env });
   const app = await createApp(config);
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as AddressInfo;
-  const sql = new pg.Pool({ connectionString: url, max: 4 });
+  let closing: Promise<void> | undefined;
   return {
     app,
     config,
@@ -50,11 +65,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     http: request(app.getHttpServer()),
     sql,
     databaseName,
-    async close() {
-      await app.close();
-      await sql.end();
-      await dropDatabase(databaseName);
-    },
+    close: () => (closing ??= app.close()),
   };
 }
 

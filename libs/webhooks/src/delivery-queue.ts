@@ -9,6 +9,8 @@ export const DELIVER_REVIEW_TASK = 'webhooks.deliver-review';
 
 export const DELIVERY_JOB_KEY_PREFIX = 'webhooks:review:';
 
+export const DELIVERY_QUEUE_PREFIX = 'webhooks:';
+
 export interface DeliverReviewPayload {
   reviewId: string;
 }
@@ -25,7 +27,7 @@ export function deliveryJobKey(reviewId: string): string {
  * A review always lands in the same queue, which is what keeps its jobs from overlapping.
  */
 export function deliveryQueueName(reviewId: string): string {
-  return `webhooks:${reviewId.toLowerCase().slice(-1)}`;
+  return `${DELIVERY_QUEUE_PREFIX}${reviewId.toLowerCase().slice(-1)}`;
 }
 
 export function parseDeliverReviewPayload(payload: unknown): DeliverReviewPayload {

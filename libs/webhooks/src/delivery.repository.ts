@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type pg from 'pg';
 
-import { DELIVER_REVIEW_TASK, DELIVERY_JOB_KEY_PREFIX, deliveryJobKey, deliveryQueueName } from './delivery-queue.js';
+import { DELIVER_REVIEW_TASK, DELIVERY_JOB_KEY_PREFIX, DELIVERY_QUEUE_PREFIX, deliveryJobKey, deliveryQueueName } from './delivery-queue.js';
 import { WEBHOOK_POOL } from './webhook-pool.js';
 
 export interface PendingWebhookEvent {
@@ -58,40 +58,69 @@ export class DeliveryRepository {
     );
   }
 
+  /** Says that the worker pool is alive; see releaseLocksOfDeadWorkers. */
+  async beat(workerId: string): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO webhook_dispatchers (worker_id) VALUES ($1)
+       ON CONFLICT (worker_id) DO UPDATE SET heartbeat_at = now()`,
+      [workerId],
+    );
+  }
+
   /**
-   * A worker that died mid-job (killed, crashed, lost its host) leaves the job and its queue locked;
-   * graphile-worker itself frees such locks only after 4 hours. A delivery job ends well within
-   * `olderThanMs` (bounded request time, run budget and statement timeout), so a lock that old is
-   * held by a dead worker, and graphile_worker.force_unlock_workers releases it.
+   * Frees the jobs and queues that the worker pools hold (graphile_worker.force_unlock_workers) and
+   * forgets the pools. Only for pools that no longer run a task: their jobs become runnable at once.
+   * A held job that a newer event superseded (graphile-worker then clears its key and gives it up)
+   * would never run again nor be removed: it is deleted.
    */
-  async releaseStaleLocks(olderThanMs: number): Promise<string[]> {
+  async releaseLocksOf(workerIds: string[]): Promise<void> {
+    const { rows } = await this.pool.query<{ id: string }>(
+      `SELECT id FROM graphile_worker.jobs
+       WHERE locked_by = ANY($1::text[]) AND task_identifier = $2 AND key IS NULL AND attempts >= max_attempts`,
+      [workerIds, DELIVER_REVIEW_TASK],
+    );
+    await this.pool.query('SELECT graphile_worker.force_unlock_workers($1::text[])', [workerIds]);
+    if (rows.length > 0) await this.pool.query('SELECT FROM graphile_worker.complete_jobs($1::bigint[])', [rows.map((row) => row.id)]);
+    await this.pool.query('DELETE FROM webhook_dispatchers WHERE worker_id = ANY($1::text[])', [workerIds]);
+  }
+
+  /**
+   * A worker pool that died (killed, crashed, lost its host or its database connection for good)
+   * leaves its jobs and their queues locked; graphile-worker itself frees such locks only after
+   * 4 hours. Every live pool beats at least every few seconds, so a pool silent for `silenceMs`
+   * holding locks at least that old is dead: its locks are released. Returns the dead pools.
+   */
+  async releaseLocksOfDeadWorkers(silenceMs: number): Promise<string[]> {
     const { rows } = await this.pool.query<{ worker: string }>(
-      `SELECT DISTINCT locked_by AS worker FROM graphile_worker.jobs
-       WHERE task_identifier = $1 AND locked_at < now() - $2 * interval '1 millisecond'`,
-      [DELIVER_REVIEW_TASK, olderThanMs],
+      `SELECT DISTINCT j.locked_by AS worker FROM graphile_worker.jobs j
+       WHERE j.task_identifier = $1 AND j.locked_at < now() - $2 * interval '1 millisecond'
+         AND NOT EXISTS (SELECT 1 FROM webhook_dispatchers d
+                         WHERE d.worker_id = j.locked_by AND d.heartbeat_at >= now() - $2 * interval '1 millisecond')`,
+      [DELIVER_REVIEW_TASK, silenceMs],
     );
     const workers = rows.map((row) => row.worker);
-    if (workers.length > 0) await this.pool.query('SELECT graphile_worker.force_unlock_workers($1::text[])', [workers]);
+    if (workers.length > 0) await this.releaseLocksOf(workers);
+    await this.pool.query(`DELETE FROM webhook_dispatchers WHERE heartbeat_at < now() - $1 * interval '1 millisecond'`, [silenceMs]);
     return workers;
   }
 
   /**
-   * Safety net: a review with undelivered events but no runnable job (its job ran out of attempts
-   * after unexpected errors, or was removed by hand) gets a new one. Returns the reviews re-queued.
+   * Safety net: a review with events undelivered for `olderThanMs` but no runnable job (its job ran
+   * out of attempts after unexpected errors, or was removed by hand) gets a new one, in one
+   * statement. Returns the reviews re-queued.
    */
-  async requeueOrphans(): Promise<string[]> {
+  async requeueOrphans(olderThanMs: number): Promise<string[]> {
     const { rows } = await this.pool.query<{ reviewId: string }>(
-      `SELECT DISTINCT e.review_id::text AS "reviewId" FROM webhook_events e
-       WHERE e.delivered_at IS NULL
-         AND NOT EXISTS (SELECT 1 FROM graphile_worker.jobs j WHERE j.key = $1 || e.review_id::text AND j.attempts < j.max_attempts)`,
-      [DELIVERY_JOB_KEY_PREFIX],
+      `WITH orphans AS (
+         SELECT DISTINCT e.review_id::text AS review_id FROM webhook_events e
+         WHERE e.delivered_at IS NULL AND e.occurred_at < now() - $4 * interval '1 millisecond'
+           AND NOT EXISTS (SELECT 1 FROM graphile_worker.jobs j WHERE j.key = $2 || e.review_id::text AND j.attempts < j.max_attempts)
+         LIMIT 1000)
+       SELECT o.review_id AS "reviewId" FROM orphans o,
+         LATERAL graphile_worker.add_job($1, json_build_object('reviewId', o.review_id), queue_name => $3 || right(o.review_id, 1),
+                                         job_key => $2 || o.review_id, job_key_mode => 'preserve_run_at')`,
+      [DELIVER_REVIEW_TASK, DELIVERY_JOB_KEY_PREFIX, DELIVERY_QUEUE_PREFIX, olderThanMs],
     );
-    for (const { reviewId } of rows) {
-      await this.pool.query(
-        `SELECT graphile_worker.add_job($1, json_build_object('reviewId', $2::text), queue_name => $3, job_key => $4, job_key_mode => 'preserve_run_at')`,
-        [DELIVER_REVIEW_TASK, reviewId, deliveryQueueName(reviewId), deliveryJobKey(reviewId)],
-      );
-    }
     return rows.map((row) => row.reviewId);
   }
 }

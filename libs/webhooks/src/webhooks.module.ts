@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 
 import { DeliveryRepository } from './delivery.repository.js';
+import { JobQueueSchema } from './job-queue-schema.js';
 import { OutboxRepository } from './outbox.repository.js';
 import { OutboxService } from './outbox.service.js';
 import { WebhookDeliveryRunner } from './webhook-delivery.runner.js';
@@ -14,6 +15,7 @@ import { WebhookSender } from './webhook-sender.js';
 @Module({
   controllers: [WebhookEventsController],
   providers: [
+    JobQueueSchema,
     OutboxRepository,
     OutboxService,
     webhookPoolProvider,

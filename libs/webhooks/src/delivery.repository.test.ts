@@ -1,0 +1,114 @@
+import { randomUUID } from 'node:crypto';
+
+import { runMigrations } from 'graphile-worker';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+
+import { cloneTemplate, databaseUrl, dropDatabase } from '../../../test/support/database.js';
+import { DELIVER_REVIEW_TASK, deliveryJobKey, deliveryQueueName } from './delivery-queue.js';
+import { DeliveryRepository } from './delivery.repository.js';
+
+describe('DeliveryRepository against PostgreSQL', () => {
+  let databaseName: string;
+  let pool: pg.Pool;
+  let deliveries: DeliveryRepository;
+
+  beforeAll(async () => {
+    databaseName = await cloneTemplate(inject('templateDatabase'));
+    pool = new pg.Pool({ connectionString: databaseUrl(databaseName), max: 3 });
+    await runMigrations({ pgPool: pool });
+    deliveries = new DeliveryRepository(pool);
+  });
+  afterAll(async () => {
+    await pool.end();
+    await dropDatabase(databaseName);
+  });
+
+  /** A delivery job for a new review, taken `lockedAgo` ago by `worker` with its queue, as graphile-worker's get_job does. */
+  async function jobHeldBy(worker: string, lockedAgo: string): Promise<string> {
+    const reviewId = randomUUID();
+    await pool.query(`SELECT graphile_worker.add_job($1, json_build_object('reviewId', $2::text), queue_name => $3, job_key => $4)`, [
+      DELIVER_REVIEW_TASK,
+      reviewId,
+      deliveryQueueName(reviewId),
+      deliveryJobKey(reviewId),
+    ]);
+    await pool.query(
+      `WITH job AS (
+         UPDATE graphile_worker._private_jobs SET locked_by = $1, locked_at = now() - $3::interval, attempts = 1
+         WHERE key = $2 RETURNING job_queue_id)
+       UPDATE graphile_worker._private_job_queues q SET locked_by = $1, locked_at = now() - $3::interval FROM job WHERE q.id = job.job_queue_id`,
+      [worker, deliveryJobKey(reviewId), lockedAgo],
+    );
+    return deliveryJobKey(reviewId);
+  }
+
+  async function holderOf(key: string): Promise<string | null> {
+    const { rows } = await pool.query<{ lockedBy: string | null }>('SELECT locked_by AS "lockedBy" FROM graphile_worker.jobs WHERE key = $1', [key]);
+    return rows[0].lockedBy;
+  }
+
+  it('releases the locks of a worker pool only once it has been silent for the given time', async () => {
+    const alive = `pool-alive-${randomUUID()}`;
+    const silent = `pool-silent-${randomUUID()}`;
+    const unregistered = `pool-unregistered-${randomUUID()}`;
+    const justStarted = `pool-new-${randomUUID()}`;
+    const aliveJob = await jobHeldBy(alive, '10 minutes');
+    const silentJob = await jobHeldBy(silent, '10 minutes');
+    const unregisteredJob = await jobHeldBy(unregistered, '10 minutes');
+    // A pool may take a job before its first heartbeat lands: a recent lock is never released.
+    const freshJob = await jobHeldBy(justStarted, '2 seconds');
+    await deliveries.beat(alive);
+    await pool.query(`INSERT INTO webhook_dispatchers (worker_id, heartbeat_at) VALUES ($1, now() - interval '61 seconds')`, [silent]);
+
+    const released = await deliveries.releaseLocksOfDeadWorkers(60_000);
+
+    expect(released.sort()).toEqual([silent, unregistered].sort());
+    expect(await holderOf(aliveJob)).toBe(alive);
+    expect(await holderOf(silentJob)).toBeNull();
+    expect(await holderOf(unregisteredJob)).toBeNull();
+    expect(await holderOf(freshJob)).toBe(justStarted);
+    const queues = await pool.query('SELECT locked_by FROM graphile_worker._private_job_queues WHERE locked_by = ANY($1::text[])', [[silent, unregistered]]);
+    expect(queues.rows).toEqual([]);
+    const dispatchers = await pool.query('SELECT worker_id FROM webhook_dispatchers WHERE worker_id = ANY($1::text[])', [[alive, silent]]);
+    expect(dispatchers.rows).toEqual([{ worker_id: alive }]);
+  });
+
+  it('deletes a released job that a newer event superseded, and keeps the new one', async () => {
+    const worker = `pool-dead-${randomUUID()}`;
+    const key = await jobHeldBy(worker, '1 minute');
+    const reviewId = key.slice('webhooks:review:'.length);
+    // A new event while the job is held: graphile-worker gives the held job up and adds another.
+    await pool.query(`SELECT graphile_worker.add_job($1, json_build_object('reviewId', $2::text), queue_name => $3, job_key => $4)`, [
+      DELIVER_REVIEW_TASK,
+      reviewId,
+      deliveryQueueName(reviewId),
+      key,
+    ]);
+
+    await deliveries.releaseLocksOf([worker]);
+
+    const { rows } = await pool.query(
+      `SELECT key, locked_by AS "lockedBy", attempts FROM graphile_worker._private_jobs WHERE payload->>'reviewId' = $1`,
+      [reviewId],
+    );
+    expect(rows).toEqual([{ key, lockedBy: null, attempts: 0 }]);
+  });
+
+  it('re-queues reviews whose undelivered events are older than the given age and have no job', async () => {
+    const orphan = randomUUID();
+    const recent = randomUUID();
+    await pool.query(
+      `INSERT INTO webhook_events (type, review_id, occurred_at, payload) VALUES
+         ('review.assigned', $1, now() - interval '5 minutes', '{}'), ('review.started', $1, now() - interval '4 minutes', '{}'),
+         ('review.assigned', $2, now(), '{}')`,
+      [orphan, recent],
+    );
+
+    expect(await deliveries.requeueOrphans(30_000)).toEqual([orphan]);
+    expect(await holderOf(deliveryJobKey(orphan))).toBeNull();
+    const job = await pool.query('SELECT queue_name FROM graphile_worker.jobs WHERE key = $1', [deliveryJobKey(orphan)]);
+    expect(job.rows).toEqual([{ queue_name: deliveryQueueName(orphan) }]);
+    expect(await deliveries.requeueOrphans(30_000)).toEqual([]);
+  });
+});
