@@ -168,6 +168,9 @@ export class WebhookDeliveryRunner implements OnModuleInit, OnApplicationBootstr
     }
     this.current = workerRun;
     this.beat(workerId);
+    // A pool that cannot record a job's outcome shuts itself down, and its shutdown has been seen
+    // to never finish after a database restart (runner.promise stays pending): act on its start.
+    events.on('pool:gracefulShutdown', ({ message }) => this.restartUnlessStopping(workerRun, `is shutting down (${message})`));
     void runner.promise.then(
       () => this.restartUnlessStopping(workerRun, 'exited'),
       (error: Error) => this.restartUnlessStopping(workerRun, `failed: ${error.message}`),
@@ -175,7 +178,11 @@ export class WebhookDeliveryRunner implements OnModuleInit, OnApplicationBootstr
     this.sweep();
   }
 
-  /** The worker stops by itself only on errors it cannot recover from (e.g. a lost database); start another. */
+  /**
+   * The worker stops by itself only on errors it cannot recover from (e.g. a lost database): stop
+   * beating for it, abort its tasks, and start another (which first releases the old one's locks).
+   * The old pool is left to finish its own shutdown; it fetches no more jobs.
+   */
   private restartUnlessStopping(failed: WorkerRun, how: string): void {
     if (this.stopping.signal.aborted || this.current !== failed) return;
     this.logger.error(`Webhook worker ${failed.workerId} ${how}; restarting`);
