@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import pg from 'pg';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 
-import { cloneTemplate, databaseUrl, dropDatabase, withAdmin } from '../support/database.js';
+import { cloneTemplate, dropDatabase, testPool, withAdmin } from '../support/database.js';
 import { createEngineer, createIncident } from '../support/factories.js';
 import { adminToken, bearer, engineerToken, serviceToken, startAppOn, startTestApp, type TestApp } from '../support/test-app.js';
 
@@ -314,7 +314,7 @@ describe('webhook delivery', () => {
     cleanups.push(() => receiver.close());
     const databaseName = await cloneTemplate(inject('templateDatabase'));
     cleanups.push(() => dropDatabase(databaseName));
-    const sql = new pg.Pool({ connectionString: databaseUrl(databaseName), max: 2 });
+    const sql = testPool(databaseName, 2);
     cleanups.push(() => sql.end());
     await withAdmin((server) => server.query(`ALTER DATABASE "${databaseName}" ALLOW_CONNECTIONS false`));
     // Delivery is off so that nothing but the write itself can install the queue.
@@ -337,7 +337,7 @@ describe('webhook delivery', () => {
     cleanups.push(() => receiver.close());
     const databaseName = await cloneTemplate(inject('templateDatabase'));
     cleanups.push(() => dropDatabase(databaseName));
-    const sql = new pg.Pool({ connectionString: databaseUrl(databaseName), max: 2 });
+    const sql = testPool(databaseName, 2);
     cleanups.push(() => sql.end());
     const env = { ...FAST_RETRIES, WEBHOOK_URL: receiver.url };
 

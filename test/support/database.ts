@@ -10,6 +10,17 @@ export function databaseUrl(name: string): string {
   return url.toString();
 }
 
+/**
+ * A pool for a test's own SQL on a test database. pool.end() resolves before its connections have
+ * finished closing, so the DROP DATABASE … WITH (FORCE) that follows may terminate one of them:
+ * pg-pool re-emits that on the pool, which without a listener is an uncaught exception.
+ */
+export function testPool(name: string, max: number): pg.Pool {
+  const pool = new pg.Pool({ connectionString: databaseUrl(name), max });
+  pool.on('error', () => undefined);
+  return pool;
+}
+
 export async function withAdmin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: SERVER_URL });
   await client.connect();

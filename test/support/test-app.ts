@@ -9,7 +9,7 @@ import { inject } from 'vitest';
 import { type AppConfig, loadAppConfig } from '@app/config';
 
 import { createApp } from '../../apps/api/src/create-app.js';
-import { cloneTemplate, databaseUrl, dropDatabase } from './database.js';
+import { cloneTemplate, databaseUrl, dropDatabase, testPool } from './database.js';
 
 export const TEST_JWT_SECRET = 'test-secret-that-is-long-enough-0123456789';
 
@@ -36,7 +36,7 @@ const TEST_ENV = {
 /** A full application on its own clone of the migrated template database, listening on 127.0.0.1. */
 export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
   const databaseName = await cloneTemplate(inject('templateDatabase'));
-  const sql = new pg.Pool({ connectionString: databaseUrl(databaseName), max: 4 });
+  const sql = testPool(databaseName, 4);
   const t = await startAppOn(databaseName, sql, { DATABASE_POOL_MAX: '20', ...env });
   return {
     ...t,

@@ -4,7 +4,7 @@ import { runMigrations } from 'graphile-worker';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
-import { cloneTemplate, databaseUrl, dropDatabase } from '../../../test/support/database.js';
+import { cloneTemplate, dropDatabase, testPool } from '../../../test/support/database.js';
 import { DELIVER_REVIEW_TASK, deliveryJobKey, deliveryQueueName } from './delivery-queue.js';
 import { DeliveryRepository } from './delivery.repository.js';
 
@@ -15,7 +15,7 @@ describe('DeliveryRepository against PostgreSQL', () => {
 
   beforeAll(async () => {
     databaseName = await cloneTemplate(inject('templateDatabase'));
-    pool = new pg.Pool({ connectionString: databaseUrl(databaseName), max: 3 });
+    pool = testPool(databaseName, 3);
     await runMigrations({ pgPool: pool });
     deliveries = new DeliveryRepository(pool);
   });
