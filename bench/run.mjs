@@ -58,7 +58,7 @@ const fail = (message) => {
   log(`FAILED: ${message}`);
 };
 
-/** Outbox drain wait after a load run, and after faults (a killed worker's jobs are re-queued by a sweep). */
+/** Outbox drain wait after a load run, and after faults (a killed worker's jobs are released after 60 s without its heartbeat). */
 const DRAIN_TIMEOUT_MS = 120_000;
 const FAULT_DRAIN_TIMEOUT_MS = 300_000;
 /** pgbench's full cycle takes one incident per cycle: seeded ahead at this rate per second of run. */
