@@ -158,16 +158,16 @@ export class WebhookDeliveryRunner implements OnModuleInit, OnApplicationBootstr
         },
       },
     });
-    if (!workerId) throw new Error('graphile-worker started without announcing its pool id');
-    const heartbeat = setInterval(() => this.beat(workerId!), HEARTBEAT_INTERVAL_MS).unref();
-    const workerRun: WorkerRun = { runner, workerId, abort, tasks, heartbeat };
-    if (this.stopping.signal.aborted) {
-      clearInterval(heartbeat);
+    const poolId = workerId;
+    if (!poolId || this.stopping.signal.aborted) {
       await runner.stop();
+      if (!poolId) throw new Error('graphile-worker started without announcing its pool id');
       return;
     }
+    const heartbeat = setInterval(() => this.beat(poolId), HEARTBEAT_INTERVAL_MS).unref();
+    const workerRun: WorkerRun = { runner, workerId: poolId, abort, tasks, heartbeat };
     this.current = workerRun;
-    this.beat(workerId);
+    this.beat(poolId);
     // A pool that cannot record a job's outcome shuts itself down, and its shutdown has been seen
     // to never finish after a database restart (runner.promise stays pending): act on its start.
     events.on('pool:gracefulShutdown', ({ message }) => this.restartUnlessStopping(workerRun, `is shutting down (${message})`));
