@@ -31,7 +31,7 @@ export function configureHttp(app: INestApplication): void {
   express.use((error: unknown, req: Request, res: Response, next: NextFunction) =>
     bodyParserErrors(error, req, res, (mapped?: unknown) => (mapped ? renderMiddlewareError(mapped, req, res, next) : next())),
   );
-  express.setGlobalPrefix(API_PREFIX, { exclude: ['health/(.*)', 'health/live', 'health/ready', 'metrics'] });
+  express.setGlobalPrefix(API_PREFIX, { exclude: ['health/live', 'health/ready', 'metrics'] });
   app.get(RouteCatalog).setGlobalPrefix(API_PREFIX, ROOT_CONTROLLERS);
   installResponseOverride(app);
   app.enableShutdownHooks();
