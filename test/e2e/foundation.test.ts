@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { adminToken, bearer, startTestApp, type TestApp } from '../support/test-app.js';
+import { adminToken, bearer, serviceToken, startTestApp, type TestApp } from '../support/test-app.js';
 
 describe('HTTP foundation', () => {
   let t: TestApp;
@@ -51,6 +51,25 @@ describe('HTTP foundation', () => {
     expect(big.body.code).toBe('PAYLOAD_TOO_LARGE');
     const proto = await t.http.post('/api/v1/engineers').set(bearer(adminToken())).set('Content-Type', 'application/json').send('{"__proto__":{"x":1}}');
     expect(proto.status).toBe(400);
+  });
+
+  it('decides an unreadable body after authentication, authorization and routing (401, 403, 404 first)', async () => {
+    const malformed = (req: ReturnType<typeof t.http.post>) => req.set('Content-Type', 'application/json').send('{"name":');
+    expect((await malformed(t.http.post('/api/v1/engineers'))).status).toBe(401);
+    expect((await t.http.post('/api/v1/engineers').set('Content-Type', 'text/plain').send('hello')).status).toBe(401);
+    expect((await malformed(t.http.post('/api/v1/engineers').set(bearer(serviceToken())))).status).toBe(403);
+    const unknown = await malformed(t.http.post('/api/v1/no-such-thing').set(bearer(adminToken())));
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.code).toBe('NOT_FOUND');
+    // The refused request claims no idempotency key: the same key then works with a readable body.
+    const key = `unreadable-${Date.now()}`;
+    expect((await malformed(t.http.post('/api/v1/engineers').set(bearer(adminToken())).set('Idempotency-Key', key))).status).toBe(400);
+    const created = await t.http
+      .post('/api/v1/engineers')
+      .set(bearer(adminToken()))
+      .set('Idempotency-Key', key)
+      .send({ name: 'After a bad body', email: `after-bad-body-${Date.now()}@example.com` });
+    expect(created.status).toBe(201);
   });
 
   it('serves the OpenAPI document', async () => {

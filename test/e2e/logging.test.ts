@@ -99,8 +99,12 @@ describe('request logs', () => {
     expect(lines[0]!.responseTime).toBeGreaterThan(0);
   });
 
-  it('logs requests refused before routing and unknown paths, at warn level, with their template or "unmatched"', async () => {
-    const unsupported = await fetch(`${baseUrl}/api/v1/engineers`, { method: 'POST', headers: { 'Content-Type': 'text/plain', 'X-Request-Id': 'log-415' }, body: 'x' });
+  it('logs refused bodies and unknown paths, at warn level, with their template or "unmatched"', async () => {
+    const unsupported = await fetch(`${baseUrl}/api/v1/engineers`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${adminToken()}`, 'Content-Type': 'text/plain', 'X-Request-Id': 'log-415' },
+      body: 'x',
+    });
     expect(unsupported.status).toBe(415);
     const unknown = await fetch(`${baseUrl}/no/such/path`, { headers: { 'X-Request-Id': 'log-404' } });
     expect(unknown.status).toBe(404);

@@ -1,6 +1,15 @@
+import { type CallHandler, type ExecutionContext, Injectable, type NestInterceptor } from '@nestjs/common';
 import express, { type NextFunction, type Request, type Response } from 'express';
+import type { Observable } from 'rxjs';
 
 import { DomainError } from './domain-error.js';
+
+declare module 'express' {
+  interface Request {
+    /** Why the body could not be read; raised by RequestBodyErrorInterceptor, after authentication. */
+    bodyError?: DomainError;
+  }
+}
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -19,10 +28,15 @@ function isJson(req: Request): boolean {
   return parameters.every((parameter) => parameter === '' || parameter === 'charset=utf-8');
 }
 
-/** 415 for any body that is not JSON; bodies are optional (e.g. POST …/start sends none). */
+/**
+ * 415 for any body that is not JSON; bodies are optional (e.g. POST …/start sends none). Deferred
+ * like a malformed body: the contract puts 401, 403 and 429 first, and an unknown route is a 404.
+ */
 export function requireJsonBody(req: Request, _res: Response, next: NextFunction): void {
   if (hasBody(req) && !isJson(req)) {
-    next(new DomainError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Request bodies must be application/json'));
+    req.bodyError = new DomainError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Request bodies must be application/json');
+    req.resume();
+    next();
     return;
   }
   next();
@@ -32,7 +46,7 @@ export function requireJsonBody(req: Request, _res: Response, next: NextFunction
  * Strict JSON parsing: 1 MiB cap (413), malformed JSON is 400 without field errors, and the
  * prototype-pollution keys are refused anywhere in the document.
  */
-export const jsonBodyParser = express.json({
+const strictJson = express.json({
   limit: MAX_BODY_BYTES,
   strict: false,
   type: () => true,
@@ -42,15 +56,47 @@ export const jsonBodyParser = express.json({
   },
 });
 
-/** Maps body-parser's own errors to the contract's codes before they reach the filter. */
-export function bodyParserErrors(error: unknown, _req: Request, _res: Response, next: NextFunction): void {
-  if (error instanceof DomainError) return next(error);
+export function jsonBodyParser(req: Request, res: Response, next: NextFunction): void {
+  if (req.bodyError) return next();
+  strictJson(req, res, next);
+}
+
+/**
+ * Maps body-parser's own errors to the contract's codes. A body over the limit is refused at once
+ * (413, before reading more of it); any other unreadable body is kept on the request and refused
+ * after authentication by RequestBodyErrorInterceptor.
+ */
+export function bodyParserErrors(error: unknown, req: Request, _res: Response, next: NextFunction): void {
   const typed = error as { type?: string; status?: number };
   if (typed.type === 'entity.too.large') return next(new DomainError(413, 'PAYLOAD_TOO_LARGE', `Request bodies are limited to ${MAX_BODY_BYTES} bytes`));
-  if (typed.type === 'entity.parse.failed') return next(new DomainError(400, 'VALIDATION_FAILED', 'Malformed JSON body'));
+  const deferred = unreadableBody(error);
+  if (!deferred) return next(error);
+  req.bodyError = deferred;
+  req.body = undefined;
+  next();
+}
+
+function unreadableBody(error: unknown): DomainError | undefined {
+  if (error instanceof DomainError) return error;
+  const typed = error as { type?: string; status?: number };
+  if (typed.type === 'entity.parse.failed') return new DomainError(400, 'VALIDATION_FAILED', 'Malformed JSON body');
   if (typed.type === 'charset.unsupported' || typed.type === 'encoding.unsupported') {
-    return next(new DomainError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Unsupported body encoding'));
+    return new DomainError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Unsupported body encoding');
   }
-  if (typed.status !== undefined && typed.status >= 400 && typed.status < 500) return next(new DomainError(400, 'VALIDATION_FAILED', 'Invalid request body'));
-  next(error);
+  if (typed.status !== undefined && typed.status >= 400 && typed.status < 500) return new DomainError(400, 'VALIDATION_FAILED', 'Invalid request body');
+  return undefined;
+}
+
+/**
+ * Raises the body error recorded by the parsing middleware. Interceptors run after the guards, so
+ * a request with an unreadable body still gets its 401, 403 or 429 first; registered before the
+ * idempotency interceptor, so such a request claims no key.
+ */
+@Injectable()
+export class RequestBodyErrorInterceptor implements NestInterceptor {
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    const { bodyError } = context.switchToHttp().getRequest<Request>();
+    if (bodyError) throw bodyError;
+    return next.handle();
+  }
 }

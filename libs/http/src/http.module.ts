@@ -1,9 +1,9 @@
 import { Global, Module } from '@nestjs/common';
 import { APP_FILTER, APP_INTERCEPTOR, APP_PIPE, DiscoveryModule } from '@nestjs/core';
 
+import { RequestBodyErrorInterceptor } from './body-parsing.js';
 import { IdempotencyInterceptor } from './idempotency.interceptor.js';
 import { IdempotencyRepository } from './idempotency.repository.js';
-
 import { ProblemDetailsFilter } from './problem.filter.js';
 import { RouteCatalog } from './route-catalog.js';
 import { createValidationPipe } from './validation.js';
@@ -14,6 +14,8 @@ import { createValidationPipe } from './validation.js';
   providers: [
     RouteCatalog,
     IdempotencyRepository,
+    // Global interceptors run in this order: a request with an unreadable body claims no idempotency key.
+    { provide: APP_INTERCEPTOR, useClass: RequestBodyErrorInterceptor },
     { provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor },
     { provide: APP_FILTER, useClass: ProblemDetailsFilter },
     { provide: APP_PIPE, useFactory: createValidationPipe },
