@@ -68,6 +68,19 @@ describe('Incidents API', () => {
       expect((await t.sql.query('SELECT 1 FROM incidents WHERE external_ref = $1', [externalRef])).rowCount).toBe(1);
     });
 
+    it('replays an Idempotency-Key with the status of the first answer: 200 for an existing externalRef', async () => {
+      const externalRef = `replayed-${randomUUID()}`;
+      const body = { title: 'Disk', severity: 'high', aiProposal: 'Grow volume', externalRef };
+      expect((await t.http.post(INCIDENTS).set(service).send(body)).status).toBe(201);
+      const key = `incident-${randomUUID()}`;
+      const existing = await t.http.post(INCIDENTS).set(service).set('Idempotency-Key', key).send(body);
+      expect(existing.status).toBe(200);
+      const replay = await t.http.post(INCIDENTS).set(service).set('Idempotency-Key', key).send(body);
+      expect(replay.status).toBe(200);
+      expect(replay.headers['idempotent-replayed']).toBe('true');
+      expect(replay.body).toEqual(existing.body);
+    });
+
     it('creates one incident when the same externalRef arrives many times at once', async () => {
       const externalRef = `burst-${randomUUID()}`;
       const responses = await Promise.all(

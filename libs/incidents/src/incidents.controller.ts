@@ -3,6 +3,7 @@ import { ApiBadRequestResponse, ApiConflictResponse, ApiCreatedResponse, ApiNotF
 import type { Response } from 'express';
 
 import { type Actor, Allow, CurrentActor, Permission } from '@app/auth';
+import { overrideResponse } from '@app/http';
 
 import { ChangeIncidentStatusDto, CreateIncidentDto, IncidentIdParam, IncidentPageDto, ListIncidentsQueryDto } from './dto/incident.dto.js';
 import { IncidentView } from './incident.view.js';
@@ -23,7 +24,7 @@ export class IncidentsController {
   @ApiBadRequestResponse({ description: INVALID_INPUT })
   async create(@CurrentActor() actor: Actor, @Body() body: CreateIncidentDto, @Res({ passthrough: true }) res: Response): Promise<IncidentView> {
     const { incident, created } = await this.incidents.create(actor, body);
-    res.status(created ? 201 : 200);
+    overrideResponse(res, created ? 201 : 200);
     return incident;
   }
 
