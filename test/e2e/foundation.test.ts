@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { adminToken, bearer, serviceToken, startTestApp, type TestApp } from '../support/test-app.js';
+import { createEngineer, createIncident } from '../support/factories.js';
+import { adminToken, bearer, engineerToken, serviceToken, startTestApp, type TestApp } from '../support/test-app.js';
 
 describe('HTTP foundation', () => {
   let t: TestApp;
@@ -70,6 +71,25 @@ describe('HTTP foundation', () => {
       .set('Idempotency-Key', key)
       .send({ name: 'After a bad body', email: `after-bad-body-${Date.now()}@example.com` });
     expect(created.status).toBe(201);
+  });
+
+  it('refuses any field in the body of a POST that takes none, and accepts none or {}', async () => {
+    const engineer = await createEngineer(t);
+    const incident = await createIncident(t);
+    const review = (await t.http.post('/api/v1/reviews').set(bearer(adminToken())).send({ incidentId: incident.id, engineerId: engineer.id })).body;
+    const calls = [
+      { path: `/api/v1/reviews/${review.id}/start`, auth: bearer(engineerToken(engineer.id)) },
+      { path: '/api/v1/sla/escalations/run', auth: bearer(adminToken()) },
+      { path: '/api/v1/admin/workload/reconcile', auth: bearer(adminToken()) },
+    ];
+    for (const { path, auth } of calls) {
+      const refused = await t.http.post(path).set(auth).send({ force: true });
+      expect(refused.status, path).toBe(400);
+      expect(refused.body).toMatchObject({ code: 'VALIDATION_FAILED', errors: [{ field: 'force' }] });
+      expect((await t.http.post(path).set(auth).send([1])).status, path).toBe(400);
+    }
+    for (const { path, auth } of calls) expect((await t.http.post(path).set(auth).send({})).status, path).toBe(200);
+    expect((await t.http.post('/api/v1/sla/escalations/run').set(bearer(adminToken()))).status).toBe(200);
   });
 
   it('serves the OpenAPI document', async () => {

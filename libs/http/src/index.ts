@@ -8,3 +8,4 @@ export * from './request-context.js';
 export * from './route-catalog.js';
 export * from './canonical-json.js';
 export * from './response-override.js';
+export * from './no-body.js';

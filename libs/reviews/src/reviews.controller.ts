@@ -3,6 +3,7 @@ import { ApiConflictResponse, ApiCreatedResponse, ApiNotFoundResponse, ApiOkResp
 
 import { type Actor, Allow, AssignRateLimited, CurrentActor, Permission } from '@app/auth';
 import { ReviewPriority } from '@app/database';
+import { NoBody } from '@app/http';
 
 import { AssignmentService } from './assignment.service.js';
 import { AssignReviewDto, AutoAssignReviewDto, CancelReviewDto, ListReviewsQueryDto, ReassignReviewDto, ReviewIdParam, ReviewPageDto, SubmitReviewDto } from './dto/review.dto.js';
@@ -54,6 +55,7 @@ export class ReviewsController {
   }
 
   @Post(':id/start')
+  @NoBody()
   @HttpCode(200)
   @Allow(Permission.ReviewsWorkOwn)
   @ApiOkResponse({ type: ReviewView })

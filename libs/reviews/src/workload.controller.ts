@@ -2,6 +2,7 @@ import { Controller, Get, HttpCode, Post } from '@nestjs/common';
 import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
 
 import { type Actor, Allow, CurrentActor, Permission } from '@app/auth';
+import { NoBody } from '@app/http';
 
 import { type WorkloadReport, WorkloadService } from './workload.service.js';
 
@@ -18,6 +19,7 @@ export class WorkloadController {
   }
 
   @Post('reconcile')
+  @NoBody()
   @HttpCode(200)
   @Allow(Permission.WorkloadManage)
   @ApiOkResponse({ description: 'Same shape; the drifted counters were repaired, one workload.reconciled audit entry each' })

@@ -2,6 +2,7 @@ import { Controller, HttpCode, Post } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagger';
 
 import { Allow, Permission } from '@app/auth';
+import { NoBody } from '@app/http';
 
 import { EscalationService } from './escalation.service.js';
 
@@ -23,6 +24,7 @@ export class EscalationController {
   constructor(private readonly escalations: EscalationService) {}
 
   @Post('run')
+  @NoBody()
   @HttpCode(200)
   @Allow(Permission.SlaRun)
   @ApiOperation({
