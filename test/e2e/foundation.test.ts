@@ -17,6 +17,27 @@ describe('HTTP foundation', () => {
     expect(ready.body.info.migrations.status).toBe('up');
   });
 
+  it('is not ready while a migration is pending: 503 problem+json carrying the terminus result', async () => {
+    const { rows } = await t.sql.query<{ name: string }>('SELECT migration_name AS name FROM _prisma_migrations ORDER BY migration_name DESC LIMIT 1');
+    const latest = rows[0]!.name;
+    await t.sql.query(`UPDATE _prisma_migrations SET rolled_back_at = now() WHERE migration_name = $1`, [latest]);
+    try {
+      const ready = await t.http.get('/health/ready');
+      expect(ready.status).toBe(503);
+      expect(ready.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(ready.body).toMatchObject({
+        status: 503,
+        code: 'SERVICE_UNAVAILABLE',
+        info: { database: { status: 'up' } },
+        error: { migrations: { status: 'down', pending: [latest] } },
+        details: { database: { status: 'up' }, migrations: { status: 'down', pending: [latest] } },
+      });
+    } finally {
+      await t.sql.query(`UPDATE _prisma_migrations SET rolled_back_at = NULL WHERE migration_name = $1`, [latest]);
+    }
+    expect((await t.http.get('/health/ready')).status).toBe(200);
+  });
+
   it('echoes X-Request-Id and generates one when absent', async () => {
     const echoed = await t.http.get('/health/live').set('X-Request-Id', 'abc-123');
     expect(echoed.headers['x-request-id']).toBe('abc-123');

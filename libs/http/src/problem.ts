@@ -14,6 +14,10 @@ export interface ProblemDetails {
   instance: string;
   requestId: string;
   errors?: FieldError[];
+  /** A failed health check (GET /health/ready): @nestjs/terminus's `info`, `error` and `details`. */
+  info?: unknown;
+  error?: unknown;
+  details?: unknown;
 }
 
 const HTTP_CODES: Partial<Record<number, ErrorCode>> = {
@@ -46,6 +50,11 @@ export interface ClassifiedError {
   unexpected: boolean;
 }
 
+/** The body @nestjs/terminus throws with when a check fails: kept as extension members of the problem. */
+function isHealthCheckResult(body: Record<string, unknown>): body is { status: 'error'; info?: Record<string, unknown>; error?: Record<string, unknown>; details: unknown } {
+  return body.status === 'error' && typeof body.details === 'object' && body.details !== null;
+}
+
 function problem(status: number, code: ErrorCode, context: ProblemContext, detail?: string, errors?: FieldError[]): ProblemDetails {
   return {
     type: 'about:blank',
@@ -69,6 +78,11 @@ export function toProblem(error: unknown, context: ProblemContext): ClassifiedEr
     const response = error.getResponse();
     const body = typeof response === 'object' && response !== null ? (response as Record<string, unknown>) : {};
     const code = (body.code as ErrorCode | undefined) ?? HTTP_CODES[status] ?? (status >= 500 ? 'INTERNAL_ERROR' : 'VALIDATION_FAILED');
+    if (isHealthCheckResult(body)) {
+      const failing = Object.keys(body.error ?? {}).join(', ');
+      const health = { info: body.info, error: body.error, details: body.details };
+      return { problem: { ...problem(status, code, context, `Health check failed: ${failing}`), ...health }, unexpected: false };
+    }
     const detail = typeof body.detail === 'string' ? body.detail : typeof body.message === 'string' ? body.message : error.message;
     return { problem: problem(status, code, context, detail, body.errors as FieldError[] | undefined), unexpected: status >= 500 };
   }
