@@ -5,7 +5,7 @@ import readline from 'node:readline';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
 import { cloneTemplate, databaseUrl, dropDatabase } from '../support/database.js';
-import { adminToken, TEST_JWT_SECRET } from '../support/test-app.js';
+import { adminToken, engineerToken, TEST_JWT_SECRET } from '../support/test-app.js';
 
 // The logs as production writes them: the service runs as its own process (nestjs-pino's logger
 // is per process, and pino writes straight to file descriptor 1), and its stdout is read here.
@@ -125,6 +125,33 @@ describe('request logs', () => {
     const all = output.join('\n');
     for (const secret of [valid, forged, valid.split('.')[2]!, forged.split('.')[2]!]) expect(all).not.toContain(secret);
     expect(all.toLowerCase()).not.toContain('authorization');
+  });
+
+  it('warns when a review is submitted without being started (#18: startedAt back-filled)', async () => {
+    const post = async (path: string, token: string, body: unknown): Promise<Record<string, string>> => {
+      const res = await fetch(`${baseUrl}${path}`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
+      return (await res.json()) as Record<string, string>;
+    };
+    const engineer = await post('/api/v1/engineers', adminToken(), { name: 'Skips start', email: `skips-start-${Date.now()}@example.com` });
+    const incident = await post('/api/v1/incidents', adminToken(), { title: 'Backfill', severity: 'low', aiProposal: 'Restart' });
+    const review = await post('/api/v1/reviews', adminToken(), { incidentId: incident.id, engineerId: engineer.id });
+    const submitted = await post(`/api/v1/reviews/${review.id}/submit`, engineerToken(engineer.id!), { approach: 'Restart it' });
+    expect(submitted.startedAt).toBe(review.assignedAt);
+
+    const deadline = Date.now() + 5_000;
+    let warning: Record<string, unknown> | undefined;
+    while (!warning && Date.now() < deadline) {
+      warning = output
+        .filter((line) => line.includes(review.id!) && line.includes('without start'))
+        .map((line) => JSON.parse(line) as Record<string, unknown>)[0];
+      if (!warning) await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(warning).toMatchObject({ level: 40, reviewId: review.id, engineerId: engineer.id, msg: expect.stringMatching(/^Review submitted without start/) });
   });
 
   it('does not log successful probes and scrapes', async () => {

@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 
 import { AuditService } from '@app/audit';
 import { type Actor } from '@app/auth';
@@ -23,6 +23,8 @@ export interface Submission {
 /** The moves of a review after assignment: start, submit (the engineer), cancel and decide (an admin). */
 @Injectable()
 export class ReviewWorkService {
+  private readonly logger = new Logger(ReviewWorkService.name);
+
   constructor(
     private readonly transactions: TransactionRunner,
     private readonly reviews: ReviewsRepository,
@@ -44,7 +46,7 @@ export class ReviewWorkService {
   }
 
   async submit(actor: Actor, reviewId: string, submission: Submission): Promise<ReviewView> {
-    const submitted = await this.transactions.run(async (tx) => {
+    const { submitted, neverStarted } = await this.transactions.run(async (tx) => {
       const review = await this.lockOwnReview(tx, actor, reviewId);
       assertTransition(review.id, review.status, ReviewStatus.submitted);
       const after = await this.reviews.submit(tx, review.id, {
@@ -53,8 +55,10 @@ export class ReviewWorkService {
         confidence: submission.confidence ?? null,
       });
       await this.recordReviewChange(tx, actor, 'review.submitted', review, after);
-      return after;
+      return { submitted: after, neverStarted: review.startedAt === null };
     });
+    // #18: the engineer skipped /start; startedAt was back-filled with assignedAt.
+    if (neverStarted) this.logger.warn({ reviewId: submitted.id, engineerId: submitted.engineerId }, 'Review submitted without start: startedAt back-filled with assignedAt');
     this.metrics.submitted(submitted.assignedAt, submitted.submittedAt ?? new Date());
     return toReviewView(submitted);
   }
