@@ -1,4 +1,5 @@
 import eslint from '@eslint/js';
+import simpleImportSort from 'eslint-plugin-simple-import-sort';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
@@ -7,6 +8,13 @@ export default tseslint.config(
   },
   eslint.configs.recommended,
   ...tseslint.configs.recommended,
+  {
+    // Imports in blocks: side effects, node: built-ins, packages, our @app/* libraries, relative files.
+    plugins: { 'simple-import-sort': simpleImportSort },
+    rules: {
+      'simple-import-sort/imports': ['error', { groups: [['^\\u0000'], ['^node:'], ['^@?(?!app/)\\w'], ['^@app/'], ['^\\.']] }],
+    },
+  },
   {
     files: ['**/*.ts'],
     languageOptions: {

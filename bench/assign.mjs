@@ -8,9 +8,9 @@
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 
+import { Acknowledged } from './lib/database.mjs';
 import { ServiceClient } from './lib/http-client.mjs';
 import { Tokens } from './lib/identity.mjs';
-import { Acknowledged } from './lib/database.mjs';
 import { ListPool, runClients } from './lib/workloads.mjs';
 
 const { values } = parseArgs({ options: { clients: { type: 'string', default: '32' }, duration: { type: 'string', default: '10' } } });

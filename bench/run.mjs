@@ -18,13 +18,13 @@ import pg from 'pg';
 
 import {
   Acknowledged,
-  IncidentPool,
   checkInvariants,
   compareWebhookEvents,
   createDatabase,
   databaseUrlFor,
   dropDatabase,
   freeConnections,
+  IncidentPool,
   migrate,
   removePgbenchJobs,
   seedBenchEngineers,

@@ -1,7 +1,7 @@
 // The scratch database: creation, migration, seeding by set-based SQL, and the checks run after
 // every load run (invariants, acknowledged writes, webhook events).
-import { pathToFileURL } from 'node:url';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 import pg from 'pg';
 

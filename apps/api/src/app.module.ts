@@ -7,8 +7,8 @@ import { DatabaseModule } from '@app/database';
 import { EngineersModule } from '@app/engineers';
 import { HttpModule } from '@app/http';
 import { IncidentsModule } from '@app/incidents';
-import { ReviewsModule } from '@app/reviews';
 import { LoggingModule, ObservabilityModule } from '@app/observability';
+import { ReviewsModule } from '@app/reviews';
 import { SlaModule } from '@app/sla';
 
 import { HealthModule } from './health/health.module.js';

@@ -3,9 +3,9 @@ import { HttpStatus, Injectable, Logger, type OnApplicationBootstrap, type OnMod
 import { describeDatabaseError, TransactionRunner } from '@app/database';
 import { DomainError } from '@app/http';
 
-import { chainHash, GENESIS_HASH } from './audit-chain.js';
 import { AuditRepository } from './audit.repository.js';
 import type { ChainVerification } from './audit.types.js';
+import { chainHash, GENESIS_HASH } from './audit-chain.js';
 import { keysetRows } from './keyset.js';
 
 /** SQLSTATE raised when lock_timeout expires. */

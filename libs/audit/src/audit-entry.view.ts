@@ -1,7 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
 
-import type { StoredAuditEntry } from './audit-chain.js';
 import { AUDIT_ACTIONS, AUDIT_ENTITY_TYPES, type AuditAction, type AuditEntityType } from './audit.types.js';
+import type { StoredAuditEntry } from './audit-chain.js';
 
 const SNAPSHOT = { type: 'object', additionalProperties: true, nullable: true } as const;
 

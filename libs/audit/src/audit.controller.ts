@@ -4,9 +4,9 @@ import type { Request, Response } from 'express';
 
 import { Allow, Permission } from '@app/auth';
 
+import { AuditService } from './audit.service.js';
 import { AuditChainService } from './audit-chain.service.js';
 import { AuditEntryView } from './audit-entry.view.js';
-import { AuditService } from './audit.service.js';
 import { AuditFilterQueryDto, AuditPageDto, ChainVerificationDto, ListAuditQueryDto } from './dto/audit.dto.js';
 
 const BAD_FILTER = 'VALIDATION_FAILED: entityType, action, entityId (UUID), actorSub, from/to (ISO date-time with offset) or paging invalid';

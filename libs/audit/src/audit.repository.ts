@@ -2,7 +2,6 @@ import { Injectable } from '@nestjs/common';
 
 import { Prisma, PrismaService, type Tx } from '@app/database';
 
-import type { StoredAuditEntry } from './audit-chain.js';
 import {
   AUDIT_ENTITY_TYPES,
   AUDIT_SEAL_LOCK_KEY,
@@ -12,6 +11,7 @@ import {
   type AuditRecord,
   type AuditSeal,
 } from './audit.types.js';
+import type { StoredAuditEntry } from './audit-chain.js';
 
 type Db = Tx | PrismaService;
 

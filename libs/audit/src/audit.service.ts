@@ -3,9 +3,9 @@ import { Injectable } from '@nestjs/common';
 import type { Tx } from '@app/database';
 import { type Page, pageWindow, toPage } from '@app/http';
 
-import { type AuditEntryView, toAuditEntryView } from './audit-entry.view.js';
 import { AuditRepository } from './audit.repository.js';
 import type { AuditActor, AuditFilter, AuditRecord } from './audit.types.js';
+import { type AuditEntryView, toAuditEntryView } from './audit-entry.view.js';
 import type { AuditFilterQueryDto, ListAuditQueryDto } from './dto/audit.dto.js';
 import { keysetBatches } from './keyset.js';
 

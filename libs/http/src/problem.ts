@@ -1,7 +1,8 @@
-import { HttpException, HttpStatus } from '@nestjs/common';
 import { STATUS_CODES } from 'node:http';
 
-import { TransactionConflictError, describeDatabaseError, isConnectionFailure, isRetryableConflict } from '@app/database';
+import { HttpException, HttpStatus } from '@nestjs/common';
+
+import { describeDatabaseError, isConnectionFailure, isRetryableConflict,TransactionConflictError } from '@app/database';
 
 import { DomainError, type ErrorCode, type FieldError } from './domain-error.js';
 

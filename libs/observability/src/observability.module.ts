@@ -4,9 +4,9 @@ import { Registry } from 'prom-client';
 
 import { DatabaseGauges } from './database-gauges.js';
 import { HttpMetrics } from './http-metrics.js';
-import { MetricsTokenGuard } from './metrics-token.guard.js';
 import { MetricsController } from './metrics.controller.js';
 import { metricsRegistryProvider } from './metrics-registry.js';
+import { MetricsTokenGuard } from './metrics-token.guard.js';
 import { RequestObserver } from './request-observer.js';
 import { ReviewMetrics } from './review-metrics.js';
 import { RouteLabels } from './route-labels.js';

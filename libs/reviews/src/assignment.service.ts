@@ -9,9 +9,9 @@ import { CLOSED_INCIDENT_STATUSES, type IncidentRow, IncidentsRepository, toInci
 import { ReviewMetrics } from '@app/observability';
 import { OutboxService } from '@app/webhooks';
 
+import { type ReviewRow, type ReviewView, toReviewView } from './review.view.js';
 import { ReviewDeadlines } from './review-deadlines.js';
 import { assertMovable } from './review-state-machine.js';
-import { type ReviewRow, type ReviewView, toReviewView } from './review.view.js';
 import { ReviewsRepository } from './reviews.repository.js';
 
 interface AssignmentChoice {

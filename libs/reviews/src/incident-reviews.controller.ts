@@ -5,9 +5,9 @@ import { type Actor, Allow, CurrentActor, Permission } from '@app/auth';
 import { IncidentIdParam, IncidentView } from '@app/incidents';
 
 import { DecisionDto } from './dto/review.dto.js';
+import { ReviewView } from './review.view.js';
 import { type IncidentWithReviews, ReviewQueriesService } from './review-queries.service.js';
 import { ReviewWorkService } from './review-work.service.js';
-import { ReviewView } from './review.view.js';
 
 /** Incident use cases that need its reviews (which is why they live in the reviews module). */
 @ApiTags('incidents')

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 
 import { type Actor, Permission } from '@app/auth';
 import { NotFoundError, type Page, pageWindow, toPage } from '@app/http';
-import { type IncidentView, IncidentsRepository, toIncidentView } from '@app/incidents';
+import { IncidentsRepository, type IncidentView, toIncidentView } from '@app/incidents';
 
 import type { ListReviewsQueryDto } from './dto/review.dto.js';
 import { type ReviewView, toReviewView } from './review.view.js';

@@ -10,8 +10,8 @@ import { ReviewMetrics } from '@app/observability';
 import { OutboxService } from '@app/webhooks';
 
 import { AssignmentService } from './assignment.service.js';
-import { assertTransition } from './review-state-machine.js';
 import { type ReviewRow, type ReviewView, toReviewView } from './review.view.js';
+import { assertTransition } from './review-state-machine.js';
 import { ReviewsRepository } from './reviews.repository.js';
 
 export interface Submission {

@@ -7,9 +7,9 @@ import { NoBody } from '@app/http';
 
 import { AssignmentService } from './assignment.service.js';
 import { AssignReviewDto, AutoAssignReviewDto, CancelReviewDto, ListReviewsQueryDto, ReassignReviewDto, ReviewIdParam, ReviewPageDto, SubmitReviewDto } from './dto/review.dto.js';
+import { ReviewView } from './review.view.js';
 import { ReviewQueriesService } from './review-queries.service.js';
 import { ReviewWorkService } from './review-work.service.js';
-import { ReviewView } from './review.view.js';
 
 @ApiTags('reviews')
 @Controller('reviews')

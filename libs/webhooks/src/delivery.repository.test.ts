@@ -5,8 +5,8 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
 import { cloneTemplate, dropDatabase, testPool } from '../../../test/support/database.js';
-import { DELIVER_REVIEW_TASK, deliveryJobKey, deliveryQueueName } from './delivery-queue.js';
 import { DeliveryRepository } from './delivery.repository.js';
+import { DELIVER_REVIEW_TASK, deliveryJobKey, deliveryQueueName } from './delivery-queue.js';
 
 describe('DeliveryRepository against PostgreSQL', () => {
   let databaseName: string;

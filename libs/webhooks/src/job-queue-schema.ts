@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { Logger as GraphileLogger, type LogFunctionFactory, runMigrations } from 'graphile-worker';
+import { type LogFunctionFactory, Logger as GraphileLogger, runMigrations } from 'graphile-worker';
 import type pg from 'pg';
 
 import { DomainError } from '@app/http';

@@ -8,8 +8,8 @@ import type pg from 'pg';
 import { APP_CONFIG, type AppConfig } from '@app/config';
 import { WebhookMetrics } from '@app/observability';
 
-import { DELIVER_REVIEW_TASK, parseDeliverReviewPayload } from './delivery-queue.js';
 import { DeliveryRepository } from './delivery.repository.js';
+import { DELIVER_REVIEW_TASK, parseDeliverReviewPayload } from './delivery-queue.js';
 import { graphileLogger, JobQueueSchema } from './job-queue-schema.js';
 import { WebhookDeliveryService } from './webhook-delivery.service.js';
 import { WEBHOOK_POOL, WEBHOOK_POOL_SIZE } from './webhook-pool.js';

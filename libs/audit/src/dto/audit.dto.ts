@@ -3,8 +3,8 @@ import { IsIn, IsISO8601, IsOptional, IsString, IsUUID, Length, Matches } from '
 
 import { PageQueryDto } from '@app/http';
 
-import { AuditEntryView } from '../audit-entry.view.js';
 import { AUDIT_ACTIONS, AUDIT_ENTITY_TYPES, type AuditAction, type AuditEntityType } from '../audit.types.js';
+import { AuditEntryView } from '../audit-entry.view.js';
 
 /** A date-time with an explicit offset: a bare date or a local time would be ambiguous. */
 const TIMESTAMP_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
