@@ -65,7 +65,7 @@ describe('npm start without DATABASE_URL', () => {
     delete env.DATABASE_POOL_MAX;
     delete env.MIGRATE_ON_START;
     // Its own process group, so that a failed run can be cleaned up whole (the service is a child of it).
-    child = spawn(process.execPath, ['scripts/start-dev.mjs'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    child = spawn(process.execPath, ['scripts/start.mjs'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     for (const stream of [child.stdout!, child.stderr!]) readline.createInterface({ input: stream }).on('line', (line) => lines.push(line));
     await waitForReady(baseUrl, child, () => lines.join('\n'));
   }, READY_WITHIN_MS + 10_000);

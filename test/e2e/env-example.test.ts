@@ -34,7 +34,7 @@ function serviceSources(): string[] {
       .filter((file) => file.endsWith('.ts') && !file.endsWith('.test.ts') && !file.split(path.sep).includes('generated'))
       .map((file) => path.join(root, dir, file)),
   );
-  return [...files, path.join(root, 'scripts', 'start-dev.mjs'), path.join(root, 'scripts', 'embedded-postgres.mjs')];
+  return [...files, path.join(root, 'scripts', 'start.mjs'), path.join(root, 'scripts', 'embedded-postgres.mjs')];
 }
 
 const READS = [

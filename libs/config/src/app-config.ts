@@ -6,7 +6,7 @@ export interface AppConfig {
   nodeEnv: 'development' | 'test' | 'production';
   host: string;
   port: number;
-  /** Undefined means "serve on the embedded PostgreSQL" (development only, see scripts/start-dev.mjs). */
+  /** Undefined means "serve on the embedded PostgreSQL" (development only, see scripts/start.mjs). */
   databaseUrl: string;
   databasePoolMax: number;
   migrateOnStart: boolean;

@@ -1,17 +1,20 @@
-// `npm start`: runs the service from its TypeScript sources, on a fresh clone right after `npm ci`.
-// With DATABASE_URL it uses that server. Without it, it serves an embedded PostgreSQL (PGlite) with
-// its data in EMBEDDED_DATA_DIR and applies the migrations at start.
+// `npm start` runs the service from its TypeScript sources, on a fresh clone right after `npm ci`;
+// `npm run start:prod` (`--built`) runs the compiled tree in dist/. With DATABASE_URL they use that
+// server (the built service then runs in this very process). Without it, they serve an embedded
+// PostgreSQL (PGlite) with its data in EMBEDDED_DATA_DIR and apply the migrations at start.
 //
-// The app runs as a child process and the embedded database stays in this one, so on SIGTERM or
-// SIGINT the app shuts down gracefully (closing its pool) while the database is still there, and
-// the database is closed only after the app has gone.
+// With the embedded database the app runs as a child process and the database stays in this one,
+// so on SIGTERM or SIGINT the app shuts down gracefully (closing its pool) while the database is
+// still there, and the database is closed only after the app has gone.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const built = process.argv.includes('--built');
+const builtMain = path.join(projectRoot, 'dist', 'apps', 'api', 'src', 'main.js');
 const generatedClient = path.join(projectRoot, 'libs', 'database', 'src', 'generated', 'prisma', 'client.ts');
 const SHUTDOWN_SIGNALS = ['SIGINT', 'SIGTERM'];
 /** How long the app may take to shut down gracefully before it is killed. */
@@ -107,9 +110,11 @@ async function main() {
     await embedded?.stop();
     return 0;
   }
-  ensurePrismaClient();
+  if (!built) ensurePrismaClient();
 
-  child = spawn(process.execPath, ['--enable-source-maps', '--import', '@swc-node/register/esm-register', 'apps/api/src/main.ts'], {
+  // Source maps only for the sources: on the built tree they make every Error's stack expensive.
+  const entry = built ? [builtMain] : ['--enable-source-maps', '--import', '@swc-node/register/esm-register', 'apps/api/src/main.ts'];
+  child = spawn(process.execPath, entry, {
     cwd: projectRoot,
     env,
     stdio: 'inherit',
@@ -126,4 +131,9 @@ async function main() {
   return code ?? 1;
 }
 
-process.exitCode = await main();
+if (built && process.env.DATABASE_URL?.trim()) {
+  // A replica on a database server: nothing to wrap, the service is this process.
+  await import(pathToFileURL(builtMain).href);
+} else {
+  process.exitCode = await main();
+}
