@@ -149,7 +149,7 @@ function jwtConfig(env: Env, nodeEnv: AppConfig['nodeEnv']): AppConfig['jwt'] {
 export function loadAppConfig(env: Env = process.env): AppConfig {
   const nodeEnv = oneOf(env, 'NODE_ENV', ['development', 'test', 'production'] as const, 'development');
   const databaseUrl = url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']);
-  if (!databaseUrl) throw new ConfigError('DATABASE_URL', 'is required (npm start provides an embedded database when it is unset)');
+  if (!databaseUrl) throw new ConfigError('DATABASE_URL', 'is required (npm start and npm run start:prod provide an embedded database when it is unset)');
   const level2 = optional(env, 'ESCALATION_LEVEL2_AFTER_SECONDS');
   const allowedDomains = optional(env, 'ALLOWED_EMAIL_DOMAINS');
   const domains = allowedDomains?.split(',').map((domain) => domain.trim().toLowerCase()).filter(Boolean) ?? null;
