@@ -13,11 +13,13 @@ export function databaseUrl(name: string): string {
 /**
  * A pool for a test's own SQL on a test database. pool.end() resolves before its connections have
  * finished closing, so the DROP DATABASE … WITH (FORCE) that follows may terminate one of them:
- * pg-pool re-emits that on the pool, which without a listener is an uncaught exception.
+ * pg-pool re-emits that on the pool, which without a listener is an uncaught exception. (The
+ * per-connection listener is what graphile-worker checks for before it uses a pool.)
  */
 export function testPool(name: string, max: number): pg.Pool {
   const pool = new pg.Pool({ connectionString: databaseUrl(name), max });
   pool.on('error', () => undefined);
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return pool;
 }
 
