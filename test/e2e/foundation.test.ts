@@ -73,6 +73,7 @@ describe('HTTP foundation', () => {
     expect(big.body.code).toBe('PAYLOAD_TOO_LARGE');
     const proto = await t.http.post('/api/v1/engineers').set(bearer(adminToken())).set('Content-Type', 'application/json').send('{"__proto__":{"x":1}}');
     expect(proto.status).toBe(400);
+    expect(proto.body).toMatchObject({ code: 'VALIDATION_FAILED', errors: [{ field: '__proto__', message: 'is not allowed' }] });
   });
 
   it('decides an unreadable body after authentication, authorization and routing (401, 403, 404 first)', async () => {

@@ -15,6 +15,16 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
+/**
+ * Thrown by the JSON reviver. body-parser strips every own property but `message` from an error
+ * thrown while parsing (and re-labels it a parse failure), so the key travels in the message.
+ */
+class ForbiddenKeyError extends Error {
+  constructor(key: string) {
+    super(key);
+  }
+}
+
 function hasBody(req: Request): boolean {
   const length = req.headers['content-length'];
   return (length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined;
@@ -51,7 +61,7 @@ const strictJson = express.json({
   strict: false,
   type: () => true,
   reviver(key, value: unknown) {
-    if (FORBIDDEN_KEYS.has(key)) throw new DomainError(400, 'VALIDATION_FAILED', `Key "${key}" is not allowed`, [{ field: key, message: 'is not allowed' }]);
+    if (FORBIDDEN_KEYS.has(key)) throw new ForbiddenKeyError(key);
     return value;
   },
 });
@@ -77,7 +87,10 @@ export function bodyParserErrors(error: unknown, req: Request, _res: Response, n
 }
 
 function unreadableBody(error: unknown): DomainError | undefined {
-  if (error instanceof DomainError) return error;
+  if (error instanceof ForbiddenKeyError) {
+    const key = error.message;
+    return new DomainError(400, 'VALIDATION_FAILED', `Key "${key}" is not allowed`, [{ field: key, message: 'is not allowed' }]);
+  }
   const typed = error as { type?: string; status?: number };
   if (typed.type === 'entity.parse.failed') return new DomainError(400, 'VALIDATION_FAILED', 'Malformed JSON body');
   if (typed.type === 'charset.unsupported' || typed.type === 'encoding.unsupported') {
