@@ -1,7 +1,7 @@
 // Replicas of the service as child processes of the harness: started on 127.0.0.1 with a free port,
 // logs to files, stopped gracefully (SIGTERM) or killed (SIGKILL) by their own pid only.
 import { spawn } from 'node:child_process';
-import { closeSync,existsSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 

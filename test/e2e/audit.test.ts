@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AUDIT_SEAL_LOCK_KEY } from '@app/audit';
 
 import { createEngineer } from '../support/factories.js';
-import { adminToken, bearer, engineerToken, serviceToken, startTestApp, type TestApp,token } from '../support/test-app.js';
+import { adminToken, bearer, engineerToken, serviceToken, startTestApp, type TestApp, token } from '../support/test-app.js';
 
 const admin = bearer(adminToken());
 const ENTRY_KEYS = ['action', 'actorRoles', 'actorSub', 'after', 'before', 'entityId', 'entityType', 'id', 'occurredAt', 'requestId', 'seq'];

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RouteCatalog } from '@app/http';
 
 import { createEngineer, createIncident } from '../support/factories.js';
-import { adminToken, bearer, engineerToken, serviceToken, startTestApp, TEST_JWT_SECRET, type TestApp,token } from '../support/test-app.js';
+import { adminToken, bearer, engineerToken, serviceToken, startTestApp, TEST_JWT_SECRET, type TestApp, token } from '../support/test-app.js';
 
 type Role = 'admin' | 'engineer' | 'service';
 type Fixture = 'ownEngineer' | 'ownIncident' | 'ownReview';

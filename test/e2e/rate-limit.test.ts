@@ -6,7 +6,7 @@ import type { Response } from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { createEngineer, createIncident } from '../support/factories.js';
-import { adminToken, bearer, serviceToken, startTestApp, type TestApp,token } from '../support/test-app.js';
+import { adminToken, bearer, serviceToken, startTestApp, type TestApp, token } from '../support/test-app.js';
 
 const LIMIT = '3';
 const WINDOW_SECONDS = 60;

@@ -1,7 +1,7 @@
 // Loads Prisma's schema engine compiled to wasm (@prisma/schema-engine-wasm) so that migrations run
 // through Prisma's own engine without downloading the native binary (see docs/prisma-offline-tooling.md).
 import { randomUUID } from 'node:crypto';
-import { readdir,readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 

@@ -8,7 +8,7 @@ import { from, type Observable, switchMap } from 'rxjs';
 
 import { canonicalJson } from './canonical-json.js';
 import { DomainError } from './domain-error.js';
-import { IdempotencyRepository,type IdempotencyScope } from './idempotency.repository.js';
+import { IdempotencyRepository, type IdempotencyScope } from './idempotency.repository.js';
 import { type ProblemDetails, toProblem } from './problem.js';
 import { overrideResponse, responseStatusOverride } from './response-override.js';
 

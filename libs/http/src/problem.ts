@@ -2,7 +2,7 @@ import { STATUS_CODES } from 'node:http';
 
 import { HttpException, HttpStatus } from '@nestjs/common';
 
-import { describeDatabaseError, isConnectionFailure, isRetryableConflict,TransactionConflictError } from '@app/database';
+import { describeDatabaseError, isConnectionFailure, isRetryableConflict, TransactionConflictError } from '@app/database';
 
 import { DomainError, type ErrorCode, type FieldError } from './domain-error.js';
 

@@ -1,4 +1,4 @@
-import { type ValidationError,ValidationPipe } from '@nestjs/common';
+import { type ValidationError, ValidationPipe } from '@nestjs/common';
 
 import { type FieldError, ValidationFailedError } from './domain-error.js';
 import { IS_TAG_LIST, tagListProblems } from './dto-transforms.js';
