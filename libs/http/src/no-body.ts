@@ -4,6 +4,7 @@ import type { Request } from 'express';
 import type { Observable } from 'rxjs';
 
 import { ValidationFailedError } from './domain-error.js';
+import { validationFailed } from './validation.js';
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -16,8 +17,7 @@ class NoBodyInterceptor implements NestInterceptor {
     const body: unknown = context.switchToHttp().getRequest<Request>().body;
     if (body === undefined || (isPlainObject(body) && Object.keys(body).length === 0)) return next.handle();
     if (!isPlainObject(body)) throw new ValidationFailedError('This request takes no body', []);
-    const errors = Object.keys(body).map((field) => ({ field, message: `property ${field} should not exist` }));
-    throw new ValidationFailedError(errors.map((error) => `${error.field} ${error.message}`).join('; '), errors);
+    throw validationFailed(Object.keys(body).map((field) => ({ field, message: `property ${field} should not exist` })));
   }
 }
 

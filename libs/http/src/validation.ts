@@ -15,6 +15,11 @@ function flatten(errors: ValidationError[], prefix = ''): FieldError[] {
   });
 }
 
+/** The 400 for field-level problems: `detail` lists them, `errors` carries them. */
+export function validationFailed(fieldErrors: FieldError[]): ValidationFailedError {
+  return new ValidationFailedError(fieldErrors.map((error) => `${error.field} ${error.message}`).join('; '), fieldErrors);
+}
+
 /** Whitelist + forbidNonWhitelisted + transform, with the contract's field-level 400s. */
 export function createValidationPipe(): ValidationPipe {
   return new ValidationPipe({
@@ -24,9 +29,6 @@ export function createValidationPipe(): ValidationPipe {
     forbidUnknownValues: true,
     // The value is kept for tag lists' element paths; it never reaches the response.
     validationError: { target: false, value: true },
-    exceptionFactory: (errors) => {
-      const fieldErrors = flatten(errors);
-      return new ValidationFailedError(fieldErrors.map((error) => `${error.field} ${error.message}`).join('; '), fieldErrors);
-    },
+    exceptionFactory: (errors) => validationFailed(flatten(errors)),
   });
 }
