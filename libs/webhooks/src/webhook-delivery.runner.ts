@@ -111,12 +111,12 @@ export class WebhookDeliveryRunner implements OnModuleInit, OnApplicationBootstr
    * for its heartbeat to age).
    */
   private async keepStarting(failed?: WorkerRun): Promise<void> {
-    let released = !failed;
+    let unreleased = failed;
     while (!this.stopping.signal.aborted) {
       try {
-        if (failed && !released) {
-          await this.deliveries.releaseLocksOf([failed.workerId]);
-          released = true;
+        if (unreleased) {
+          await this.deliveries.releaseLocksOf([unreleased.workerId]);
+          unreleased = undefined;
         }
         await this.queueSchema.ensureInstalled();
         if (this.config.webhook.deliveryEnabled) await this.startWorker();
