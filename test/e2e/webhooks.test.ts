@@ -8,6 +8,7 @@ import { afterEach, describe, expect, inject, it } from 'vitest';
 import { cloneTemplate, dropDatabase, testPool, withAdmin } from '../support/database.js';
 import { createEngineer, createIncident } from '../support/factories.js';
 import { adminToken, bearer, engineerToken, serviceToken, startAppOn, startTestApp, type TestApp } from '../support/test-app.js';
+import { lockJobAs } from '../support/webhook-jobs.js';
 
 const SECRET = 'webhook-test-secret';
 const admin = bearer(adminToken());
@@ -372,15 +373,7 @@ describe('webhook delivery', () => {
     await recorder.close();
 
     // Simulate a worker that took the review's job and was killed: job and queue stay locked.
-    const locked = await sql.query(
-      `WITH job AS (
-         UPDATE graphile_worker._private_jobs SET locked_by = 'pool-killed', locked_at = now() - interval '10 minutes', attempts = attempts + 1
-         WHERE key = $1 RETURNING job_queue_id)
-       UPDATE graphile_worker._private_job_queues q SET locked_by = 'pool-killed', locked_at = now() - interval '10 minutes'
-       FROM job WHERE q.id = job.job_queue_id RETURNING q.id`,
-      [`webhooks:review:${review.id}`],
-    );
-    expect(locked.rowCount).toBe(1);
+    expect(await lockJobAs(sql, `webhooks:review:${review.id}`, 'pool-killed', '10 minutes')).toBe(1);
 
     const restarted = await startAppOn(databaseName, sql, env);
     cleanups.push(() => restarted.close());

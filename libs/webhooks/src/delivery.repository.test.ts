@@ -5,6 +5,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
 import { cloneTemplate, dropDatabase, testPool } from '../../../test/support/database.js';
+import { lockJobAs } from '../../../test/support/webhook-jobs.js';
 import { DeliveryRepository } from './delivery.repository.js';
 import { DELIVER_REVIEW_TASK, deliveryJobKey, deliveryQueueName } from './delivery-queue.js';
 
@@ -33,13 +34,7 @@ describe('DeliveryRepository against PostgreSQL', () => {
       deliveryQueueName(reviewId),
       deliveryJobKey(reviewId),
     ]);
-    await pool.query(
-      `WITH job AS (
-         UPDATE graphile_worker._private_jobs SET locked_by = $1, locked_at = now() - $3::interval, attempts = 1
-         WHERE key = $2 RETURNING job_queue_id)
-       UPDATE graphile_worker._private_job_queues q SET locked_by = $1, locked_at = now() - $3::interval FROM job WHERE q.id = job.job_queue_id`,
-      [worker, deliveryJobKey(reviewId), lockedAgo],
-    );
+    await lockJobAs(pool, deliveryJobKey(reviewId), worker, lockedAgo);
     return deliveryJobKey(reviewId);
   }
 
