@@ -133,6 +133,7 @@ try {
     NODE_ENV: 'production',
     DATABASE_URL: scratchUrl,
     JWT_SECRET: SECRET,
+    METRICS_PUBLIC: 'true',
     LOG_LEVEL: 'warn',
     SCHEDULER_ENABLED: 'false',
     ...(WITH_WEBHOOKS ? { WEBHOOK_URL: 'http://127.0.0.1:1/bench', WEBHOOK_SECRET: SECRET, WEBHOOK_DELIVERY_ENABLED: 'false' } : {}),

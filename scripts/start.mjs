@@ -12,6 +12,8 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
+import { DEVELOPMENT_SECRET_FILE, developmentJwtSecret } from './development-secret.mjs';
+
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const built = process.argv.includes('--built');
 const builtMain = path.join(projectRoot, 'dist', 'apps', 'api', 'src', 'main.js');
@@ -86,6 +88,12 @@ async function main() {
   }
 
   const env = { ...process.env };
+  if (!built && !['JWT_SECRET', 'JWT_PUBLIC_KEY', 'JWT_JWKS_URL'].some((name) => env[name]?.trim())) {
+    env.JWT_SECRET = developmentJwtSecret();
+    log('warn', 'JWT_SECRET is not set: npm start signs and verifies tokens with a DEVELOPMENT secret (npm run token uses it too). The built service (npm run start:prod) never does this.', {
+      secretFile: path.relative(projectRoot, DEVELOPMENT_SECRET_FILE),
+    });
+  }
   let embedded;
   if (!env.DATABASE_URL?.trim()) {
     const dataDir = path.resolve(projectRoot, env.EMBEDDED_DATA_DIR?.trim() || '.data/pglite');
@@ -130,6 +138,9 @@ async function main() {
   }
   return code ?? 1;
 }
+
+// The built service is what runs in production: NODE_ENV says so unless the operator says otherwise.
+if (built) process.env.NODE_ENV ||= 'production';
 
 if (built && process.env.DATABASE_URL?.trim()) {
   // A replica on a database server: nothing to wrap, the service is this process.

@@ -1,14 +1,13 @@
 // `npm run token -- --role admin [--role engineer,service] [--sub id] [--ttl 1h]`
 //
 // Prints a token the service accepts when it verifies HS256 tokens: signed with JWT_SECRET from the
-// environment (outside production, the same development secret the service falls back to),
+// environment (unset and outside production: the development secret `npm start` gives the service),
 // carrying JWT_ISSUER / JWT_AUDIENCE when they are set. For local use and tests only.
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 import jwt from 'jsonwebtoken';
+
+import { developmentJwtSecret } from '../scripts/development-secret.mjs';
 
 const ROLES = ['admin', 'engineer', 'service'];
 const MIN_SECRET_LENGTH = 32;
@@ -17,32 +16,29 @@ const USAGE = `Usage: npm run token -- --role <admin|engineer|service> [--role â
 
   --role  repeatable, or a comma list (a token with several roles has the union of their permissions)
   --sub   the subject; for the engineer role, the engineer's id (required then). Default: local-<first role>
-  --ttl   lifetime, e.g. 90s, 15m, 1h (default), 7d
+  --ttl   lifetime, e.g. 90s, 15m, 1h (default), 1d; at most JWT_MAX_TTL_SECONDS (default 1 d)
 
-Signs HS256 with JWT_SECRET (outside production, the service's development secret when unset) and
+Signs HS256 with JWT_SECRET (unset and outside production: the development secret of npm start) and
 sets iss/aud from JWT_ISSUER / JWT_AUDIENCE when they are set.`;
+
+const DEFAULT_MAX_TTL_SECONDS = 86_400;
+const TTL_UNIT_SECONDS = { s: 1, m: 60, h: 3600, d: 86_400 };
 
 class UsageError extends Error {}
 
-/**
- * The service's fallback secret lives in one place, libs/config/src/app-config.ts; reading it from
- * there keeps the two from drifting apart (tools/token.test.ts checks that they agree).
- */
-function developmentSecret() {
-  const configSource = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'libs', 'config', 'src', 'app-config.ts');
-  const match = /export const DEVELOPMENT_JWT_SECRET = '([^']+)';/.exec(readFileSync(configSource, 'utf8'));
-  if (!match) throw new Error(`DEVELOPMENT_JWT_SECRET not found in ${configSource}`);
-  return match[1];
+function ttlSeconds(ttl) {
+  return Number(ttl.slice(0, -1)) * TTL_UNIT_SECONDS[ttl.at(-1)];
 }
 
 function signingSecret(env) {
-  if (env.JWT_PUBLIC_KEY?.trim()) {
-    throw new UsageError('JWT_PUBLIC_KEY is set: the service then accepts only RS256/ES256 tokens from your identity provider, not HS256 ones');
+  const keyVariable = ['JWT_PUBLIC_KEY', 'JWT_JWKS_URL'].find((name) => env[name]?.trim());
+  if (keyVariable) {
+    throw new UsageError(`${keyVariable} is set: the service then accepts only RS256/ES256 tokens from your identity provider, not HS256 ones`);
   }
   const secret = env.JWT_SECRET?.trim() || undefined;
   if (secret === undefined) {
     if (env.NODE_ENV?.trim() === 'production') throw new UsageError('JWT_SECRET is required in production');
-    return developmentSecret();
+    return developmentJwtSecret();
   }
   if (secret.length < MIN_SECRET_LENGTH) throw new UsageError(`JWT_SECRET must be at least ${MIN_SECRET_LENGTH} characters`);
   return secret;
@@ -66,6 +62,10 @@ function mintToken(argv, env) {
   const unknown = roles.filter((role) => !ROLES.includes(role));
   if (unknown.length > 0) throw new UsageError(`unknown role(s): ${unknown.join(', ')} (expected ${ROLES.join(', ')})`);
   if (!TTL_PATTERN.test(values.ttl)) throw new UsageError(`--ttl must look like 90s, 15m, 1h or 7d, got "${values.ttl}"`);
+  const maxTtlSeconds = Number(env.JWT_MAX_TTL_SECONDS?.trim() || DEFAULT_MAX_TTL_SECONDS);
+  if (ttlSeconds(values.ttl) > maxTtlSeconds) {
+    throw new UsageError(`--ttl ${values.ttl} is longer than the service accepts (JWT_MAX_TTL_SECONDS = ${maxTtlSeconds} s)`);
+  }
   const sub = values.sub?.trim() ?? (roles.includes('engineer') ? '' : `local-${roles[0]}`);
   if (sub === '') throw new UsageError(roles.includes('engineer') ? '--sub <engineer id> is required for the engineer role' : '--sub must not be empty');
 

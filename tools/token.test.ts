@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import jwt from 'jsonwebtoken';
 import { describe, expect, it } from 'vitest';
 
-import { loadAppConfig } from '@app/config';
+import { developmentJwtSecret } from '../scripts/development-secret.mjs';
 
 const SCRIPT = path.join(import.meta.dirname, 'token.mjs');
 const SECRET = 'a-configured-secret-of-at-least-32-chars';
@@ -32,11 +32,10 @@ function claims(token: string, secret: string, options: jwt.VerifyOptions = {}):
 }
 
 describe('npm run token', () => {
-  it('signs with the same development secret the service falls back to', async () => {
+  it('signs with the development secret that npm start gives the service', async () => {
     const { code, stdout } = await runToken(['--role', 'admin']);
     expect(code).toBe(0);
-    const serviceSecret = loadAppConfig({ DATABASE_URL: 'postgresql://127.0.0.1/ers', NODE_ENV: 'development' }).jwt.secret;
-    const payload = claims(stdout.trim(), serviceSecret ?? '');
+    const payload = claims(stdout.trim(), developmentJwtSecret());
     expect(payload).toMatchObject({ sub: 'local-admin', roles: ['admin'] });
     expect((payload.exp ?? 0) - (payload.iat ?? 0)).toBe(3600);
   });
@@ -59,6 +58,9 @@ describe('npm run token', () => {
     [['--role', 'admin'], { NODE_ENV: 'production' }, 'JWT_SECRET is required in production'],
     [['--role', 'admin'], { JWT_SECRET: 'too-short' }, 'at least 32 characters'],
     [['--role', 'admin'], { JWT_SECRET: SECRET, JWT_PUBLIC_KEY: '-----BEGIN PUBLIC KEY-----' }, 'JWT_PUBLIC_KEY is set'],
+    [['--role', 'admin'], { JWT_JWKS_URL: 'https://idp.example.com/jwks' }, 'JWT_JWKS_URL is set'],
+    [['--role', 'admin', '--ttl', '2d'], {}, 'longer than the service accepts (JWT_MAX_TTL_SECONDS = 86400 s)'],
+    [['--role', 'admin', '--ttl', '2h'], { JWT_MAX_TTL_SECONDS: '3600' }, 'JWT_MAX_TTL_SECONDS = 3600 s'],
   ] as [string[], Record<string, string>, string][])('refuses %j %j with a usage error', async (args, env, message) => {
     const { code, stdout, stderr } = await runToken(args, env);
     expect(code).toBe(2);

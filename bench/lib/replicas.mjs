@@ -1,6 +1,7 @@
 // Replicas of the service as child processes of the harness: started on 127.0.0.1 with a free port,
 // logs to files, stopped gracefully (SIGTERM) or killed (SIGKILL) by their own pid only.
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -56,6 +57,8 @@ export class Replica {
       HOME: process.env.HOME,
       TZ: 'UTC',
       NODE_ENV: 'production',
+      // The harness never scrapes /metrics: closed with a token nobody holds.
+      METRICS_TOKEN: randomBytes(16).toString('hex'),
       HOST: '127.0.0.1',
       LOG_LEVEL: 'warn',
       // The harness migrates the scratch database before any replica starts.

@@ -1,10 +1,12 @@
 import { execFile } from 'node:child_process';
-import { createHmac, generateKeyPairSync } from 'node:crypto';
+import { createHmac, createPublicKey, generateKeyPairSync } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 
 import jwt from 'jsonwebtoken';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 import { bearer, startTestApp, TEST_JWT_SECRET, type TestApp } from '../support/test-app.js';
 
@@ -175,18 +177,109 @@ describe('JWT authentication with ES256 and JWT_PUBLIC_KEY', () => {
   const ec = ecKeys();
   const otherEc = ecKeys();
   const rsa = rsaKeys();
+  const audienced = (extra: Record<string, unknown> = {}): Record<string, unknown> => valid({ aud: 'engineer-review-api', ...extra });
   let t: TestApp;
   beforeAll(async () => {
-    t = await startTestApp({ JWT_PUBLIC_KEY: ec.publicKey });
+    t = await startTestApp({ JWT_PUBLIC_KEY: ec.publicKey, JWT_AUDIENCE: 'engineer-review-api' });
   });
   afterAll(async () => t.close());
 
   it('accepts ES256 tokens signed by the matching key and nothing else', async () => {
-    await expectAccepted(t, signed(valid(), ec.privateKey, 'ES256'));
-    await expectRejected(t, signed(valid(), otherEc.privateKey, 'ES256'), 401, /invalid signature/);
-    await expectRejected(t, signed(valid(), rsa.privateKey, 'RS256'), 401, /invalid algorithm/);
-    await expectRejected(t, signed(valid(), TEST_JWT_SECRET, 'HS256'), 401, /invalid algorithm/);
-    await expectRejected(t, hmacToken(valid(), ec.publicKey), 401, /invalid algorithm/);
-    await expectRejected(t, `${base64url({ alg: 'none' })}.${base64url(valid())}.`, 401);
+    await expectAccepted(t, signed(audienced(), ec.privateKey, 'ES256'));
+    await expectRejected(t, signed(audienced(), otherEc.privateKey, 'ES256'), 401, /invalid signature/);
+    await expectRejected(t, signed(audienced(), rsa.privateKey, 'RS256'), 401, /invalid algorithm/);
+    await expectRejected(t, signed(audienced(), TEST_JWT_SECRET, 'HS256'), 401, /invalid algorithm/);
+    await expectRejected(t, hmacToken(audienced(), ec.publicKey), 401, /invalid algorithm/);
+    await expectRejected(t, `${base64url({ alg: 'none' })}.${base64url(audienced())}.`, 401);
+  });
+
+  it('refuses a token the same identity provider issued for another application', async () => {
+    await expectRejected(t, signed(valid(), ec.privateKey, 'ES256'), 401, /audience/);
+    await expectRejected(t, signed(audienced({ aud: 'payroll' }), ec.privateKey, 'ES256'), 401, /audience/);
+  });
+});
+
+describe('JWT authentication with an identity provider\'s JWKS (JWT_JWKS_URL)', () => {
+  const AUDIENCE = 'engineer-review-api';
+  const keys = { k1: rsaKeys(), k2: ecKeys(), k3: rsaKeys() };
+  const jwk = (kid: keyof typeof keys, alg: string): Record<string, unknown> => ({ ...createPublicKey(keys[kid].publicKey).export({ format: 'jwk' }), kid, alg, use: 'sig' });
+  let published: Record<string, unknown>[] = [jwk('k1', 'RS256')];
+  let fetches = 0;
+  let server: Server;
+  let t: TestApp;
+  let clockOffsetMs = 0;
+  const realNow = Date.now.bind(Date);
+  const byKid = (kid: keyof typeof keys, extra: Record<string, unknown> = {}): string =>
+    jwt.sign({ ...ADMIN, aud: AUDIENCE, exp: Math.floor((realNow() + clockOffsetMs) / 1000) + 600, ...extra }, keys[kid].privateKey, {
+      algorithm: kid === 'k2' ? 'ES256' : 'RS256',
+      keyid: kid,
+      noTimestamp: true,
+    });
+
+  beforeAll(async () => {
+    server = createServer((_req, res) => {
+      fetches += 1;
+      res.setHeader('Content-Type', 'application/json');
+      res.end(JSON.stringify({ keys: published }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    t = await startTestApp({ JWT_JWKS_URL: `http://127.0.0.1:${port}/.well-known/jwks.json`, JWT_AUDIENCE: AUDIENCE });
+    // jose times its refetch cooldown with Date.now(): moving this process's clock stands in for waiting 30 s.
+    vi.spyOn(Date, 'now').mockImplementation(() => realNow() + clockOffsetMs);
+  });
+  afterAll(async () => {
+    vi.restoreAllMocks();
+    await t.close();
+    server.close();
+  });
+
+  it('accepts a token signed by a published key, chosen by kid, and refuses HS256 and other audiences', async () => {
+    await expectAccepted(t, byKid('k1'));
+    expect(fetches).toBe(1);
+    await expectAccepted(t, byKid('k1'));
+    expect(fetches).toBe(1);
+    await expectRejected(t, signed(valid({ aud: AUDIENCE }), TEST_JWT_SECRET, 'HS256'), 401);
+    await expectRejected(t, byKid('k1', { aud: 'another-app' }), 401, /audience/);
+  });
+
+  it('follows a key rotation to a new kid, fetching again at most once per 30 s', async () => {
+    published = [jwk('k1', 'RS256'), jwk('k2', 'ES256')];
+    const before = fetches;
+    // The set was fetched moments ago: an unknown kid does not fetch it again yet.
+    await expectRejected(t, byKid('k2'), 401);
+    for (let i = 0; i < 5; i += 1) await expectRejected(t, byKid('k3'), 401);
+    expect(fetches).toBe(before);
+    clockOffsetMs += 31_000;
+    await expectAccepted(t, byKid('k2'));
+    expect(fetches).toBe(before + 1);
+    for (let i = 0; i < 5; i += 1) await expectRejected(t, byKid('k3'), 401);
+    expect(fetches).toBe(before + 1);
+    await expectAccepted(t, byKid('k1'));
+  });
+
+  it('answers 401, never a 5xx, while the key server cannot be reached', async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+    clockOffsetMs += 31_000;
+    await expectRejected(t, byKid('k3'), 401);
+    // Past the cache's age even a known kid needs the set again, and it cannot be had.
+    clockOffsetMs += 11 * 60_000;
+    await expectRejected(t, byKid('k1'), 401);
+  });
+});
+
+describe('token lifetime (JWT_MAX_TTL_SECONDS)', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ JWT_MAX_TTL_SECONDS: '3600' });
+  });
+  afterAll(async () => t.close());
+
+  it('refuses a token whose exp lies further ahead than the maximum (30 s of skew allowed)', async () => {
+    await expectAccepted(t, signed(valid({ exp: nowSeconds() + 3600 })));
+    await expectAccepted(t, signed(valid({ exp: nowSeconds() + 3620 })));
+    await expectRejected(t, signed(valid({ exp: nowSeconds() + 3700 })), 401, /lifetime exceeds/);
+    await expectRejected(t, signed(valid({ exp: 253402300799 })), 401, /lifetime exceeds/);
   });
 });

@@ -5,10 +5,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 
+import jwt from 'jsonwebtoken';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { shippedMigrations } from '../../apps/api/src/health/migration-status.js';
+import { developmentJwtSecret } from '../../scripts/development-secret.mjs';
 import { startEmbeddedPostgres } from '../../scripts/embedded-postgres.mjs';
 
 // `npm start` on a machine with no database configured: the real script, as a user runs it.
@@ -23,6 +25,7 @@ interface LogLine {
   msg?: string;
   dataDir?: string;
   databaseUrl?: string;
+  secretFile?: string;
 }
 
 function freePort(): Promise<number> {
@@ -62,6 +65,7 @@ describe('npm start without DATABASE_URL', () => {
     baseUrl = `http://127.0.0.1:${port}`;
     const env: NodeJS.ProcessEnv = { ...process.env, EMBEDDED_DATA_DIR: dataDir, EMBEDDED_DATABASE_PORT: '0', PORT: String(port), HOST: '127.0.0.1', NODE_ENV: 'development' };
     delete env.DATABASE_URL;
+    delete env.JWT_SECRET;
     delete env.DATABASE_POOL_MAX;
     delete env.MIGRATE_ON_START;
     // Its own process group, so that a failed run can be cleaned up whole (the service is a child of it).
@@ -85,8 +89,9 @@ describe('npm start without DATABASE_URL', () => {
     });
   }
 
-  it('says first that it serves an embedded database, not for production, and where its data is', () => {
-    const [first, second, third] = logged();
+  it('says first that it signs tokens with a development secret, then that it serves an embedded database, not for production, and where its data is', () => {
+    const [secret, first, second, third] = logged();
+    expect(secret).toMatchObject({ level: 'warn', msg: expect.stringMatching(/JWT_SECRET is not set.*DEVELOPMENT secret.*never does this/), secretFile: '.data/development-jwt-secret' });
     expect(first.msg).toMatch(/EMBEDDED PostgreSQL/);
     expect(first.dataDir).toBe(dataDir);
     expect(second.msg).toMatch(/one session at a time.*not for production or load tests/);
@@ -100,6 +105,8 @@ describe('npm start without DATABASE_URL', () => {
     expect(await docs.text()).toContain('swagger');
     const unauthenticated = await fetch(`${baseUrl}/api/v1/engineers`);
     expect(unauthenticated.status).toBe(401);
+    const withDevelopmentToken = await fetch(`${baseUrl}/api/v1/engineers`, { headers: { Authorization: `Bearer ${jwt.sign({ sub: 'local-admin', roles: ['admin'] }, developmentJwtSecret(), { expiresIn: '5m' })}` } });
+    expect(withDevelopmentToken.status).toBe(200);
   });
 
   it("enforces the migration's hand-written invariants on the embedded database", async () => {

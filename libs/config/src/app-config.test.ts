@@ -2,10 +2,11 @@ import { generateKeyPairSync } from 'node:crypto';
 
 import { describe, expect, it } from 'vitest';
 
-import { ConfigError, DEVELOPMENT_JWT_SECRET, loadAppConfig } from './app-config.js';
+import { ConfigError, loadAppConfig } from './app-config.js';
 
-const BASE = { DATABASE_URL: 'postgresql://postgres@127.0.0.1:5432/ers', NODE_ENV: 'test' };
 const SECRET_32 = 'x'.repeat(32);
+const BASE = { DATABASE_URL: 'postgresql://postgres@127.0.0.1:5432/ers', NODE_ENV: 'test', JWT_SECRET: SECRET_32 };
+const PRODUCTION = { ...BASE, NODE_ENV: 'production', METRICS_TOKEN: 'metrics-token' };
 
 type PemPair = { publicKey: string; privateKey: string };
 const spki = { type: 'spki', format: 'pem' } as const;
@@ -33,7 +34,7 @@ describe('loadAppConfig', () => {
       port: 3000,
       migrateOnStart: false,
       logLevel: 'info',
-      jwt: { secret: DEVELOPMENT_JWT_SECRET, algorithms: ['HS256'] },
+      jwt: { secret: SECRET_32, algorithms: ['HS256'], maxTtlSeconds: 86_400 },
       allowedEmailDomains: null,
       slaSeconds: { critical: 3600, high: 14400, normal: 86400, low: 259200 },
       escalation: { schedulerEnabled: true, intervalSeconds: 60, autoReassign: false },
@@ -44,6 +45,7 @@ describe('loadAppConfig', () => {
     expect(config.jwt.issuer).toBeUndefined();
     expect(config.redisUrl).toBeUndefined();
     expect(config.metricsToken).toBeUndefined();
+    expect(config.metricsPublic).toBe(false);
   });
 
   const invalid: [variable: string, env: Record<string, string>][] = [
@@ -57,8 +59,13 @@ describe('loadAppConfig', () => {
     ['MIGRATE_ON_START', { MIGRATE_ON_START: 'yes' }],
     ['LOG_LEVEL', { LOG_LEVEL: 'verbose' }],
     ['JWT_SECRET', { JWT_SECRET: 'x'.repeat(31) }],
-    ['JWT_SECRET', { NODE_ENV: 'production' }],
-    ['JWT_SECRET', { NODE_ENV: 'production', JWT_SECRET: 'short-production-secret' }],
+    ['JWT_SECRET', { ...PRODUCTION, JWT_SECRET: 'short-production-secret' }],
+    ['JWT_MAX_TTL_SECONDS', { JWT_MAX_TTL_SECONDS: '59' }],
+    ['JWT_MAX_TTL_SECONDS', { JWT_MAX_TTL_SECONDS: '1d' }],
+    ['JWT_JWKS_URL', { JWT_JWKS_URL: 'not a url', JWT_AUDIENCE: 'ers' }],
+    ['JWT_JWKS_URL', { JWT_JWKS_URL: 'http://idp.example.com/jwks.json', JWT_AUDIENCE: 'ers' }],
+    ['JWT_AUDIENCE', { JWT_JWKS_URL: 'https://idp.example.com/jwks.json' }],
+    ['METRICS_PUBLIC', { METRICS_PUBLIC: 'yes' }],
     ['JWT_PUBLIC_KEY', { JWT_PUBLIC_KEY: 'ssh-rsa AAAAB3NzaC1yc2E' }],
     ['JWT_PUBLIC_KEY', { JWT_PUBLIC_KEY: '-----BEGIN PUBLIC KEY-----\nnot base64\n-----END PUBLIC KEY-----' }],
     ['ALLOWED_EMAIL_DOMAINS', { ALLOWED_EMAIL_DOMAINS: 'example.com,not a domain' }],
@@ -85,26 +92,43 @@ describe('loadAppConfig', () => {
     expect(error.message).toContain(variable);
   });
 
-  it('refuses production without a secret or key, and accepts either', () => {
-    expect(failure({ ...BASE, NODE_ENV: 'production' }).message).toContain('JWT_SECRET is required in production');
-    expect(loadAppConfig({ ...BASE, NODE_ENV: 'production', JWT_SECRET: SECRET_32 }).jwt).toMatchObject({ secret: SECRET_32, algorithms: ['HS256'] });
+  it('has no built-in secret: without JWT_SECRET, JWT_PUBLIC_KEY or JWT_JWKS_URL it refuses to start, whatever NODE_ENV says', () => {
+    for (const nodeEnv of ['development', 'test', 'production']) {
+      const error = failure({ ...PRODUCTION, NODE_ENV: nodeEnv, JWT_SECRET: undefined });
+      expect(error.variable).toBe('JWT_SECRET');
+      expect(error.message).toContain('no built-in secret');
+    }
+    expect(loadAppConfig(PRODUCTION).jwt).toMatchObject({ secret: SECRET_32, algorithms: ['HS256'] });
     const { publicKey } = ecKeys('P-256');
-    expect(loadAppConfig({ ...BASE, NODE_ENV: 'production', JWT_PUBLIC_KEY: publicKey }).jwt.algorithms).toEqual(['ES256']);
+    expect(loadAppConfig({ ...PRODUCTION, JWT_SECRET: undefined, JWT_PUBLIC_KEY: publicKey, JWT_AUDIENCE: 'ers' }).jwt.algorithms).toEqual(['ES256']);
   });
 
-  it('uses the development secret only outside production', () => {
-    expect(loadAppConfig({ ...BASE, NODE_ENV: 'development' }).jwt.secret).toBe(DEVELOPMENT_JWT_SECRET);
-    expect(DEVELOPMENT_JWT_SECRET.length).toBeGreaterThanOrEqual(32);
+  it('requires an audience with an identity provider key or JWKS, and accepts a JWKS on https or loopback http', () => {
+    const { publicKey } = ecKeys('P-256');
+    expect(failure({ ...BASE, JWT_PUBLIC_KEY: publicKey }).variable).toBe('JWT_AUDIENCE');
+    expect(failure({ ...BASE, JWT_JWKS_URL: 'https://idp.example.com/jwks', JWT_PUBLIC_KEY: publicKey, JWT_AUDIENCE: 'ers' }).variable).toBe('JWT_JWKS_URL');
+    for (const jwksUrl of ['https://idp.example.com/.well-known/jwks.json', 'http://127.0.0.1:8080/jwks', 'http://localhost/jwks']) {
+      const jwt = loadAppConfig({ ...BASE, JWT_JWKS_URL: jwksUrl, JWT_AUDIENCE: 'ers', JWT_MAX_TTL_SECONDS: '3600' }).jwt;
+      expect(jwt).toMatchObject({ jwksUrl, audience: 'ers', algorithms: ['RS256', 'ES256'], maxTtlSeconds: 3600 });
+      expect(jwt.secret).toBeUndefined();
+    }
+  });
+
+  it('closes /metrics in production unless METRICS_TOKEN is set or METRICS_PUBLIC=true says it is open on purpose', () => {
+    expect(failure({ ...PRODUCTION, METRICS_TOKEN: undefined }).message).toContain('METRICS_TOKEN is required in production');
+    expect(loadAppConfig({ ...PRODUCTION, METRICS_TOKEN: undefined, METRICS_PUBLIC: 'true' }).metricsPublic).toBe(true);
+    expect(loadAppConfig(PRODUCTION).metricsToken).toBe('metrics-token');
+    expect(loadAppConfig({ ...BASE, METRICS_TOKEN: undefined }).metricsToken).toBeUndefined();
   });
 
   it('pins RS256 for an RSA key and ES256 for a P-256 key, accepting escaped newlines', () => {
     const rsa = rsaKeys(2048).publicKey;
-    const rsaConfig = loadAppConfig({ ...BASE, JWT_PUBLIC_KEY: rsa, JWT_SECRET: SECRET_32, JWT_ISSUER: 'idp', JWT_AUDIENCE: 'ers' }).jwt;
+    const rsaConfig = loadAppConfig({ ...BASE, JWT_PUBLIC_KEY: rsa, JWT_ISSUER: 'idp', JWT_AUDIENCE: 'ers' }).jwt;
     expect(rsaConfig).toMatchObject({ algorithms: ['RS256'], issuer: 'idp', audience: 'ers' });
     expect(rsaConfig.secret).toBeUndefined();
     expect(rsaConfig.publicKey).toContain('BEGIN PUBLIC KEY');
     const ec = ecKeys('P-256').publicKey;
-    expect(loadAppConfig({ ...BASE, JWT_PUBLIC_KEY: ec.replaceAll('\n', '\\n') }).jwt.algorithms).toEqual(['ES256']);
+    expect(loadAppConfig({ ...BASE, JWT_PUBLIC_KEY: ec.replaceAll('\n', '\\n'), JWT_AUDIENCE: 'ers' }).jwt.algorithms).toEqual(['ES256']);
   });
 
   it('refuses keys that do not fit RS256 or ES256, and private keys', () => {
@@ -115,7 +139,7 @@ describe('loadAppConfig', () => {
       [ecKeys('P-256').privateKey, 'not a private key'],
     ];
     for (const [key, message] of cases) {
-      const error = failure({ ...BASE, JWT_PUBLIC_KEY: key });
+      const error = failure({ ...BASE, JWT_PUBLIC_KEY: key, JWT_AUDIENCE: 'ers' });
       expect(error.variable).toBe('JWT_PUBLIC_KEY');
       expect(error.message).toContain(message);
     }

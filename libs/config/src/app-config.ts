@@ -12,11 +12,15 @@ export interface AppConfig {
   migrateOnStart: boolean;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   jwt: {
+    /** Exactly one of secret, publicKey and jwksUrl is set. */
     secret?: string;
     publicKey?: string;
+    jwksUrl?: string;
     algorithms: string[];
     issuer?: string;
     audience?: string;
+    /** A token whose exp lies further in the future than this is refused. */
+    maxTtlSeconds: number;
   };
   allowedEmailDomains: string[] | null;
   slaSeconds: Record<ReviewPriority, number>;
@@ -42,6 +46,8 @@ export interface AppConfig {
   assignRateLimit: { limit: number; windowSeconds: number };
   redisUrl?: string;
   metricsToken?: string;
+  /** /metrics without a token, stated on purpose (it lists engineer ids). */
+  metricsPublic: boolean;
 }
 
 export class ConfigError extends Error {
@@ -49,12 +55,6 @@ export class ConfigError extends Error {
     super(`Invalid configuration: ${variable} ${message}`);
   }
 }
-
-/**
- * Signs and verifies tokens when NODE_ENV is not production and JWT_SECRET is unset. tools/token.mjs
- * reads this line to mint matching tokens, so it stays a single-quoted literal.
- */
-export const DEVELOPMENT_JWT_SECRET = 'development-only-secret-change-me-0123456789';
 
 const MIN_JWT_SECRET_LENGTH = 32;
 const MIN_RSA_MODULUS_BITS = 2048;
@@ -128,21 +128,56 @@ function publicKeyAlgorithm(pem: string): { publicKey: string; algorithm: 'RS256
   throw new ConfigError('JWT_PUBLIC_KEY', `must be an RSA key (RS256) or a P-256 EC key (ES256), got ${key.asymmetricKeyType ?? 'unknown'}${details.namedCurve ? ` ${details.namedCurve}` : ''}`);
 }
 
-function jwtConfig(env: Env, nodeEnv: AppConfig['nodeEnv']): AppConfig['jwt'] {
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+export function isLoopbackHost(hostname: string): boolean {
+  return LOOPBACK_HOSTS.has(hostname) || hostname.startsWith('127.');
+}
+
+/** Keys fetched over plain HTTP could be swapped on the way: only a loopback JWKS may use it. */
+function jwksUrl(env: Env): string | undefined {
+  const raw = url(env, 'JWT_JWKS_URL', ['https:', 'http:']);
+  if (raw !== undefined && new URL(raw).protocol === 'http:' && !isLoopbackHost(new URL(raw).hostname)) {
+    throw new ConfigError('JWT_JWKS_URL', 'must use https: (http: only for a loopback address)');
+  }
+  return raw;
+}
+
+/**
+ * There is no built-in secret: `npm start` (trying the service out) passes a development secret in
+ * JWT_SECRET itself, and the built service refuses to start without a way to verify tokens. With an
+ * identity provider's key, the audience is required so that tokens it issued for other applications
+ * do not pass.
+ */
+function jwtConfig(env: Env): AppConfig['jwt'] {
   const publicKeyPem = optional(env, 'JWT_PUBLIC_KEY')?.replaceAll('\\n', '\n');
+  const jwks = jwksUrl(env);
+  const secret = optional(env, 'JWT_SECRET');
   const issuer = optional(env, 'JWT_ISSUER');
   const audience = optional(env, 'JWT_AUDIENCE');
-  if (publicKeyPem) {
-    const { publicKey, algorithm } = publicKeyAlgorithm(publicKeyPem);
-    return { publicKey, algorithms: [algorithm], issuer, audience };
+  const maxTtlSeconds = integer(env, 'JWT_MAX_TTL_SECONDS', 86_400, 60, 31 * 86_400);
+  if (publicKeyPem && jwks) throw new ConfigError('JWT_JWKS_URL', 'and JWT_PUBLIC_KEY are exclusive: set one of them');
+  const key = publicKeyPem ? publicKeyAlgorithm(publicKeyPem) : undefined;
+  if ((key || jwks) && !audience) {
+    throw new ConfigError('JWT_AUDIENCE', `is required with ${jwks ? 'JWT_JWKS_URL' : 'JWT_PUBLIC_KEY'} (tokens issued for other applications must not pass)`);
   }
-  let secret = optional(env, 'JWT_SECRET');
+  if (jwks) return { jwksUrl: jwks, algorithms: ['RS256', 'ES256'], issuer, audience, maxTtlSeconds };
+  if (key) return { publicKey: key.publicKey, algorithms: [key.algorithm], issuer, audience, maxTtlSeconds };
   if (secret === undefined) {
-    if (nodeEnv === 'production') throw new ConfigError('JWT_SECRET', 'is required in production (or set JWT_PUBLIC_KEY)');
-    secret = DEVELOPMENT_JWT_SECRET;
+    throw new ConfigError('JWT_SECRET', 'is required (or JWT_PUBLIC_KEY, or JWT_JWKS_URL): the service has no built-in secret; `npm start` provides a development one');
   }
   if (secret.length < MIN_JWT_SECRET_LENGTH) throw new ConfigError('JWT_SECRET', `must be at least ${MIN_JWT_SECRET_LENGTH} characters`);
-  return { secret, algorithms: ['HS256'], issuer, audience };
+  return { secret, algorithms: ['HS256'], issuer, audience, maxTtlSeconds };
+}
+
+/** Engineer ids are on /metrics: in production it is closed unless opened on purpose. */
+function metricsAccess(env: Env, nodeEnv: AppConfig['nodeEnv']): { metricsToken?: string; metricsPublic: boolean } {
+  const metricsToken = optional(env, 'METRICS_TOKEN');
+  const metricsPublic = boolean(env, 'METRICS_PUBLIC', false);
+  if (nodeEnv === 'production' && !metricsToken && !metricsPublic) {
+    throw new ConfigError('METRICS_TOKEN', 'is required in production (or METRICS_PUBLIC=true for an intentionally open /metrics, which lists engineer ids)');
+  }
+  return { metricsToken, metricsPublic };
 }
 
 /** Reads and validates the environment once at boot; any problem names the variable and stops the process. */
@@ -167,7 +202,7 @@ export function loadAppConfig(env: Env = process.env): AppConfig {
     databasePoolMax: integer(env, 'DATABASE_POOL_MAX', 10, 1, 500),
     migrateOnStart: boolean(env, 'MIGRATE_ON_START', false),
     logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
-    jwt: jwtConfig(env, nodeEnv),
+    jwt: jwtConfig(env),
     allowedEmailDomains: domains && domains.length > 0 ? domains : null,
     slaSeconds: {
       critical: integer(env, 'SLA_CRITICAL_SECONDS', 3600, 1),
@@ -195,6 +230,6 @@ export function loadAppConfig(env: Env = process.env): AppConfig {
       windowSeconds: integer(env, 'ASSIGN_RATE_WINDOW_SECONDS', 60, 1),
     },
     redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
-    metricsToken: optional(env, 'METRICS_TOKEN'),
+    ...metricsAccess(env, nodeEnv),
   };
 }

@@ -1,0 +1,2 @@
+export const DEVELOPMENT_SECRET_FILE: string;
+export function developmentJwtSecret(): string;
