@@ -4,7 +4,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 
 import type { AppConfig } from '@app/config';
-import { configureHttp } from '@app/http';
+import { applySecurityHeaders, configureHttp } from '@app/http';
 import { observeRequests } from '@app/observability';
 
 import { AppModule } from './app.module.js';
@@ -13,6 +13,7 @@ import { AppModule } from './app.module.js';
 export async function createApp(config: AppConfig): Promise<NestExpressApplication> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), { bodyParser: false, bufferLogs: true });
   app.useLogger(app.get(Logger));
+  applySecurityHeaders(app);
   observeRequests(app);
   configureHttp(app);
   const document = SwaggerModule.createDocument(

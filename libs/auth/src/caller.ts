@@ -5,9 +5,17 @@ import type { Caller } from '@app/http';
 
 import { type Permission, permissionsOf } from './permissions.js';
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 /** The authenticated caller with its permissions, as the services see it. */
 export class Actor {
   private readonly permissions: Set<Permission>;
+  /**
+   * The engineer id this caller's `sub` can name (a UUID, lower-cased), or null: a `sub` that is not
+   * a UUID names no engineer, so it is never handed to SQL as one. Whether that engineer exists and
+   * is not deleted is checked where ownership is.
+   */
+  readonly engineerId: string | null;
 
   constructor(
     readonly sub: string,
@@ -15,6 +23,7 @@ export class Actor {
     readonly requestId: string | null,
   ) {
     this.permissions = permissionsOf(roles);
+    this.engineerId = UUID.test(sub) ? sub.toLowerCase() : null;
   }
 
   can(permission: Permission): boolean {

@@ -57,6 +57,13 @@ export class EngineersRepository {
     return row;
   }
 
+  /** The id when it names an engineer that exists and is not deleted (an engineer-role caller's identity), else null. */
+  async current(id: string | null, db: Db = this.prisma): Promise<string | null> {
+    if (id === null) return null;
+    const [row] = await db.$queryRaw<{ id: string }[]>`SELECT id::text AS id FROM engineers WHERE id = ${id}::uuid AND deleted_at IS NULL`;
+    return row?.id ?? null;
+  }
+
   /** Row lock: concurrent assignments, capacity changes and deletes of one engineer take turns. */
   async lockById(tx: Tx, id: string): Promise<EngineerRow | undefined> {
     const [row] = await tx.$queryRaw<EngineerRow[]>`SELECT ${COLUMNS} FROM engineers e WHERE e.id = ${id}::uuid FOR UPDATE`;

@@ -69,7 +69,7 @@ export class EngineersService {
 
   /** An engineer's own record; a deleted or unknown engineer is unknown (404). */
   async me(actor: Actor): Promise<EngineerView> {
-    const row = await this.engineers.findById(actor.sub);
+    const row = actor.engineerId === null ? undefined : await this.engineers.findById(actor.engineerId);
     if (!row || row.deletedAt) throw new NotFoundError('Engineer', actor.sub);
     return toEngineerView(row);
   }
@@ -130,7 +130,7 @@ export class EngineersService {
 
   private mayRead(actor: Actor, row: EngineerRow): boolean {
     if (actor.can(Permission.EngineersReadAll)) return true;
-    return actor.can(Permission.EngineersReadSelf) && row.id === actor.sub && row.deletedAt === null;
+    return actor.can(Permission.EngineersReadSelf) && row.id === actor.engineerId && row.deletedAt === null;
   }
 
   private checkEmailDomain(email: string): void {

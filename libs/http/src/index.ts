@@ -9,3 +9,4 @@ export * from './route-catalog.js';
 export * from './canonical-json.js';
 export * from './response-override.js';
 export * from './no-body.js';
+export * from './security-headers.js';

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 
 import { type Actor, Permission } from '@app/auth';
+import { EngineersRepository } from '@app/engineers';
 import { NotFoundError, type Page, pageWindow, toPage } from '@app/http';
 import { IncidentsRepository, type IncidentView, toIncidentView } from '@app/incidents';
 
@@ -17,17 +18,24 @@ export class ReviewQueriesService {
   constructor(
     private readonly reviews: ReviewsRepository,
     private readonly incidents: IncidentsRepository,
+    private readonly engineers: EngineersRepository,
   ) {}
 
-  /** Engineers only ever see their own reviews: ownership is one more condition of the same query. */
+  /**
+   * Engineers only ever see their own reviews: ownership is one more condition of the same query. A
+   * deleted or unknown engineer owns nothing: an empty page.
+   */
   async list(actor: Actor, query: ListReviewsQueryDto): Promise<Page<ReviewView>> {
+    const seesAll = actor.can(Permission.ReviewsReadAll);
+    const ownerId = seesAll ? undefined : await this.engineers.current(actor.engineerId);
+    if (ownerId === null) return toPage([], 0, pageWindow(0, query.page, query.pageSize));
     const filter = {
       statuses: query.status,
       priority: query.priority,
       engineerId: query.engineerId,
       incidentId: query.incidentId,
       overdue: query.overdue,
-      ownerId: actor.can(Permission.ReviewsReadAll) ? undefined : actor.sub,
+      ownerId,
     };
     const total = await this.reviews.countMatching(filter);
     const window = pageWindow(total, query.page, query.pageSize);
@@ -38,17 +46,25 @@ export class ReviewQueriesService {
   async get(actor: Actor, id: string): Promise<ReviewView> {
     const review = await this.reviews.findById(id);
     if (!review) throw new NotFoundError('Review', id);
-    if (!actor.can(Permission.ReviewsReadAll) && review.engineerId !== actor.sub) throw new NotFoundError('Review', id);
+    if (!actor.can(Permission.ReviewsReadAll) && review.engineerId !== (await this.engineers.current(actor.engineerId))) {
+      throw new NotFoundError('Review', id);
+    }
     return toReviewView(review);
   }
 
-  /** Admin and service see every review; an engineer sees the incident only if they held a review of it, and only their own reviews. */
+  /**
+   * Admin and service see every review; an engineer (not deleted) sees the incident only if they held
+   * a review of it, and only their own reviews.
+   */
   async incident(actor: Actor, id: string): Promise<IncidentWithReviews> {
     const incident = await this.incidents.findById(id);
     if (!incident) throw new NotFoundError('Incident', id);
     const seesAll = actor.can(Permission.IncidentsReadAll);
-    if (!seesAll && !(await this.reviews.engineerHeldIncident(actor.sub, id))) throw new NotFoundError('Incident', id);
-    const reviews = await this.reviews.forIncident(id, seesAll ? undefined : actor.sub);
+    const ownerId = seesAll ? undefined : await this.engineers.current(actor.engineerId);
+    if (ownerId === null || (ownerId !== undefined && !(await this.reviews.engineerHeldIncident(ownerId, id)))) {
+      throw new NotFoundError('Incident', id);
+    }
+    const reviews = await this.reviews.forIncident(id, ownerId);
     return { ...toIncidentView(incident), reviews: reviews.map(toReviewView) };
   }
 }

@@ -3,9 +3,9 @@ import { Injectable, Logger } from '@nestjs/common';
 import { AuditService } from '@app/audit';
 import { type Actor } from '@app/auth';
 import { IncidentStatus, ReviewStatus, TransactionRunner, type Tx } from '@app/database';
+import { EngineersRepository } from '@app/engineers';
 import { ConflictError, DomainError, NotFoundError } from '@app/http';
-import { toIncidentView } from '@app/incidents';
-import { IncidentsRepository } from '@app/incidents';
+import { IncidentsRepository, toIncidentView } from '@app/incidents';
 import { ReviewMetrics } from '@app/observability';
 import { OutboxService } from '@app/webhooks';
 
@@ -29,6 +29,7 @@ export class ReviewWorkService {
     private readonly transactions: TransactionRunner,
     private readonly reviews: ReviewsRepository,
     private readonly incidents: IncidentsRepository,
+    private readonly engineers: EngineersRepository,
     private readonly assignments: AssignmentService,
     private readonly audit: AuditService,
     private readonly outbox: OutboxService,
@@ -78,7 +79,10 @@ export class ReviewWorkService {
     });
   }
 
-  /** Checks in the contract's order: DECISION_ALREADY_MADE, then NO_SUBMITTED_REVIEW. */
+  /**
+   * Checks in the contract's order: DECISION_ALREADY_MADE, NO_SUBMITTED_REVIEW, then separation of
+   * duties: nobody decides on a review they submitted, whatever roles their token carries.
+   */
   async decide(actor: Actor, incidentId: string, input: { decision: 'ai_approach' | 'engineer_approach'; rationale: string }): Promise<ReviewView> {
     const decided = await this.transactions.run(async (tx) => {
       const incident = await this.assignments.lockIncident(tx, incidentId);
@@ -87,6 +91,9 @@ export class ReviewWorkService {
       }
       const review = await this.reviews.lockSubmittedForIncident(tx, incidentId);
       if (!review) throw new DomainError(404, 'NO_SUBMITTED_REVIEW', `Incident ${incidentId} has no submitted review`);
+      if (review.engineerId === actor.engineerId) {
+        throw new DomainError(403, 'SELF_DECISION_FORBIDDEN', `Review ${review.id} was submitted by the caller: another admin must decide it`);
+      }
       const after = await this.reviews.decide(tx, review.id, { approach: input.decision, rationale: input.rationale, decidedBy: actor.sub });
       await this.assignments.release(tx, review);
       const incidentAfter = await this.incidents.recordDecision(tx, incidentId, input.decision, IncidentStatus.approved);
@@ -104,10 +111,15 @@ export class ReviewWorkService {
     return toReviewView(decided);
   }
 
-  /** Another engineer's review is 404, never 403, so its existence is not revealed. */
+  /**
+   * Another engineer's review is 404, never 403, so its existence is not revealed; so is every review
+   * for a deleted or unknown engineer.
+   */
   private async lockOwnReview(tx: Tx, actor: Actor, reviewId: string): Promise<ReviewRow> {
     const review = await this.reviews.lockById(tx, reviewId);
-    if (!review || review.engineerId !== actor.sub) throw new NotFoundError('Review', reviewId);
+    if (!review || review.engineerId !== actor.engineerId || (await this.engineers.current(actor.engineerId, tx)) === null) {
+      throw new NotFoundError('Review', reviewId);
+    }
     return review;
   }
 
