@@ -44,9 +44,11 @@ export async function pendingMigrations(url) {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const url = process.env.DATABASE_URL;
+  // Migrations take a session-level advisory lock: through a transaction-mode pooler it could be
+  // released or taken twice, so the direct connection is used when there is one.
+  const url = process.env.DATABASE_DIRECT_URL?.trim() || process.env.DATABASE_URL?.trim();
   if (!url) {
-    console.error('DATABASE_URL is required for db:migrate');
+    console.error('DATABASE_URL (or DATABASE_DIRECT_URL) is required for db:migrate');
     process.exit(1);
   }
   const applied = await applyMigrations(url);

@@ -4,7 +4,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 
 import type { AppConfig } from '@app/config';
-import { applySecurityHeaders, configureHttp } from '@app/http';
+import { applySecurityHeaders, configureHttp, Draining } from '@app/http';
 import { observeRequests } from '@app/observability';
 
 import { AppModule } from './app.module.js';
@@ -14,6 +14,7 @@ export async function createApp(config: AppConfig): Promise<NestExpressApplicati
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), { bodyParser: false, bufferLogs: true });
   app.useLogger(app.get(Logger));
   applySecurityHeaders(app);
+  app.use(app.get(Draining).middleware());
   observeRequests(app);
   configureHttp(app);
   const document = SwaggerModule.createDocument(

@@ -8,9 +8,16 @@ export interface AppConfig {
   port: number;
   /** Undefined means "serve on the embedded PostgreSQL" (development only, see scripts/start.mjs). */
   databaseUrl: string;
+  /**
+   * A direct connection for what a transaction-mode pooler cannot carry: migrations, LISTEN/NOTIFY
+   * consumers and session-level locks. DATABASE_URL when DATABASE_DIRECT_URL is unset.
+   */
+  databaseDirectUrl: string;
   databasePoolMax: number;
   migrateOnStart: boolean;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** On SIGTERM, readiness turns 503 at once and the replica keeps serving this long before it stops accepting. */
+  shutdownDelaySeconds: number;
   jwt: {
     /** Exactly one of secret, publicKey and jwksUrl is set. */
     secret?: string;
@@ -199,9 +206,11 @@ export function loadAppConfig(env: Env = process.env): AppConfig {
     host: optional(env, 'HOST') ?? '0.0.0.0',
     port: integer(env, 'PORT', 3000, 0, 65535),
     databaseUrl,
+    databaseDirectUrl: url(env, 'DATABASE_DIRECT_URL', ['postgres:', 'postgresql:']) ?? databaseUrl,
     databasePoolMax: integer(env, 'DATABASE_POOL_MAX', 10, 1, 500),
     migrateOnStart: boolean(env, 'MIGRATE_ON_START', false),
     logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
+    shutdownDelaySeconds: integer(env, 'SHUTDOWN_DELAY_SECONDS', 5, 0, 300),
     jwt: jwtConfig(env),
     allowedEmailDomains: domains && domains.length > 0 ? domains : null,
     slaSeconds: {

@@ -34,5 +34,4 @@ export function configureHttp(app: INestApplication): void {
   express.setGlobalPrefix(API_PREFIX, { exclude: ['health/live', 'health/ready', 'metrics'] });
   app.get(RouteCatalog).setGlobalPrefix(API_PREFIX, ROOT_CONTROLLERS);
   installResponseOverride(app);
-  app.enableShutdownHooks();
 }

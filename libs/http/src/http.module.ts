@@ -2,6 +2,7 @@ import { Global, Module } from '@nestjs/common';
 import { APP_FILTER, APP_INTERCEPTOR, APP_PIPE, DiscoveryModule } from '@nestjs/core';
 
 import { RequestBodyErrorInterceptor } from './body-parsing.js';
+import { Draining } from './draining.js';
 import { IdempotencyInterceptor } from './idempotency.interceptor.js';
 import { IdempotencyRepository } from './idempotency.repository.js';
 import { ProblemDetailsFilter } from './problem.filter.js';
@@ -12,6 +13,7 @@ import { createValidationPipe } from './validation.js';
 @Module({
   imports: [DiscoveryModule],
   providers: [
+    Draining,
     RouteCatalog,
     IdempotencyRepository,
     // Global interceptors run in this order: a request with an unreadable body claims no idempotency key.
@@ -20,6 +22,6 @@ import { createValidationPipe } from './validation.js';
     { provide: APP_FILTER, useClass: ProblemDetailsFilter },
     { provide: APP_PIPE, useFactory: createValidationPipe },
   ],
-  exports: [RouteCatalog],
+  exports: [Draining, RouteCatalog],
 })
 export class HttpModule {}

@@ -10,3 +10,4 @@ export * from './canonical-json.js';
 export * from './response-override.js';
 export * from './no-body.js';
 export * from './security-headers.js';
+export * from './draining.js';

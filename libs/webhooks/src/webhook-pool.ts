@@ -22,7 +22,8 @@ export const webhookPoolProvider: Provider = {
   useFactory: (config: AppConfig): pg.Pool => {
     const logger = new Logger('WebhookPool');
     const pool = new pg.Pool({
-      connectionString: config.databaseUrl,
+      // LISTEN and graphile-worker's session state need a real session, not a pooler's transaction.
+      connectionString: config.databaseDirectUrl,
       max: WEBHOOK_POOL_SIZE,
       // Longer than the API's 5 s: under load a delivery run had better wait than fail and be retried.
       connectionTimeoutMillis: 10_000,

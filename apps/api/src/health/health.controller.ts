@@ -4,6 +4,7 @@ import { HealthCheck, type HealthCheckResult, HealthCheckService, HealthIndicato
 
 import { Public } from '@app/auth';
 import { PrismaService } from '@app/database';
+import { Draining } from '@app/http';
 
 import { shippedMigrations } from './migration-status.js';
 
@@ -17,6 +18,7 @@ export class HealthController {
     private readonly health: HealthCheckService,
     private readonly indicators: HealthIndicatorService,
     private readonly prisma: PrismaService,
+    private readonly draining: Draining,
   ) {}
 
   @Get('live')
@@ -29,9 +31,15 @@ export class HealthController {
   @Get('ready')
   @HealthCheck()
   @ApiOkResponse({ description: 'The database answers and every shipped migration is applied.' })
-  @ApiServiceUnavailableResponse({ description: 'Database unreachable or migrations pending.' })
+  @ApiServiceUnavailableResponse({ description: 'Database unreachable, migrations pending, or the replica is shutting down.' })
   ready(): Promise<HealthCheckResult> {
-    return this.health.check([() => this.database(), () => this.migrations()]);
+    return this.health.check([() => this.accepting(), () => this.database(), () => this.migrations()]);
+  }
+
+  /** Down from the moment the replica is asked to stop, so the load balancer sends it nothing new. */
+  private accepting() {
+    const indicator = this.indicators.check('shutdown');
+    return this.draining.active ? indicator.down({ message: 'shutting down' }) : indicator.up();
   }
 
   private async database() {
