@@ -32,6 +32,7 @@ import {
   verifyAcknowledged,
   waitForOutboxDrained,
 } from './lib/database.mjs';
+import { haproxyVersion, startHaproxy } from './lib/haproxy.mjs';
 import { ServiceClient, waitForOk } from './lib/http-client.mjs';
 import { BENCH_UUID_FUNCTION, benchEngineerId, Tokens } from './lib/identity.mjs';
 import { parseOptions, PHASES } from './lib/options.mjs';
@@ -166,7 +167,7 @@ async function main() {
       { maxSockets: 1024 },
     );
 
-    const phases = { load: loadPhase, profile: profilePhase, faults: faultsPhase, scale: scalePhase, soak: soakPhase };
+    const phases = { load: loadPhase, profile: profilePhase, faults: faultsPhase, rolling: rollingPhase, scale: scalePhase, soak: soakPhase };
     for (const phase of PHASES) {
       if (!options.phases.includes(phase) || interrupted) continue;
       log(`== ${phase}`);
@@ -477,6 +478,73 @@ async function faultsPhase(ctx) {
     log(`Fault ${fault}: recovered after ${(injected.recoveredAfterMs / 1000).toFixed(1)} s; errors during ${JSON.stringify(during)}, outside ${JSON.stringify(outside)}; ` +
       `lost writes ${checks.acknowledged.lost}; invariants ${checks.invariants.ok ? 'ok' : 'VIOLATED'}${webhooks ? `; webhook events lost ${webhooks.lost}` : ''}`);
   }
+}
+
+/** Requests answered (any status) and failed, over the operations of a recorder. */
+function requestCounts(recorder) {
+  const succeeded = ['assign', 'cancel'].reduce((sum, operation) => sum + recorder.count(operation), 0);
+  const failed = Object.values(recorder.errorCounts()).reduce((sum, count) => sum + count, 0);
+  return { sent: succeeded + failed, failed };
+}
+
+/**
+ * Rolling restart behind HAProxy under steady assign → cancel load: each replica in turn gets
+ * SIGTERM, is waited for, started again on its port and taken back by the balancer. The goal is no
+ * failed request at all: readiness turns 503 at once, the replica serves on for
+ * SHUTDOWN_DELAY_SECONDS while the balancer takes it out, and finishes what is in flight.
+ */
+async function rollingPhase(ctx) {
+  const { results, log } = ctx;
+  if (ctx.replicas.length < 2) throw new Error('--phases=rolling needs at least 2 replicas (--replicas=3)');
+  const balancer = await startHaproxy(ctx.workDir, ctx.replicas.map((replica) => replica.port));
+  const client = new ServiceClient([balancer.url], { maxSockets: 256 });
+  const clients = ctx.options.smoke ? 4 : 16;
+  const steadyMs = ctx.options.smoke ? 2_000 : 5_000;
+  const pool = assignCancelPool(ctx, 'rolling-ac', clients);
+  await pool.fill();
+  const acks = new Acknowledged();
+  const specs = cycleSpecs('cancel', clients, pool);
+  const windows = {};
+  const run = async (name, durationMs, stop) => {
+    const recorder = new Recorder();
+    const serverErrors = [];
+    const figuresOfRun = await runClients({ client, tokens: ctx.tokens, specs, durationMs, acks, stop, recorder, serverErrors });
+    windows[name] = { ...requestCounts(recorder), seconds: round(figuresOfRun.seconds, 1), cyclesPerSecond: round(figuresOfRun.cyclesPerSecond, 1), latency: figuresOfRun.latency, errors: figuresOfRun.errors };
+  };
+  const restarts = [];
+  try {
+    log(`Rolling restart of ${ctx.replicas.length} replicas behind HAProxy (${balancer.url}), ${clients} clients`);
+    await run('before', steadyMs);
+    const stop = { aborted: false };
+    const during = run('during', 30 * 60_000, stop);
+    try {
+      for (const replica of ctx.replicas) {
+        const started = Date.now();
+        await replica.stop();
+        const stoppedMs = Date.now() - started;
+        const readyMs = await replica.start();
+        // HAProxy takes a replica back after two good checks 300 ms apart.
+        await sleep(1_000);
+        restarts.push({ replica: replica.index, stoppedAfterMs: stoppedMs, readyAfterStartMs: readyMs, totalMs: Date.now() - started });
+        log(`Replica ${replica.index}: stopped in ${(stoppedMs / 1000).toFixed(1)} s, ready in ${(readyMs / 1000).toFixed(1)} s`);
+      }
+    } finally {
+      stop.aborted = true;
+      await during;
+    }
+    await run('after', steadyMs);
+  } finally {
+    client.close();
+    await balancer.stop();
+    for (const replica of ctx.replicas) ctx.client.retarget(replica.index, replica.baseUrl);
+  }
+  await pool.settle();
+  const checks = await checkAfterRun(ctx, acks, 'rolling restart');
+  const total = Object.values(windows).reduce((sum, window) => ({ sent: sum.sent + window.sent, failed: sum.failed + window.failed }), { sent: 0, failed: 0 });
+  results.rolling = { replicas: ctx.replicas.length, clients, haproxy: haproxyVersion(), restarts, windows, ...total, checks };
+  if (total.failed > 0) fail(`rolling restart: ${total.failed} of ${total.sent} requests failed ${JSON.stringify(windows.during.errors)}`);
+  log(`Rolling restart: ${total.sent} requests, ${total.failed} failed; during the restarts assign p50/p99 ${windows.during.latency.assign?.p50}/${windows.during.latency.assign?.p99} ms, ` +
+    `cancel ${windows.during.latency.cancel?.p50}/${windows.during.latency.cancel?.p99} ms (before: assign ${windows.before.latency.assign?.p50}/${windows.before.latency.assign?.p99} ms)`);
 }
 
 async function scalePhase(ctx) {

@@ -5,7 +5,9 @@ import { parseArgs } from 'node:util';
 
 import { repoRoot } from './paths.mjs';
 
-export const PHASES = ['load', 'profile', 'faults', 'scale', 'soak'];
+export const PHASES = ['load', 'profile', 'faults', 'rolling', 'scale', 'soak'];
+/** Phases that run only when --phases names them. */
+const OPT_IN_PHASES = ['faults', 'rolling'];
 export const FAULTS = ['kill', 'pg-restart', 'webhook'];
 export const CYCLES = ['full', 'cancel'];
 
@@ -17,7 +19,8 @@ const USAGE = `Usage: npm run bench -- [flags]
   --duration=SECONDS      length of each load run (default 12)
   --repeat=N              runs per level and tool; the report shows medians (default 1)
   --cycles=LIST           full (assign, start, submit, decide) and/or cancel (assign, cancel); default both
-  --phases=LIST           ${PHASES.join(',')} (default: all but faults)
+  --phases=LIST           ${PHASES.join(',')} (default: all but faults and rolling; rolling
+                          restarts every replica one at a time behind HAProxy under load: use --replicas=3)
   --faults=LIST           ${FAULTS.join(',')}: run the faults phase with these (pg-restart restarts the
                           machine's PostgreSQL cluster: opt-in only)
   --soak-minutes=N        mixed load before/after RSS (default 10)
@@ -85,7 +88,7 @@ export function parseOptions(argv) {
   const smoke = values.smoke === true;
   const faults = values.faults ? list(values.faults, FAULTS, '--faults') : [];
   if (smoke && faults.length) throw new Error('--smoke runs no faults');
-  const defaultPhases = smoke ? ['load', 'scale'] : PHASES.filter((phase) => phase !== 'faults' || faults.length > 0);
+  const defaultPhases = smoke ? ['load', 'scale'] : PHASES.filter((phase) => !OPT_IN_PHASES.includes(phase) || (phase === 'faults' && faults.length > 0));
   const phases = values.phases ? list(values.phases, PHASES, '--phases') : defaultPhases;
   if (phases.includes('faults') && faults.length === 0) throw new Error('--phases=faults needs --faults=LIST');
   const webhooks = values.webhooks ?? 'on';

@@ -186,6 +186,22 @@ function faultsSection(faults) {
   return lines;
 }
 
+function rollingSection(rolling) {
+  const lines = [
+    `${rolling.replicas} replicas behind ${rolling.haproxy ?? 'HAProxy'}, ${rolling.clients} clients of assign → cancel; each replica in turn: SIGTERM, exit, start, back in the balancer.`,
+    '',
+    `**${rolling.sent} requests, ${rolling.failed} failed**; lost acknowledged writes ${rolling.checks.acknowledged.lost} of ${rolling.checks.acknowledged.checked}; invariants ${rolling.checks.invariants.ok ? 'ok' : 'VIOLATED'}.`,
+    '',
+    '| window | seconds | requests | failed | cycles/s | assign p50 / p99 ms | cancel p50 / p99 ms |',
+    '|---|---|---|---|---|---|---|',
+  ];
+  for (const [name, window] of Object.entries(rolling.windows)) {
+    lines.push(`| ${name} | ${fmt(window.seconds)} | ${window.sent} | ${window.failed} | ${fmt(window.cyclesPerSecond)} | ${fmt(window.latency.assign?.p50)} / ${fmt(window.latency.assign?.p99)} | ${fmt(window.latency.cancel?.p50)} / ${fmt(window.latency.cancel?.p99)} |`);
+  }
+  lines.push('', 'Restarts: ' + rolling.restarts.map((r) => `replica ${r.replica} stopped in ${fmt(r.stoppedAfterMs / 1000)} s, ready ${fmt(r.readyAfterStartMs / 1000)} s after start`).join('; ') + '.');
+  return lines;
+}
+
 function scaleSection(scale) {
   const { shape } = scale;
   const lines = [
@@ -245,6 +261,7 @@ export function renderMarkdown(results, charts) {
   }
   if (results.profile) lines.push('## CPU profile', '', ...profileSection(results.profile), '');
   if (results.faults) lines.push('## Faults', '', ...faultsSection(results.faults), '');
+  if (results.rolling) lines.push('## Rolling restart', '', ...rollingSection(results.rolling), '');
   if (results.soak) {
     const soak = results.soak;
     lines.push('## Memory (soak)', '', `${soak.minutes} min of mixed load (${soak.clients} clients), ${fmt(soak.cyclesPerSecond)} cycles/s, errors ${JSON.stringify(soak.errors)}.`, '');
