@@ -9,6 +9,10 @@ export interface AppConfig {
   /** Undefined means "serve on the embedded PostgreSQL" (development only, see scripts/start.mjs). */
   databaseUrl: string;
   databasePoolMax: number;
+  /** Longest wait for a row lock in any statement; past it the request is a 503. */
+  lockTimeoutMs: number;
+  /** How long an idempotency claim outlives its last renewal (the replica died): a retry then acts afresh. */
+  idempotencyLeaseSeconds: number;
   migrateOnStart: boolean;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   jwt: {
@@ -165,6 +169,8 @@ export function loadAppConfig(env: Env = process.env): AppConfig {
     port: integer(env, 'PORT', 3000, 0, 65535),
     databaseUrl,
     databasePoolMax: integer(env, 'DATABASE_POOL_MAX', 10, 1, 500),
+    lockTimeoutMs: integer(env, 'LOCK_TIMEOUT_MS', 5_000, 1, 600_000),
+    idempotencyLeaseSeconds: integer(env, 'IDEMPOTENCY_LEASE_SECONDS', 30, 3, 60),
     migrateOnStart: boolean(env, 'MIGRATE_ON_START', false),
     logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
     jwt: jwtConfig(env, nodeEnv),
