@@ -46,3 +46,49 @@ describe('bad luck: lock waits', () => {
     expect(retry.status).toBe(201);
   });
 });
+
+describe('bad luck: workload reconcile', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(async () => t.close());
+
+  async function withOpenReviews(count: number): Promise<Record<string, any>> {
+    const engineer = await createEngineer(t, { maxConcurrentReviews: 3 });
+    for (let i = 0; i < count; i += 1) {
+      const incident = await createIncident(t);
+      const res = await call(t.baseUrl, 'POST', '/api/v1/reviews', admin, { incidentId: incident.id, engineerId: engineer.id });
+      expect(res.status).toBe(201);
+    }
+    return engineer;
+  }
+
+  async function unrepairedMetric(): Promise<number> {
+    const res = await fetch(`${t.baseUrl}/metrics`);
+    return Number(/^workload_reconcile_unrepaired_total (\d+)$/m.exec(await res.text())?.[1]);
+  }
+
+  it('repairs the engineers it can, one by one, and reports the one above capacity instead of failing', async () => {
+    const repairable = await withOpenReviews(1);
+    const unrepairable = await withOpenReviews(2);
+    await t.sql.query('UPDATE engineers SET current_review_count = 0 WHERE id = $1', [repairable.id]);
+    // Two open reviews, capacity lowered to 1 behind the API's back: the true count breaks the CHECK.
+    await t.sql.query('UPDATE engineers SET current_review_count = 1, max_concurrent_reviews = 1 WHERE id = $1', [unrepairable.id]);
+    const metricBefore = await unrepairedMetric();
+
+    const res = await call(t.baseUrl, 'POST', '/api/v1/admin/workload/reconcile', admin);
+
+    expect(res.status).toBe(200);
+    const byId = (id: string) => res.body.drifted.find((row: { engineerId: string }) => row.engineerId === id);
+    expect(byId(repairable.id)).toEqual({ engineerId: repairable.id, counter: 0, actual: 1 });
+    expect(byId(unrepairable.id)).toEqual({ engineerId: unrepairable.id, counter: 1, actual: 2 });
+    const { rows } = await t.sql.query('SELECT id::text, current_review_count AS n FROM engineers WHERE id = ANY($1::uuid[])', [[repairable.id, unrepairable.id]]);
+    expect(Object.fromEntries(rows.map((row) => [row.id, row.n]))).toEqual({ [repairable.id]: 1, [unrepairable.id]: 1 });
+    const audit = await call(t.baseUrl, 'GET', '/api/v1/audit?action=workload.reconciled', admin);
+    expect(audit.body.items.map((entry: { entityId: string }) => entry.entityId)).toEqual([repairable.id]);
+    expect(await unrepairedMetric()).toBe(metricBefore + 1);
+    const drift = await call(t.baseUrl, 'GET', '/api/v1/admin/workload/drift', admin);
+    expect(drift.body.drifted).toEqual([{ engineerId: unrepairable.id, counter: 1, actual: 2 }]);
+  });
+});
