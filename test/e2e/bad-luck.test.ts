@@ -92,3 +92,74 @@ describe('bad luck: workload reconcile', () => {
     expect(drift.body.drifted).toEqual([{ engineerId: unrepairable.id, counter: 1, actual: 2 }]);
   });
 });
+
+describe('bad luck: drain racing assignments', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(async () => t.close());
+
+  const assign = (incidentId: string, engineerId: string) => call(t.baseUrl, 'POST', '/api/v1/reviews', admin, { incidentId, engineerId });
+  const drain = (engineerId: string) => call(t.baseUrl, 'POST', `/api/v1/engineers/${engineerId}/drain`, admin, { status: 'on_leave', reason: 'leave' });
+
+  /** Every open review of the drained engineer is one the drain reported as not reassigned. */
+  async function leftBehind(engineerId: string, notReassigned: string[]): Promise<string[]> {
+    const { rows } = await t.sql.query(`SELECT id::text FROM reviews WHERE engineer_id = $1 AND status IN ('assigned', 'in_progress', 'submitted')`, [engineerId]);
+    return rows.map((row) => row.id).filter((id) => !notReassigned.includes(id));
+  }
+
+  it('a review assigned after the drain read the engineer\'s reviews, before it locked the engineer, is moved too', async () => {
+    const drained = await createEngineer(t, { maxConcurrentReviews: 5 });
+    await createEngineer(t, { maxConcurrentReviews: 10 });
+    const [first, second] = [await createIncident(t), await createIncident(t)];
+    const old = await assign(first.id, drained.id);
+    expect(old.status).toBe(201);
+    const holder = await t.sql.connect();
+    let late: Awaited<ReturnType<typeof assign>>;
+    let result: Awaited<ReturnType<typeof drain>>;
+    try {
+      await holder.query('BEGIN');
+      await holder.query('SELECT 1 FROM incidents WHERE id = $1 FOR UPDATE', [first.id]);
+      const draining = drain(drained.id);
+      await waitForLockWaiter(t);
+      late = await assign(second.id, drained.id);
+      await holder.query('ROLLBACK');
+      result = await draining;
+    } finally {
+      holder.release();
+    }
+    expect(late.status).toBe(201);
+    expect(result.status).toBe(200);
+    expect(result.body.reassigned.map((move: { fromReviewId: string }) => move.fromReviewId).sort()).toEqual([old.body.id, late.body.id].sort());
+    expect(await leftBehind(drained.id, result.body.notReassigned)).toEqual([]);
+  });
+
+  it('many assignments racing a drain: each one is moved or reported by it, or refused with ENGINEER_UNAVAILABLE', async () => {
+    const drained = await createEngineer(t, { maxConcurrentReviews: 50 });
+    await createEngineer(t, { maxConcurrentReviews: 50 });
+    const incidents = await Promise.all(Array.from({ length: 30 }, () => createIncident(t)));
+    const assigns = incidents.map((incident, index) =>
+      new Promise((resolve) => setTimeout(resolve, index * 3)).then(() => assign(incident.id, drained.id)),
+    );
+    const draining = new Promise((resolve) => setTimeout(resolve, 40)).then(() => drain(drained.id));
+    const [results, result] = await Promise.all([Promise.all(assigns), draining]);
+    expect(result.status).toBe(200);
+    const moved = new Set(result.body.reassigned.map((move: { fromReviewId: string }) => move.fromReviewId));
+    for (const res of results) {
+      if (res.status === 201) expect(moved.has(res.body.id) || result.body.notReassigned.includes(res.body.id)).toBe(true);
+      else expect([res.status, res.body.code]).toEqual([409, 'ENGINEER_UNAVAILABLE']);
+    }
+    expect(await leftBehind(drained.id, result.body.notReassigned)).toEqual([]);
+  });
+});
+
+/** Resolves once some session of the test database waits for a row lock. */
+async function waitForLockWaiter(t: TestApp): Promise<void> {
+  for (let i = 0; i < 200; i += 1) {
+    const { rows } = await t.sql.query(`SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`);
+    if (rows.length > 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error('nobody waited for the lock');
+}
