@@ -9,3 +9,5 @@ export * from './route-catalog.js';
 export * from './canonical-json.js';
 export * from './response-override.js';
 export * from './no-body.js';
+export * from './idempotency.purger.js';
+export * from './idempotency.repository.js';
