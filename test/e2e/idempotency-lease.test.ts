@@ -3,9 +3,12 @@ import { existsSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 
+import { Reflector } from '@nestjs/core';
+import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host.js';
+import { lastValueFrom, of } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
-import { IdempotencyPurger, IdempotencyRepository } from '@app/http';
+import { IdempotencyInterceptor, IdempotencyPurger, IdempotencyRepository, MAX_STORED_BODY_BYTES } from '@app/http';
 
 import { databaseUrl } from '../support/database.js';
 import { createEngineer, createIncident } from '../support/factories.js';
@@ -74,6 +77,19 @@ describe('Idempotency-Key claims are leases', () => {
     // 25 ms doubling to 1 s: about 9 polls in 5 s (a fixed 25 ms pause would be 200).
     expect(polls).toBeGreaterThan(3);
     expect(polls).toBeLessThanOrEqual(2 + waitedMs / 1000 + 6);
+  });
+
+  it(`an answer over ${MAX_STORED_BODY_BYTES} bytes is not stored (the key is released), a smaller one is`, async () => {
+    const interceptor = new IdempotencyInterceptor(t.app.get(IdempotencyRepository), new Reflector(), t.config);
+    const answer = async (key: string, text: string) => {
+      const req = { method: 'POST', path: '/api/v1/big', originalUrl: '/api/v1/big', body: {}, caller: { sub: 'big-test' }, header: () => key };
+      const context = new ExecutionContextHost([req, {}], class {}, () => undefined);
+      await lastValueFrom(interceptor.intercept(context, { handle: () => of({ text }) }));
+      const { rows } = await t.sql.query(`SELECT status_code FROM idempotency_records WHERE subject = 'big-test' AND key = $1`, [key]);
+      return rows;
+    };
+    expect(await answer('small', 'x'.repeat(MAX_STORED_BODY_BYTES - 100))).toEqual([{ status_code: 201 }]);
+    expect(await answer('large', 'x'.repeat(MAX_STORED_BODY_BYTES))).toEqual([]);
   });
 
   it('the purge deletes records older than 24 h in bounded batches and keeps recent ones', async () => {

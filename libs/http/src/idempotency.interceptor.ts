@@ -108,30 +108,29 @@ export class IdempotencyInterceptor implements NestInterceptor {
     next: CallHandler,
     routeStatus: number,
   ): Promise<unknown> {
-    const renewal = setInterval(() => void this.renew(scope, claim), (claim.leaseSeconds * 1000) / 3);
-    try {
-      let result: unknown;
-      try {
-        result = await new Promise((resolve, reject) => {
-          let last: unknown;
-          next.handle().subscribe({ next: (value) => (last = value), error: reject, complete: () => resolve(last) });
-        });
-      } catch (error) {
-        const { problem } = toProblem(error, { path: req.originalUrl.split('?')[0] ?? req.url, requestId: req.requestId ?? '' });
-        if (problem.status < 500) await this.store(scope, claim, problem.status, problem);
-        else await this.records.release(scope, claim).catch(() => undefined);
-        throw error;
-      }
-      await this.store(scope, claim, responseStatusOverride(res) ?? routeStatus, result);
-      return result;
-    } finally {
-      clearInterval(renewal);
+    const lease = { running: true };
+    const renewal = setInterval(() => void this.renew(scope, claim, lease), (claim.leaseSeconds * 1000) / 3);
+    const handled = await new Promise<{ result: unknown } | { error: unknown }>((resolve) => {
+      let last: unknown;
+      next.handle().subscribe({ next: (value) => (last = value), error: (error) => resolve({ error }), complete: () => resolve({ result: last }) });
+    });
+    lease.running = false;
+    clearInterval(renewal);
+    if ('result' in handled) {
+      await this.store(scope, claim, responseStatusOverride(res) ?? routeStatus, handled.result);
+      return handled.result;
     }
+    const { problem } = toProblem(handled.error, { path: req.originalUrl.split('?')[0] ?? req.url, requestId: req.requestId ?? '' });
+    if (problem.status < 500) await this.store(scope, claim, problem.status, problem);
+    else await this.records.release(scope, claim).catch(() => undefined);
+    throw handled.error;
   }
 
-  private async renew(scope: IdempotencyScope, claim: IdempotencyClaim): Promise<void> {
+  /** A renewal that finds the claim gone while the request still runs means another request took the key over. */
+  private async renew(scope: IdempotencyScope, claim: IdempotencyClaim, lease: { running: boolean }): Promise<void> {
     try {
-      if (!(await this.records.renew(scope, claim))) this.logger.warn({ key: scope.key, path: scope.path }, 'Idempotency claim was taken over while its request ran');
+      const renewed = await this.records.renew(scope, claim);
+      if (!renewed && lease.running) this.logger.warn({ key: scope.key, path: scope.path }, 'Idempotency claim was taken over while its request ran');
     } catch (error) {
       this.logger.warn({ err: error, key: scope.key, path: scope.path }, 'Idempotency lease renewal failed');
     }

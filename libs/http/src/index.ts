@@ -11,3 +11,4 @@ export * from './response-override.js';
 export * from './no-body.js';
 export * from './idempotency.purger.js';
 export * from './idempotency.repository.js';
+export * from './idempotency.interceptor.js';
