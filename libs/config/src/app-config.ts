@@ -14,6 +14,10 @@ export interface AppConfig {
    */
   databaseDirectUrl: string;
   databasePoolMax: number;
+  /** Longest wait for a row lock in any statement; past it the request is a 503. */
+  lockTimeoutMs: number;
+  /** How long an idempotency claim outlives its last renewal (the replica died): a retry then acts afresh. */
+  idempotencyLeaseSeconds: number;
   migrateOnStart: boolean;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** On SIGTERM, readiness turns 503 at once and the replica keeps serving this long before it stops accepting. */
@@ -208,6 +212,8 @@ export function loadAppConfig(env: Env = process.env): AppConfig {
     databaseUrl,
     databaseDirectUrl: url(env, 'DATABASE_DIRECT_URL', ['postgres:', 'postgresql:']) ?? databaseUrl,
     databasePoolMax: integer(env, 'DATABASE_POOL_MAX', 10, 1, 500),
+    lockTimeoutMs: integer(env, 'LOCK_TIMEOUT_MS', 5_000, 1, 600_000),
+    idempotencyLeaseSeconds: integer(env, 'IDEMPOTENCY_LEASE_SECONDS', 30, 3, 60),
     migrateOnStart: boolean(env, 'MIGRATE_ON_START', false),
     logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
     shutdownDelaySeconds: integer(env, 'SHUTDOWN_DELAY_SECONDS', 5, 0, 300),

@@ -76,6 +76,15 @@ export function isRetryableConflict(error: unknown): boolean {
   return info?.sqlState === '40001' || info?.sqlState === '40P01' || info?.kind === 'TransactionWriteConflict' || info?.kind === 'P2034';
 }
 
+/**
+ * A lock not obtained within lock_timeout (55P03), or an interactive transaction that outlived its
+ * Prisma timeout (P2028, usually while waiting for a lock): the work may succeed if retried later.
+ */
+export function isLockWaitExceeded(error: unknown): boolean {
+  const info = describeDatabaseError(error);
+  return info?.sqlState === '55P03' || info?.kind === 'P2028';
+}
+
 export function isConnectionFailure(error: unknown): boolean {
   const root = asObject(error);
   if (root && NODE_CONNECTION_CODES.has(str(root.code) ?? '')) return true;

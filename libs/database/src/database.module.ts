@@ -12,7 +12,11 @@ import { TransactionRunner } from './transaction-runner.js';
     {
       provide: DATABASE_OPTIONS,
       inject: [APP_CONFIG],
-      useFactory: (config: AppConfig): DatabaseOptions => ({ url: config.databaseUrl, poolMax: config.databasePoolMax }),
+      useFactory: (config: AppConfig): DatabaseOptions => ({
+        url: config.databaseUrl,
+        poolMax: config.databasePoolMax,
+        lockTimeoutMs: config.lockTimeoutMs,
+      }),
     },
     PrismaService,
     TransactionRunner,

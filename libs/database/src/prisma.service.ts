@@ -20,6 +20,8 @@ export class PrismaService extends PrismaClient implements OnModuleInit, OnModul
       max: options.poolMax,
       connectionTimeoutMillis: 5_000,
       application_name: 'engineer-review-service',
+      // A startup parameter, not a SET per transaction: bounds every lock wait at no round-trip cost.
+      options: `-c lock_timeout=${options.lockTimeoutMs}`,
     });
     super({ adapter: new PrismaPg(pool) });
     this.pool = pool;

@@ -9,46 +9,91 @@ export interface IdempotencyScope {
   key: string;
 }
 
+/** The request acting on a key: its random owner id and how long its lease lasts without renewal. */
+export interface IdempotencyClaim {
+  owner: string;
+  leaseSeconds: number;
+}
+
 export interface StoredResponse {
   requestHash: string;
   statusCode: number | null;
   responseBody: unknown;
-  expired: boolean;
+  /** Until the owner's lease runs out (0 when it has). */
+  leaseRemainingMs: number;
 }
 
-/** Idempotency records: a claim row per (subject, method, path, key), completed with the stored answer. */
+/**
+ * Idempotency records: a claim row per (subject, method, path, key), completed with the stored
+ * answer. A claim is a lease: its owner renews it while the request runs, and a claim whose lease
+ * ran out (its replica died) can be taken over by a request with the same body.
+ */
 @Injectable()
 export class IdempotencyRepository {
   constructor(private readonly prisma: PrismaService) {}
 
-  /** True when this request now owns the key; the row is committed at once so racing requests see it. */
-  async claim(scope: IdempotencyScope, requestHash: string): Promise<boolean> {
-    const inserted = await this.prisma.$executeRaw`
-      INSERT INTO idempotency_records (subject, method, path, key, request_hash)
-      VALUES (${scope.subject}, ${scope.method}, ${scope.path}, ${scope.key}, ${requestHash})
-      ON CONFLICT DO NOTHING`;
-    return inserted === 1;
+  /**
+   * True when this request now owns the key: a new row, or the takeover of an abandoned claim or of
+   * a record older than `ttlSeconds`. Committed at once so racing requests see it.
+   */
+  async claim(scope: IdempotencyScope, requestHash: string, claim: IdempotencyClaim, ttlSeconds: number): Promise<boolean> {
+    const claimed = await this.prisma.$executeRaw`
+      INSERT INTO idempotency_records AS r (subject, method, path, key, request_hash, owner, lease_until)
+      VALUES (${scope.subject}, ${scope.method}, ${scope.path}, ${scope.key}, ${requestHash}, ${claim.owner}::uuid,
+        now() + make_interval(secs => ${claim.leaseSeconds}))
+      ON CONFLICT (subject, method, path, key) DO UPDATE
+        SET request_hash = EXCLUDED.request_hash, owner = EXCLUDED.owner, lease_until = EXCLUDED.lease_until,
+          status_code = NULL, response_body = NULL, completed_at = NULL, created_at = now()
+        WHERE r.created_at < now() - make_interval(secs => ${ttlSeconds})
+          OR (r.status_code IS NULL AND r.lease_until < now() AND r.request_hash = EXCLUDED.request_hash)`;
+    return claimed === 1;
   }
 
-  async find(scope: IdempotencyScope, ttlSeconds: number): Promise<StoredResponse | undefined> {
+  async find(scope: IdempotencyScope): Promise<StoredResponse | undefined> {
     const [row] = await this.prisma.$queryRaw<StoredResponse[]>`
       SELECT request_hash AS "requestHash", status_code AS "statusCode", response_body AS "responseBody",
-        created_at < now() - make_interval(secs => ${ttlSeconds}) AS expired
+        greatest(0, ceil(extract(epoch FROM lease_until - now()) * 1000))::int AS "leaseRemainingMs"
       FROM idempotency_records
       WHERE subject = ${scope.subject} AND method = ${scope.method} AND path = ${scope.path} AND key = ${scope.key}`;
     return row;
   }
 
-  async complete(scope: IdempotencyScope, statusCode: number, body: unknown): Promise<void> {
-    await this.prisma.$executeRaw`
-      UPDATE idempotency_records SET status_code = ${statusCode}, response_body = ${JSON.stringify(body ?? null)}::jsonb, completed_at = now()
-      WHERE subject = ${scope.subject} AND method = ${scope.method} AND path = ${scope.path} AND key = ${scope.key}`;
+  /** Extends the lease; false when the claim is no longer this owner's (it was taken over). */
+  async renew(scope: IdempotencyScope, claim: IdempotencyClaim): Promise<boolean> {
+    const renewed = await this.prisma.$executeRaw`
+      UPDATE idempotency_records SET lease_until = now() + make_interval(secs => ${claim.leaseSeconds})
+      WHERE subject = ${scope.subject} AND method = ${scope.method} AND path = ${scope.path} AND key = ${scope.key}
+        AND owner = ${claim.owner}::uuid AND status_code IS NULL`;
+    return renewed === 1;
   }
 
-  /** Forgets a claim (the handler failed with a 5xx, or the record expired) so that a retry acts afresh. */
-  async release(scope: IdempotencyScope): Promise<void> {
+  async complete(scope: IdempotencyScope, claim: IdempotencyClaim, statusCode: number, body: string): Promise<void> {
+    await this.prisma.$executeRaw`
+      UPDATE idempotency_records SET status_code = ${statusCode}, response_body = ${body}::jsonb, completed_at = now()
+      WHERE subject = ${scope.subject} AND method = ${scope.method} AND path = ${scope.path} AND key = ${scope.key}
+        AND owner = ${claim.owner}::uuid`;
+  }
+
+  /** Forgets this owner's claim (the handler failed with a 5xx) so that a retry acts afresh. */
+  async release(scope: IdempotencyScope, claim: IdempotencyClaim): Promise<void> {
     await this.prisma.$executeRaw`
       DELETE FROM idempotency_records
-      WHERE subject = ${scope.subject} AND method = ${scope.method} AND path = ${scope.path} AND key = ${scope.key}`;
+      WHERE subject = ${scope.subject} AND method = ${scope.method} AND path = ${scope.path} AND key = ${scope.key}
+        AND owner = ${claim.owner}::uuid`;
+  }
+
+  /**
+   * Deletes at most `limit` records created more than `ttlSeconds` ago, oldest first. Rows another
+   * replica's purge is deleting at the same moment are skipped, not waited for.
+   */
+  async purgeExpired(ttlSeconds: number, limit: number): Promise<number> {
+    return this.prisma.$executeRaw`
+      DELETE FROM idempotency_records r
+      USING (
+        SELECT subject, method, path, key FROM idempotency_records
+        WHERE created_at < now() - make_interval(secs => ${ttlSeconds})
+        ORDER BY created_at LIMIT ${limit} FOR UPDATE SKIP LOCKED
+      ) old
+      WHERE r.subject = old.subject AND r.method = old.method AND r.path = old.path AND r.key = old.key`;
   }
 }

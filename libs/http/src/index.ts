@@ -11,3 +11,6 @@ export * from './response-override.js';
 export * from './no-body.js';
 export * from './security-headers.js';
 export * from './draining.js';
+export * from './idempotency.purger.js';
+export * from './idempotency.repository.js';
+export * from './idempotency.interceptor.js';

@@ -31,6 +31,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       res.end();
       return;
     }
+    if (problem.status === 503 && !res.hasHeader('Retry-After')) res.setHeader('Retry-After', '1');
     res.status(problem.status).type('application/problem+json').send(JSON.stringify(problem));
   }
 

@@ -2,7 +2,7 @@ import { STATUS_CODES } from 'node:http';
 
 import { HttpException, HttpStatus } from '@nestjs/common';
 
-import { describeDatabaseError, isConnectionFailure, isRetryableConflict, TransactionConflictError } from '@app/database';
+import { describeDatabaseError, isConnectionFailure, isLockWaitExceeded, isRetryableConflict, TransactionConflictError } from '@app/database';
 
 import { DomainError, type ErrorCode, type FieldError } from './domain-error.js';
 
@@ -92,6 +92,9 @@ export function toProblem(error: unknown, context: ProblemContext): ClassifiedEr
       problem: problem(503, 'SERVICE_UNAVAILABLE', context, 'The operation kept conflicting with concurrent changes; retry it'),
       unexpected: false,
     };
+  }
+  if (isLockWaitExceeded(error)) {
+    return { problem: problem(503, 'SERVICE_UNAVAILABLE', context, 'A row this request needs stayed locked by other work; retry shortly'), unexpected: false };
   }
   if (isConnectionFailure(error)) {
     return { problem: problem(503, 'SERVICE_UNAVAILABLE', context, 'The database is unavailable; retry later'), unexpected: false };

@@ -53,6 +53,12 @@ export class IncidentsRepository {
     return row;
   }
 
+  /** lockById without waiting: undefined when another transaction holds the row (or it does not exist). */
+  async tryLockById(tx: Tx, id: string): Promise<IncidentRow | undefined> {
+    const [row] = await tx.$queryRaw<IncidentRow[]>`SELECT ${COLUMNS} FROM incidents i WHERE i.id = ${id}::uuid FOR UPDATE SKIP LOCKED`;
+    return row;
+  }
+
   async setStatus(tx: Tx, id: string, status: IncidentStatus): Promise<IncidentRow> {
     const [row] = await tx.$queryRaw<IncidentRow[]>`
       UPDATE incidents AS i SET status = ${status}::incident_status, updated_at = now() WHERE i.id = ${id}::uuid RETURNING ${COLUMNS}`;

@@ -18,6 +18,7 @@ export class ReviewMetrics {
   private readonly duration: Histogram;
   private readonly decisionLatency: Histogram<'decision_type'>;
   private readonly escalations: Counter<'level'>;
+  private readonly unrepairedWorkloads: Counter;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -36,6 +37,11 @@ export class ReviewMetrics {
       registers,
     });
     this.escalations = new Counter({ name: 'review_escalations_total', help: 'Review escalations by level', labelNames: ['level'], registers });
+    this.unrepairedWorkloads = new Counter({
+      name: 'workload_reconcile_unrepaired_total',
+      help: 'Engineers a workload reconcile could not repair (open reviews above capacity)',
+      registers,
+    });
     // Series exist from the start, so rate() and absent-vs-zero behave the same on a fresh replica.
     for (const priority of PRIORITIES) for (const outcome of OUTCOMES) this.assignments.inc({ priority, outcome }, 0);
     for (const decisionType of DECISION_TYPES) this.decisionLatency.zero({ decision_type: decisionType });
@@ -52,6 +58,10 @@ export class ReviewMetrics {
 
   decided(decisionType: string, assignedAt: Date, decidedAt: Date): void {
     this.decisionLatency.observe({ decision_type: decisionType }, Math.max(0, (decidedAt.getTime() - assignedAt.getTime()) / 1000));
+  }
+
+  workloadUnrepaired(): void {
+    this.unrepairedWorkloads.inc();
   }
 
   escalated(level: 1 | 2): void {

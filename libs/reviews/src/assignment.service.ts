@@ -97,23 +97,31 @@ export class AssignmentService {
 
   /**
    * Sets the engineer's status, then hands each assigned/in-progress review (oldest first) to whoever
-   * auto-assign would pick for its incident; reviews nobody can take stay where they are.
+   * auto-assign would pick for its incident; reviews nobody can take stay where they are. The
+   * incidents of the reviews seen before the engineer's lock are locked first (the global order);
+   * the reviews are read again under the engineer's lock, after which none can reach it. A review
+   * assigned in between has an incident not locked yet: it is taken only if that lock is free at
+   * once (waiting for it would invert the order), else it is reported in notReassigned.
    */
   async drain(actor: Actor, engineerId: string, input: { status: 'on_leave' | 'offline'; reason: string }): Promise<DrainResult> {
     return this.transactions.run(async (tx) => {
-      const planned = await this.reviews.movableForEngineer(tx, engineerId);
+      const seen = await this.reviews.movableForEngineer(tx, engineerId);
       const incidents = new Map<string, IncidentRow>();
-      for (const incidentId of [...new Set(planned.map((review) => review.incidentId))].sort()) {
+      for (const incidentId of [...new Set(seen.map((review) => review.incidentId))].sort()) {
         incidents.set(incidentId, await this.lockIncident(tx, incidentId));
       }
       const before = await this.lockEngineer(tx, engineerId);
       if (before.deletedAt) throw new ConflictError('ENGINEER_DELETED', `Engineer ${engineerId} is deleted`);
       let drained = await this.engineers.update(tx, engineerId, { status: input.status });
       const result: DrainResult = { engineer: toEngineerView(drained), reassigned: [], notReassigned: [] };
-      for (const { id } of planned) {
+      for (const { id, incidentId } of await this.reviews.movableForEngineer(tx, engineerId)) {
+        const incident = incidents.get(incidentId) ?? (await this.incidents.tryLockById(tx, incidentId));
+        if (!incident) {
+          result.notReassigned.push(id);
+          continue;
+        }
         const review = await this.lockReview(tx, id);
-        const incident = incidents.get(review.incidentId);
-        if (!incident || review.engineerId !== engineerId || !['assigned', 'in_progress'].includes(review.status)) continue;
+        if (review.engineerId !== engineerId || !['assigned', 'in_progress'].includes(review.status)) continue;
         const candidate = await this.claimCandidate(tx, incident.requiredExpertise, engineerId);
         if (!candidate) {
           result.notReassigned.push(review.id);

@@ -1,25 +1,35 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 
 import { AuditService } from '@app/audit';
 import type { Actor } from '@app/auth';
 import { TransactionRunner } from '@app/database';
 import { EngineersRepository, toEngineerView } from '@app/engineers';
+import { ReviewMetrics } from '@app/observability';
 
 import { ReviewsRepository } from './reviews.repository.js';
 
+interface Drift {
+  engineerId: string;
+  counter: number;
+  actual: number;
+}
+
 export interface WorkloadReport {
   engineersChecked: number;
-  drifted: { engineerId: string; counter: number; actual: number }[];
+  drifted: Drift[];
 }
 
 /** The counter's truth is the reviews table: report drift, and repair it with an audit entry per repair. */
 @Injectable()
 export class WorkloadService {
+  private readonly logger = new Logger(WorkloadService.name);
+
   constructor(
     private readonly transactions: TransactionRunner,
     private readonly reviews: ReviewsRepository,
     private readonly engineers: EngineersRepository,
     private readonly audit: AuditService,
+    private readonly metrics: ReviewMetrics,
   ) {}
 
   async drift(): Promise<WorkloadReport> {
@@ -27,26 +37,46 @@ export class WorkloadService {
     return { engineersChecked: checked, drifted };
   }
 
+  /**
+   * Each drifted engineer is repaired in a transaction of its own, so that one that cannot be
+   * repaired (more open reviews than its capacity: the CHECK would refuse the true count) is logged,
+   * counted and reported in `drifted`, untouched, while the others are repaired.
+   */
   async reconcile(actor: Actor): Promise<WorkloadReport> {
+    const { checked, drifted: suspects } = await this.reviews.workloadDrift();
+    const drifted: Drift[] = [];
+    for (const { engineerId } of suspects) {
+      const found = await this.repair(actor, engineerId);
+      if (!found) continue;
+      drifted.push(found.drift);
+      if (found.repaired) continue;
+      this.metrics.workloadUnrepaired();
+      this.logger.warn(
+        found.drift,
+        `Engineer ${engineerId} has ${found.drift.actual} open reviews, above its capacity: counter left unrepaired`,
+      );
+    }
+    return { engineersChecked: checked, drifted };
+  }
+
+  /** Locks the engineer, then recounts under the lock: no assignment can race the repair. */
+  private async repair(actor: Actor, engineerId: string): Promise<{ drift: Drift; repaired: boolean } | undefined> {
     return this.transactions.run(async (tx) => {
-      const suspects = (await this.reviews.workloadDrift(tx)).drifted.map((row) => row.engineerId).sort();
-      // Lock the drifted engineers (id order), then recompute under the locks: no assignment can race the repair.
-      for (const id of suspects) await this.engineers.lockById(tx, id);
-      const recheck = await this.reviews.workloadDrift(tx);
-      const checked = recheck.checked;
-      const drifted = recheck.drifted.filter((row) => suspects.includes(row.engineerId));
-      for (const row of drifted) {
-        const before = await this.engineers.findById(row.engineerId, tx);
-        const after = await this.engineers.setCounter(tx, row.engineerId, row.actual);
-        await this.audit.record(tx, actor, {
-          action: 'workload.reconciled',
-          entityType: 'engineer',
-          entityId: row.engineerId,
-          before: before ? toEngineerView(before) : null,
-          after: toEngineerView(after),
-        });
-      }
-      return { engineersChecked: checked, drifted };
+      const before = await this.engineers.lockById(tx, engineerId);
+      if (!before) return undefined;
+      const actual = await this.engineers.countOpenReviews(tx, engineerId);
+      if (actual === before.currentReviewCount) return undefined;
+      const drift = { engineerId, counter: before.currentReviewCount, actual };
+      if (actual > before.maxConcurrentReviews) return { drift, repaired: false };
+      const after = await this.engineers.setCounter(tx, engineerId, actual);
+      await this.audit.record(tx, actor, {
+        action: 'workload.reconciled',
+        entityType: 'engineer',
+        entityId: engineerId,
+        before: toEngineerView(before),
+        after: toEngineerView(after),
+      });
+      return { drift, repaired: true };
     });
   }
 }
