@@ -48,6 +48,7 @@ describe.skipIf(missing !== undefined)('behind PgBouncer in transaction mode', (
       WEBHOOK_URL: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks`,
       WEBHOOK_SECRET: 'pooler-test-webhook-secret-0123456789',
       WEBHOOK_BACKOFF_BASE_MS: '50',
+      LOCK_TIMEOUT_MS: '1000',
     };
     replicas = [await startAppOn(databaseName, sql, env), await startAppOn(databaseName, sql, env)];
   });
@@ -102,6 +103,24 @@ describe.skipIf(missing !== undefined)('behind PgBouncer in transaction mode', (
     );
     expect(rows[0]!.n).toBe(reviewIds.length);
     expect(await invariantViolations(sql)).toEqual([]);
+  });
+
+  it('bounds lock waits in each transaction (the pooler carries no startup options): 503 with Retry-After', async () => {
+    const engineer = await createEngineer(replica(0));
+    const holder = await sql.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query('SELECT 1 FROM engineers WHERE id = $1 FOR UPDATE', [engineer.id]);
+      const started = Date.now();
+      const res = await call(replica(1).baseUrl, 'PATCH', `/api/v1/engineers/${engineer.id}`, admin, { maxConcurrentReviews: 7 });
+      expect(res.status, JSON.stringify(res.body)).toBe(503);
+      expect(res.body.code).toBe('SERVICE_UNAVAILABLE');
+      expect(res.headers.get('retry-after')).toMatch(/^\d+$/);
+      expect(Date.now() - started).toBeLessThan(10_000);
+    } finally {
+      await holder.query('ROLLBACK');
+      holder.release();
+    }
   });
 
   it('delivers every webhook event of the run (the worker listens on the direct connection)', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { isLockWaitExceeded } from './database-error.js';
+import { isConnectionFailure, isLockWaitExceeded } from './database-error.js';
 import { Prisma } from './generated/prisma/client.js';
 
 describe('isLockWaitExceeded', () => {
@@ -16,5 +16,15 @@ describe('isLockWaitExceeded', () => {
     expect(isLockWaitExceeded(lockTimeout)).toBe(true);
     expect(isLockWaitExceeded(deadlock)).toBe(false);
     expect(isLockWaitExceeded(new Error('boom'))).toBe(false);
+  });
+});
+
+describe('isConnectionFailure', () => {
+  const raw = (code: string): Prisma.PrismaClientKnownRequestError =>
+    new Prisma.PrismaClientKnownRequestError('Raw query failed', { code: 'P2010', clientVersion: '7', meta: { code, message: 'server said no' } });
+
+  it('takes every connection exception (class 08, a pooler refusing the startup included) and shutdowns, not other errors', () => {
+    for (const code of ['08000', '08006', '08P01', '57P01', '53300']) expect(isConnectionFailure(raw(code)), code).toBe(true);
+    for (const code of ['23505', '40P01', '55P03', '22P02']) expect(isConnectionFailure(raw(code)), code).toBe(false);
   });
 });

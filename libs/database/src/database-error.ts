@@ -11,7 +11,8 @@ export interface DatabaseErrorInfo {
   kind?: string;
 }
 
-const CONNECTION_STATES = new Set(['08000', '08001', '08003', '08004', '08006', '57P01', '57P02', '57P03', '53300']);
+/** Beyond class 08 (connection exception, which includes a pooler refusing the connection's startup: 08P01). */
+const CONNECTION_STATES = new Set(['57P01', '57P02', '57P03', '53300']);
 const CONNECTION_KINDS = new Set(['DatabaseNotReachable', 'ConnectionClosed', 'SocketTimeout', 'TooManyConnections', 'DatabaseDoesNotExist']);
 const NODE_CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND']);
 const CONNECTION_PRISMA_CODES = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024']);
@@ -95,6 +96,9 @@ export function isConnectionFailure(error: unknown): boolean {
   const info = describeDatabaseError(error);
   if (!info) return false;
   return (
-    CONNECTION_STATES.has(info.sqlState ?? '') || CONNECTION_KINDS.has(info.kind ?? '') || CONNECTION_PRISMA_CODES.has(info.kind ?? '')
+    (info.sqlState ?? '').startsWith('08') ||
+    CONNECTION_STATES.has(info.sqlState ?? '') ||
+    CONNECTION_KINDS.has(info.kind ?? '') ||
+    CONNECTION_PRISMA_CODES.has(info.kind ?? '')
   );
 }

@@ -16,6 +16,7 @@ import { TransactionRunner } from './transaction-runner.js';
         url: config.databaseUrl,
         poolMax: config.databasePoolMax,
         lockTimeoutMs: config.lockTimeoutMs,
+        throughPooler: config.databaseDirectUrl !== config.databaseUrl,
       }),
     },
     PrismaService,

@@ -4,4 +4,9 @@ export interface DatabaseOptions {
   url: string;
   poolMax: number;
   lockTimeoutMs: number;
+  /**
+   * DATABASE_URL is a transaction-mode pooler (DATABASE_DIRECT_URL is set apart from it): it carries
+   * no startup options and no session settings, so the lock timeout is set in each transaction.
+   */
+  throughPooler: boolean;
 }

@@ -21,7 +21,8 @@ export class PrismaService extends PrismaClient implements OnModuleInit, OnModul
       connectionTimeoutMillis: 5_000,
       application_name: 'engineer-review-service',
       // A startup parameter, not a SET per transaction: bounds every lock wait at no round-trip cost.
-      options: `-c lock_timeout=${options.lockTimeoutMs}`,
+      // PgBouncer refuses startup options: through it, TransactionRunner sets the timeout instead.
+      ...(options.throughPooler ? {} : { options: `-c lock_timeout=${options.lockTimeoutMs}` }),
     });
     super({ adapter: new PrismaPg(pool) });
     this.pool = pool;

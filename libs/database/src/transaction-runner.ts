@@ -1,5 +1,6 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 
+import { DATABASE_OPTIONS, type DatabaseOptions } from './database.options.js';
 import { isRetryableConflict } from './database-error.js';
 import type { Prisma } from './generated/prisma/client.js';
 import { PrismaService } from './prisma.service.js';
@@ -23,12 +24,26 @@ const MAX_ATTEMPTS = 4;
 export class TransactionRunner {
   private readonly logger = new Logger(TransactionRunner.name);
 
-  constructor(private readonly prisma: PrismaService) {}
+  private readonly inTransaction: <T>(work: (tx: Tx) => Promise<T>) => (tx: Tx) => Promise<T>;
+
+  constructor(
+    private readonly prisma: PrismaService,
+    @Inject(DATABASE_OPTIONS) database: DatabaseOptions,
+  ) {
+    const lockTimeout = String(database.lockTimeoutMs);
+    // Through a transaction-mode pooler the connection's own lock_timeout cannot be set at connect time.
+    this.inTransaction = database.throughPooler
+      ? (work) => async (tx) => {
+          await tx.$executeRaw`SELECT set_config('lock_timeout', ${lockTimeout}, true)`;
+          return work(tx);
+        }
+      : (work) => work;
+  }
 
   async run<T>(work: (tx: Tx) => Promise<T>, options: { timeoutMs?: number } = {}): Promise<T> {
     for (let attempt = 1; ; attempt += 1) {
       try {
-        return await this.prisma.$transaction(work, { timeout: options.timeoutMs ?? 15_000, maxWait: 10_000 });
+        return await this.prisma.$transaction(this.inTransaction(work), { timeout: options.timeoutMs ?? 15_000, maxWait: 10_000 });
       } catch (error) {
         if (!isRetryableConflict(error)) throw error;
         if (attempt >= MAX_ATTEMPTS) throw new TransactionConflictError(attempt, error);
