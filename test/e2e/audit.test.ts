@@ -532,6 +532,7 @@ describe('Keyed audit chain', () => {
     let lines: string[];
     let head: { seq: number; hash: string };
     beforeAll(async () => {
+      for (let index = 0; index < 4; index += 1) await createEngineer(t, { name: `Offline ${index}` });
       await allSealed(t);
       lines = await exportLines();
       head = (await t.http.get('/api/v1/audit/head').set(admin)).body;
@@ -550,8 +551,7 @@ describe('Keyed audit chain', () => {
 
     it('names the seq of an edited line', async () => {
       const edited = [...lines];
-      edited[2] = edited[2]!.replace('"name":"Keyed', '"name":"Mallory');
-      expect(edited[2]).not.toBe(lines[2]);
+      edited[2] = JSON.stringify({ ...(JSON.parse(lines[2]!) as Entry), actorSub: 'mallory' });
       const result = await auditVerifyCli([exportFile('edited.ndjson', edited)], { AUDIT_HMAC_KEY: AUDIT_KEY });
       expect(result.code).toBe(1);
       expect(result.stderr).toMatch(new RegExp(`^invalid: seq ${seqOf(lines[2]!)}:`));
@@ -562,6 +562,16 @@ describe('Keyed audit chain', () => {
       const result = await auditVerifyCli([exportFile('removed.ndjson', removed)], { AUDIT_HMAC_KEY: AUDIT_KEY });
       expect(result.code).toBe(1);
       expect(result.stderr).toMatch(new RegExp(`^invalid: seq ${seqOf(lines[2]!)}:`));
+    });
+
+    it('checks nothing from an unsealed line on, so an anchored head after it is not found', async () => {
+      const unsealed = [...lines];
+      unsealed[1] = JSON.stringify({ ...(JSON.parse(lines[1]!) as Entry), chainHash: null });
+      const file = exportFile('unsealed.ndjson', unsealed);
+      const partial = await auditVerifyCli([file], { AUDIT_HMAC_KEY: AUDIT_KEY });
+      expect(partial, partial.stderr).toMatchObject({ code: 0 });
+      expect(partial.stdout).toContain(`1 sealed entries checked, up to seq ${seqOf(lines[0]!)}; ${lines.length - 1} entries from the first unsealed one on not checked`);
+      expect((await auditVerifyCli([file, '--head', head.hash], { AUDIT_HMAC_KEY: AUDIT_KEY })).code).toBe(1);
     });
 
     it('refuses a forged head, and a head cut off the export', async () => {
