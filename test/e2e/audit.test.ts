@@ -600,24 +600,63 @@ describe('Keyed audit chain', () => {
     expect((await verify(t)).valid).toBe(true);
   });
 
-  it('keeps verifying across a key rotation, and a replica on the old key stops sealing after the new key has sealed', async () => {
-    const rotated = await startAppOn(t.databaseName, t.sql, { AUDIT_HMAC_KEY: `${NEXT_AUDIT_KEY},${AUDIT_KEY}` });
+  it('is sealed into one chain by several replicas writing and sealing at once', async () => {
+    const replica = await startAppOn(t.databaseName, t.sql, { AUDIT_HMAC_KEY: AUDIT_KEY });
     try {
-      await createEngineer(rotated, { name: 'After rotation' });
-      await allSealed(t);
-      // Written through the replica still on the old key; whichever replica seals it must use the new key.
-      await createEngineer(t, { name: 'Old replica write' });
+      const responses = await Promise.all(
+        Array.from({ length: 40 }, (_, index) =>
+          fetch(`${(index % 2 === 0 ? t : replica).baseUrl}/api/v1/engineers`, {
+            method: 'POST',
+            headers: { ...admin, 'Content-Type': 'application/json' },
+            body: JSON.stringify({ name: `Replica ${index}`, email: `replica-${index}-${randomUUID()}@example.com` }),
+          }),
+        ),
+      );
+      expect(responses.map((res) => res.status)).toEqual(Array(40).fill(201));
       await allSealed(t);
       const total = await countRows(t, 'audit_entries');
-      expect(await verify(rotated)).toEqual({ valid: true, checked: total, firstInvalidSeq: null, unsealed: 0 });
+      expect(await verify(t)).toEqual({ valid: true, checked: total, firstInvalidSeq: null, unsealed: 0 });
+      expect(await verify(replica)).toEqual({ valid: true, checked: total, firstInvalidSeq: null, unsealed: 0 });
+    } finally {
+      await replica.close();
+    }
+  });
+
+  it('keeps verifying across a key rotation, and a replica on the old key pauses sealing once the new key has sealed', async () => {
+    /** Whether the newest seal was made with the new key. */
+    const headSealedWithNextKey = async (): Promise<boolean> => {
       const [last] = (await storedEntries(t)).slice(-1);
       const { rows } = await t.sql.query<{ hash: string }>('SELECT hash FROM audit_seals WHERE seq < $1 ORDER BY seq DESC LIMIT 1', [last!.seq.toString()]);
       const { rows: head } = await t.sql.query<{ hash: string }>('SELECT hash FROM audit_seals WHERE seq = $1', [last!.seq.toString()]);
-      expect(head[0]!.hash).toBe(chainHash(rows[0]!.hash, last!, NEXT_AUDIT_KEY));
+      return head[0]!.hash === chainHash(rows[0]!.hash, last!, NEXT_AUDIT_KEY);
+    };
+    const rotatedKeys = { AUDIT_HMAC_KEY: `${NEXT_AUDIT_KEY},${AUDIT_KEY}` };
+    const rotated = await startAppOn(t.databaseName, t.sql, rotatedKeys);
+    try {
+      // Until a new-key replica has sealed once, the old one may still seal: both race for every pass.
+      for (let attempt = 0; attempt < 20; attempt += 1) {
+        await createEngineer(rotated, { name: `After rotation ${attempt}` });
+        await allSealed(t);
+        if (await headSealedWithNextKey()) break;
+      }
+      expect(await headSealedWithNextKey()).toBe(true);
+    } finally {
+      await rotated.close();
+    }
+    // Only the replica on the old key is left: it pauses rather than chain the old key after the new one.
+    await createEngineer(t, { name: 'Old replica write' });
+    await new Promise((resolve) => setTimeout(resolve, SEALED_WITHIN_MS + 1_000));
+    expect(await countRows(t, 'audit_seals')).toBe((await countRows(t, 'audit_entries')) - 1);
+    const resumed = await startAppOn(t.databaseName, t.sql, rotatedKeys);
+    try {
+      await allSealed(t);
+      expect(await headSealedWithNextKey()).toBe(true);
+      const total = await countRows(t, 'audit_entries');
+      expect(await verify(resumed)).toEqual({ valid: true, checked: total, firstInvalidSeq: null, unsealed: 0 });
       // The old configuration cannot check what the new key sealed.
       expect((await verify(t)).valid).toBe(false);
     } finally {
-      await rotated.close();
+      await resumed.close();
     }
   });
 });

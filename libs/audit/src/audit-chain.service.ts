@@ -33,7 +33,7 @@ export class AuditChainService implements OnApplicationBootstrap, OnModuleDestro
   private backgroundRun?: Promise<void>;
   private stopping = false;
   private failing = false;
-  private headForeign = false;
+  private sealingPaused = false;
 
   constructor(
     private readonly repository: AuditRepository,
@@ -174,10 +174,11 @@ export class AuditChainService implements OnApplicationBootstrap, OnModuleDestro
   private async canExtend(tx: Tx, head: AuditSeal): Promise<boolean> {
     const input = await this.repository.sealInput(tx, head.seq);
     const extendable = input !== undefined && new ChainWalker(this.keys, input.previousHash ?? GENESIS_HASH).accept(input.entry, head.hash);
-    if (!extendable && !this.headForeign) {
+    if (!extendable && !this.sealingPaused) {
       this.logger.warn(`Audit sealing paused: the sealed head (seq ${head.seq}) does not verify with this replica's AUDIT_HMAC_KEY; see docs/audit.md`);
     }
-    this.headForeign = !extendable;
+    if (extendable && this.sealingPaused) this.logger.log('Audit sealing resumed');
+    this.sealingPaused = !extendable;
     return extendable;
   }
 }
