@@ -1,17 +1,23 @@
-import { randomUUID } from 'node:crypto';
+import { execFile } from 'node:child_process';
+import { createHmac, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { AUDIT_SEAL_LOCK_KEY } from '@app/audit';
+import { AUDIT_SEAL_LOCK_KEY, canonicalEntry, chainHash, GENESIS_HASH, type StoredAuditEntry } from '@app/audit';
 
 import { createEngineer } from '../support/factories.js';
-import { adminToken, bearer, engineerToken, serviceToken, startTestApp, type TestApp, token } from '../support/test-app.js';
+import { adminToken, bearer, engineerToken, serviceToken, startAppOn, startTestApp, type TestApp, token } from '../support/test-app.js';
 
 const admin = bearer(adminToken());
-const ENTRY_KEYS = ['action', 'actorRoles', 'actorSub', 'after', 'before', 'entityId', 'entityType', 'id', 'occurredAt', 'requestId', 'seq'];
+const ENTRY_KEYS = ['action', 'actorRoles', 'actorSub', 'after', 'before', 'chainHash', 'entityId', 'entityType', 'id', 'occurredAt', 'requestId', 'seq'];
+/** The contract: entries are sealed within 2 s of their commit. */
+const SEALED_WITHIN_MS = 2_000;
 
 interface Entry {
   id: string;
@@ -25,6 +31,14 @@ interface Entry {
   before: Record<string, unknown> | null;
   after: Record<string, unknown> | null;
   requestId: string | null;
+  chainHash: string | null;
+}
+
+interface Verification {
+  valid: boolean;
+  checked: number;
+  firstInvalidSeq: number | null;
+  unsealed: number;
 }
 
 async function list(t: TestApp, query: Record<string, string | number> = {}): Promise<{ items: Entry[]; total: number; page: number; totalPages: number }> {
@@ -33,7 +47,7 @@ async function list(t: TestApp, query: Record<string, string | number> = {}): Pr
   return res.body;
 }
 
-async function verify(t: TestApp): Promise<{ valid: boolean; checked: number; firstInvalidSeq: number | null }> {
+async function verify(t: TestApp): Promise<Verification> {
   const res = await t.http.get('/api/v1/audit/verify').set(admin);
   expect(res.status, JSON.stringify(res.body)).toBe(200);
   return res.body;
@@ -42,6 +56,15 @@ async function verify(t: TestApp): Promise<{ valid: boolean; checked: number; fi
 async function countRows(t: TestApp, table: 'audit_entries' | 'audit_seals'): Promise<number> {
   const { rows } = await t.sql.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`);
   return rows[0]!.n;
+}
+
+/** Waits for the background sealer to have sealed every entry written so far. */
+async function allSealed(t: TestApp): Promise<void> {
+  const deadline = Date.now() + 3 * SEALED_WITHIN_MS;
+  while ((await countRows(t, 'audit_seals')) < (await countRows(t, 'audit_entries'))) {
+    if (Date.now() > deadline) throw new Error('entries left unsealed');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 /** Tampering as a superuser would: with the append-only triggers off for the duration of `work`. */
@@ -54,6 +77,32 @@ async function tamper<T>(t: TestApp, work: (sql: pg.Pool) => Promise<T>): Promis
     await t.sql.query('ALTER TABLE audit_entries ENABLE TRIGGER audit_entries_append_only');
     await t.sql.query('ALTER TABLE audit_seals ENABLE TRIGGER audit_seals_append_only');
   }
+}
+
+/** Every stored entry as the chain hashes it, in seq order. */
+async function storedEntries(t: TestApp): Promise<StoredAuditEntry[]> {
+  const { rows } = await t.sql.query(
+    `SELECT id::text, seq, occurred_at AS "occurredAt", actor_sub AS "actorSub", actor_roles AS "actorRoles", action::text, entity_type::text AS "entityType",
+            entity_id::text AS "entityId", before, after, request_id AS "requestId" FROM audit_entries ORDER BY seq`,
+  );
+  return rows.map((row) => ({ ...row, seq: BigInt(row.seq) }));
+}
+
+/**
+ * What an attacker with database write access does, knowing the (public) chain algorithm but not a
+ * key: edits an entry, then recomputes its seal and every later one with the unkeyed hash.
+ */
+async function rewriteAsAttacker(t: TestApp, seq: number): Promise<void> {
+  await tamper(t, async (sql) => {
+    await sql.query(`UPDATE audit_entries SET after = jsonb_set(after, '{name}', '"Mallory"') WHERE seq = $1`, [seq]);
+    const entries = await storedEntries(t);
+    const { rows } = await sql.query<{ hash: string }>('SELECT hash FROM audit_seals WHERE seq < $1 ORDER BY seq DESC LIMIT 1', [seq]);
+    let previous = rows[0]?.hash ?? GENESIS_HASH;
+    for (const entry of entries.filter((candidate) => candidate.seq >= BigInt(seq))) {
+      previous = chainHash(previous, entry);
+      await sql.query('UPDATE audit_seals SET hash = $2 WHERE seq = $1', [entry.seq.toString(), previous]);
+    }
+  });
 }
 
 /** A transaction that holds the writers' shared gate, as an audit-writing use case in flight does. */
@@ -190,7 +239,7 @@ describe('Audit trail', () => {
     });
 
     it('is for admins only', async () => {
-      for (const path of ['/api/v1/audit', '/api/v1/audit/export', '/api/v1/audit/verify']) {
+      for (const path of ['/api/v1/audit', '/api/v1/audit/export', '/api/v1/audit/verify', '/api/v1/audit/head']) {
         expect((await t.http.get(path)).status).toBe(401);
         expect((await t.http.get(path).set(bearer(serviceToken()))).body.code).toBe('FORBIDDEN');
         expect((await t.http.get(path).set(bearer(engineerToken(engineerA.id)))).status).toBe(403);
@@ -208,10 +257,14 @@ describe('Audit trail', () => {
       const exportResponses = doc.paths['/api/v1/audit/export'].get.responses;
       expect(exportResponses['200'].content['application/x-ndjson'].schema.$ref).toBe('#/components/schemas/AuditEntryView');
       expect(Object.keys(doc.paths['/api/v1/audit/verify'].get.responses)).toEqual(expect.arrayContaining(['200', '401', '403', '503']));
+      expect(Object.keys(doc.components.schemas.ChainVerificationDto.properties).sort()).toEqual(['checked', 'firstInvalidSeq', 'unsealed', 'valid']);
+      expect(Object.keys(doc.paths['/api/v1/audit/head'].get.responses)).toEqual(expect.arrayContaining(['200', '401', '403']));
+      expect(Object.keys(doc.components.schemas.ChainHeadDto.properties).sort()).toEqual(['hash', 'sealedAt', 'seq']);
       expect(Object.keys(doc.components.schemas.AuditEntryView.properties).sort()).toEqual(ENTRY_KEYS);
     });
 
     it('exports every matching entry as NDJSON in ascending seq', async () => {
+      await allSealed(t);
       const res = await t.http.get('/api/v1/audit/export').set(admin);
       expect(res.status).toBe(200);
       expect(res.headers['content-type']).toMatch(/^application\/x-ndjson/);
@@ -269,18 +322,35 @@ describe('Audit trail', () => {
       expect(responses.map((res) => res.status)).toEqual(Array(50).fill(201));
       for (const res of await Promise.all(verifications)) expect(await res.json()).toMatchObject({ valid: true, firstInvalidSeq: null });
 
+      await allSealed(t);
       const result = await verify(t);
       const entries = await countRows(t, 'audit_entries');
-      expect(result).toEqual({ valid: true, checked: entries, firstInvalidSeq: null });
+      expect(result).toEqual({ valid: true, checked: entries, firstInvalidSeq: null, unsealed: 0 });
       expect(await countRows(t, 'audit_seals')).toBe(entries);
     });
 
-    it('seals in the background within about a second of the commit', async () => {
-      await createEngineer(t, { name: 'Background seal' });
+    it('seals every entry within 2 s of its commit, and shows its chain hash from then on', async () => {
+      const engineer = await createEngineer(t, { name: 'Background seal' });
+      const committed = Date.now();
       const entries = await countRows(t, 'audit_entries');
-      const deadline = Date.now() + 5_000;
-      while ((await countRows(t, 'audit_seals')) < entries && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+      while ((await countRows(t, 'audit_seals')) < entries && Date.now() - committed < SEALED_WITHIN_MS) await new Promise((resolve) => setTimeout(resolve, 25));
       expect(await countRows(t, 'audit_seals')).toBe(entries);
+      const [entry] = (await list(t, { entityId: engineer.id })).items;
+      const { rows } = await t.sql.query<{ hash: string }>('SELECT hash FROM audit_seals WHERE seq = $1', [entry!.seq]);
+      expect(entry!.chainHash).toBe(rows[0]!.hash);
+    });
+
+    it('answers the last sealed entry as the head', async () => {
+      await createEngineer(t, { name: 'Head' });
+      await allSealed(t);
+      const res = await t.http.get('/api/v1/audit/head').set(admin);
+      expect(res.status).toBe(200);
+      const { rows } = await t.sql.query<{ seq: string; hash: string; sealedAt: Date }>(
+        'SELECT seq, hash, sealed_at AS "sealedAt" FROM audit_seals ORDER BY seq DESC LIMIT 1',
+      );
+      expect(res.body).toEqual({ seq: Number(rows[0]!.seq), hash: rows[0]!.hash, sealedAt: rows[0]!.sealedAt.toISOString() });
+      const last = (await list(t, { page: 999 })).items.at(-1)!;
+      expect([last.seq, last.chainHash]).toEqual([res.body.seq, res.body.hash]);
     });
 
     it('links across the gaps that rolled-back writes leave in seq', async () => {
@@ -291,25 +361,33 @@ describe('Audit trail', () => {
       await client.query('ROLLBACK');
       client.release();
       await createEngineer(t, { name: 'After the gap' });
+      await allSealed(t);
       const result = await verify(t);
-      expect(result).toEqual({ valid: true, checked: await countRows(t, 'audit_entries'), firstInvalidSeq: null });
+      expect(result).toEqual({ valid: true, checked: await countRows(t, 'audit_entries'), firstInvalidSeq: null, unsealed: 0 });
       const gap = await t.sql.query('SELECT 1 FROM audit_entries WHERE seq = $1 UNION ALL SELECT 1 FROM audit_seals WHERE seq = $1', [rows[0]!.seq]);
       expect(gap.rowCount).toBe(0);
     });
 
-    it('answers 503 rather than waiting indefinitely behind a long-running writer', async () => {
+    it('verifies without writing or sealing anything, counting what is not sealed yet', async () => {
+      await allSealed(t);
+      // A writer in flight keeps the background sealer from sealing what follows.
       const longWriter = await holdWriterGate(t);
       try {
-        // Something to seal, so that verify needs the watermark.
         await createEngineer(t, { name: 'Behind a long writer' });
-        const res = await t.http.get('/api/v1/audit/verify').set(admin);
-        expect(res.status).toBe(503);
-        expect(res.body.code).toBe('SERVICE_UNAVAILABLE');
+        const before = { entries: await countRows(t, 'audit_entries'), seals: await countRows(t, 'audit_seals'), head: (await t.http.get('/api/v1/audit/head').set(admin)).body };
+        const started = Date.now();
+        const result = await verify(t);
+        expect(Date.now() - started).toBeLessThan(1_000);
+        expect(result).toEqual({ valid: true, checked: before.seals, firstInvalidSeq: null, unsealed: 1 });
+        expect(await countRows(t, 'audit_entries')).toBe(before.entries);
+        expect(await countRows(t, 'audit_seals')).toBe(before.seals);
+        expect((await t.http.get('/api/v1/audit/head').set(admin)).body).toEqual(before.head);
       } finally {
         await longWriter.query('ROLLBACK');
         longWriter.release();
       }
-      expect(await verify(t)).toMatchObject({ valid: true });
+      await allSealed(t);
+      expect(await verify(t)).toMatchObject({ valid: true, unsealed: 0 });
     });
   });
 
@@ -318,6 +396,7 @@ describe('Audit trail', () => {
 
     beforeAll(async () => {
       for (let index = 0; index < 3; index += 1) await createEngineer(t, { name: `Tamper ${index}` });
+      await allSealed(t);
       expect((await verify(t)).valid).toBe(true);
       const entries = (await list(t, { pageSize: 100 })).items;
       target = entries[Math.floor(entries.length / 2)]!;
@@ -332,7 +411,7 @@ describe('Audit trail', () => {
       const checkedBefore = (await t.sql.query<{ n: number }>('SELECT count(*)::int AS n FROM audit_entries WHERE seq < $1', [target.seq])).rows[0]!.n;
       await tamper(t, (sql) => sql.query(`UPDATE audit_entries SET after = jsonb_set(after, '{name}', '"Mallory"') WHERE seq = $1`, [target.seq]));
       try {
-        expect(await verify(t)).toEqual({ valid: false, checked: checkedBefore, firstInvalidSeq: target.seq });
+        expect(await verify(t)).toEqual({ valid: false, checked: checkedBefore, firstInvalidSeq: target.seq, unsealed: 0 });
       } finally {
         await tamper(t, (sql) => sql.query('UPDATE audit_entries SET after = $2::jsonb WHERE seq = $1', [target.seq, JSON.stringify(target.after)]));
       }
@@ -358,6 +437,7 @@ describe('Audit trail', () => {
       const { rows } = await t.sql.query<{ seq: string }>(`SELECT nextval(pg_get_serial_sequence('audit_entries', 'seq')) AS seq`);
       const unused = Number(rows[0]!.seq);
       await createEngineer(t, { name: 'Sealed above the gap' });
+      await allSealed(t);
       expect((await verify(t)).valid).toBe(true);
       await t.sql.query(
         `INSERT INTO audit_entries (seq, actor_sub, actor_roles, action, entity_type, entity_id, after)
@@ -372,6 +452,11 @@ describe('Audit trail', () => {
       expect((await verify(t)).valid).toBe(true);
     });
 
+    it('cannot tell an unkeyed chain recomputed by an attacker from the original (what AUDIT_HMAC_KEY is for)', async () => {
+      await rewriteAsAttacker(t, target.seq);
+      expect(await verify(t)).toMatchObject({ valid: true, firstInvalidSeq: null });
+    });
+
     it('finds a rewritten seal at its seq', async () => {
       const { rows } = await t.sql.query<{ hash: string }>('SELECT hash FROM audit_seals WHERE seq = $1', [target.seq]);
       await tamper(t, (sql) => sql.query(`UPDATE audit_seals SET hash = repeat('f', 64) WHERE seq = $1`, [target.seq]));
@@ -382,6 +467,197 @@ describe('Audit trail', () => {
       }
       expect((await verify(t)).valid).toBe(true);
     });
+  });
+});
+
+const AUDIT_KEY = 'an audit chain key of at least 32 characters';
+const NEXT_AUDIT_KEY = 'the audit chain key that replaces the first one';
+
+interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** `npm run audit:verify -- …` as an auditor runs it, without the service. */
+function auditVerifyCli(args: string[], env: Record<string, string | undefined>): Promise<CliResult> {
+  const root = path.resolve(import.meta.dirname, '../..');
+  const childEnv = { ...process.env, ...env };
+  if (env.AUDIT_HMAC_KEY === undefined) delete childEnv.AUDIT_HMAC_KEY;
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['--import', '@swc-node/register/esm-register', 'tools/audit-verify.ts', ...args], { cwd: root, env: childEnv }, (error, stdout, stderr) =>
+      resolve({ code: error ? Number(error.code) : 0, stdout, stderr }),
+    );
+  });
+}
+
+describe('Keyed audit chain', () => {
+  let t: TestApp;
+  let dir: string;
+  beforeAll(async () => {
+    t = await startTestApp({ AUDIT_HMAC_KEY: AUDIT_KEY });
+    dir = mkdtempSync(path.join(tmpdir(), 'ers-audit-'));
+  });
+  afterAll(async () => {
+    await t.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function exportLines(): Promise<string[]> {
+    const res = await t.http.get('/api/v1/audit/export').set(admin);
+    expect(res.status).toBe(200);
+    return res.text.trim().split('\n');
+  }
+
+  function exportFile(name: string, lines: string[]): string {
+    const file = path.join(dir, name);
+    writeFileSync(file, `${lines.join('\n')}\n`);
+    return file;
+  }
+
+  it('answers a head of nulls while nothing is sealed', async () => {
+    expect((await t.http.get('/api/v1/audit/head').set(admin)).body).toEqual({ seq: null, hash: null, sealedAt: null });
+  });
+
+  it('seals with HMAC-SHA256 under AUDIT_HMAC_KEY', async () => {
+    for (let index = 0; index < 4; index += 1) await createEngineer(t, { name: `Keyed ${index}` });
+    await allSealed(t);
+    const [first] = await storedEntries(t);
+    const { rows } = await t.sql.query<{ hash: string }>('SELECT hash FROM audit_seals WHERE seq = $1', [first!.seq.toString()]);
+    expect(rows[0]!.hash).toBe(createHmac('sha256', AUDIT_KEY).update(GENESIS_HASH + canonicalEntry(first!)).digest('hex'));
+    expect(await verify(t)).toEqual({ valid: true, checked: await countRows(t, 'audit_entries'), firstInvalidSeq: null, unsealed: 0 });
+  });
+
+  describe('offline verification of an export', () => {
+    let lines: string[];
+    let head: { seq: number; hash: string };
+    beforeAll(async () => {
+      for (let index = 0; index < 4; index += 1) await createEngineer(t, { name: `Offline ${index}` });
+      await allSealed(t);
+      lines = await exportLines();
+      head = (await t.http.get('/api/v1/audit/head').set(admin)).body;
+    });
+    const seqOf = (line: string): number => (JSON.parse(line) as Entry).seq;
+
+    it('accepts an untouched export with its head, and only with the key', async () => {
+      const file = exportFile('untouched.ndjson', lines);
+      const valid = await auditVerifyCli([file, '--head', head.hash], { AUDIT_HMAC_KEY: AUDIT_KEY });
+      expect(valid, valid.stderr).toMatchObject({ code: 0 });
+      expect(valid.stdout).toContain(`${lines.length} sealed entries checked`);
+      const unkeyed = await auditVerifyCli([file], { AUDIT_HMAC_KEY: undefined });
+      expect(unkeyed.code).toBe(1);
+      expect(unkeyed.stderr).toContain(`seq ${seqOf(lines[0]!)}:`);
+    });
+
+    it('names the seq of an edited line', async () => {
+      const edited = [...lines];
+      edited[2] = JSON.stringify({ ...(JSON.parse(lines[2]!) as Entry), actorSub: 'mallory' });
+      const result = await auditVerifyCli([exportFile('edited.ndjson', edited)], { AUDIT_HMAC_KEY: AUDIT_KEY });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(new RegExp(`^invalid: seq ${seqOf(lines[2]!)}:`));
+    });
+
+    it('names the seq after a removed line', async () => {
+      const removed = lines.filter((_, index) => index !== 1);
+      const result = await auditVerifyCli([exportFile('removed.ndjson', removed)], { AUDIT_HMAC_KEY: AUDIT_KEY });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(new RegExp(`^invalid: seq ${seqOf(lines[2]!)}:`));
+    });
+
+    it('checks nothing from an unsealed line on, so an anchored head after it is not found', async () => {
+      const unsealed = [...lines];
+      unsealed[1] = JSON.stringify({ ...(JSON.parse(lines[1]!) as Entry), chainHash: null });
+      const file = exportFile('unsealed.ndjson', unsealed);
+      const partial = await auditVerifyCli([file], { AUDIT_HMAC_KEY: AUDIT_KEY });
+      expect(partial, partial.stderr).toMatchObject({ code: 0 });
+      expect(partial.stdout).toContain(`1 sealed entries checked, up to seq ${seqOf(lines[0]!)}; ${lines.length - 1} entries from the first unsealed one on not checked`);
+      expect((await auditVerifyCli([file, '--head', head.hash], { AUDIT_HMAC_KEY: AUDIT_KEY })).code).toBe(1);
+    });
+
+    it('refuses a forged head, and a head cut off the export', async () => {
+      const forged = await auditVerifyCli([exportFile('forged.ndjson', lines), '--head', 'f'.repeat(64)], { AUDIT_HMAC_KEY: AUDIT_KEY });
+      expect(forged.code).toBe(1);
+      expect(forged.stderr).toContain(`checked up to seq ${head.seq}`);
+      const truncated = await auditVerifyCli([exportFile('truncated.ndjson', lines.slice(0, -1)), '--head', head.hash], { AUDIT_HMAC_KEY: AUDIT_KEY });
+      expect(truncated.code).toBe(1);
+      expect(truncated.stderr).toContain(`checked up to seq ${seqOf(lines.at(-2)!)}`);
+    });
+  });
+
+  it('finds an entry edited and re-chained by an attacker without the key', async () => {
+    const entries = (await list(t)).items;
+    const target = entries[2]!;
+    const { rows: seals } = await t.sql.query<{ seq: string; hash: string }>('SELECT seq, hash FROM audit_seals WHERE seq >= $1', [target.seq]);
+    await rewriteAsAttacker(t, target.seq);
+    try {
+      expect(await verify(t)).toEqual({ valid: false, checked: entries.filter((entry) => entry.seq < target.seq).length, firstInvalidSeq: target.seq, unsealed: 0 });
+    } finally {
+      await tamper(t, async (sql) => {
+        await sql.query('UPDATE audit_entries SET after = $2::jsonb WHERE seq = $1', [target.seq, JSON.stringify(target.after)]);
+        for (const seal of seals) await sql.query('UPDATE audit_seals SET hash = $2 WHERE seq = $1', [seal.seq, seal.hash]);
+      });
+    }
+    expect((await verify(t)).valid).toBe(true);
+  });
+
+  it('is sealed into one chain by several replicas writing and sealing at once', async () => {
+    const replica = await startAppOn(t.databaseName, t.sql, { AUDIT_HMAC_KEY: AUDIT_KEY });
+    try {
+      const responses = await Promise.all(
+        Array.from({ length: 40 }, (_, index) =>
+          fetch(`${(index % 2 === 0 ? t : replica).baseUrl}/api/v1/engineers`, {
+            method: 'POST',
+            headers: { ...admin, 'Content-Type': 'application/json' },
+            body: JSON.stringify({ name: `Replica ${index}`, email: `replica-${index}-${randomUUID()}@example.com` }),
+          }),
+        ),
+      );
+      expect(responses.map((res) => res.status)).toEqual(Array(40).fill(201));
+      await allSealed(t);
+      const total = await countRows(t, 'audit_entries');
+      expect(await verify(t)).toEqual({ valid: true, checked: total, firstInvalidSeq: null, unsealed: 0 });
+      expect(await verify(replica)).toEqual({ valid: true, checked: total, firstInvalidSeq: null, unsealed: 0 });
+    } finally {
+      await replica.close();
+    }
+  });
+
+  it('keeps verifying across a key rotation, and a replica on the old key pauses sealing once the new key has sealed', async () => {
+    /** Whether the newest seal was made with the new key. */
+    const headSealedWithNextKey = async (): Promise<boolean> => {
+      const [last] = (await storedEntries(t)).slice(-1);
+      const { rows } = await t.sql.query<{ hash: string }>('SELECT hash FROM audit_seals WHERE seq < $1 ORDER BY seq DESC LIMIT 1', [last!.seq.toString()]);
+      const { rows: head } = await t.sql.query<{ hash: string }>('SELECT hash FROM audit_seals WHERE seq = $1', [last!.seq.toString()]);
+      return head[0]!.hash === chainHash(rows[0]!.hash, last!, NEXT_AUDIT_KEY);
+    };
+    const rotatedKeys = { AUDIT_HMAC_KEY: `${NEXT_AUDIT_KEY},${AUDIT_KEY}` };
+    const rotated = await startAppOn(t.databaseName, t.sql, rotatedKeys);
+    try {
+      // Until a new-key replica has sealed once, the old one may still seal: both race for every pass.
+      for (let attempt = 0; attempt < 20; attempt += 1) {
+        await createEngineer(rotated, { name: `After rotation ${attempt}` });
+        await allSealed(t);
+        if (await headSealedWithNextKey()) break;
+      }
+      expect(await headSealedWithNextKey()).toBe(true);
+    } finally {
+      await rotated.close();
+    }
+    // Only the replica on the old key is left: it pauses rather than chain the old key after the new one.
+    await createEngineer(t, { name: 'Old replica write' });
+    await new Promise((resolve) => setTimeout(resolve, SEALED_WITHIN_MS + 1_000));
+    expect(await countRows(t, 'audit_seals')).toBe((await countRows(t, 'audit_entries')) - 1);
+    const resumed = await startAppOn(t.databaseName, t.sql, rotatedKeys);
+    try {
+      await allSealed(t);
+      expect(await headSealedWithNextKey()).toBe(true);
+      const total = await countRows(t, 'audit_entries');
+      expect(await verify(resumed)).toEqual({ valid: true, checked: total, firstInvalidSeq: null, unsealed: 0 });
+      // The old configuration cannot check what the new key sealed.
+      expect((await verify(t)).valid).toBe(false);
+    } finally {
+      await resumed.close();
+    }
   });
 });
 

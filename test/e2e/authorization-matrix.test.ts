@@ -59,6 +59,7 @@ const POLICY: Record<string, RoutePolicy> = {
   'GET /api/v1/audit': { roles: ADMIN, exact: { admin: 200 } },
   'GET /api/v1/audit/export': { roles: ADMIN, exact: { admin: 200 } },
   'GET /api/v1/audit/verify': { roles: ADMIN, exact: { admin: 200 } },
+  'GET /api/v1/audit/head': { roles: ADMIN, exact: { admin: 200 } },
   'GET /api/v1/admin/workload/drift': { roles: ADMIN, exact: { admin: 200 } },
   'POST /api/v1/admin/workload/reconcile': { roles: ADMIN, exact: { admin: 200 } },
   'POST /api/v1/sla/escalations/run': { roles: ADMIN, exact: { admin: 200 } },

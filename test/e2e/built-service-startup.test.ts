@@ -15,6 +15,8 @@ const SECRET = 'a-production-secret-of-at-least-32-characters';
 const EXIT_WITHIN_MS = 60_000;
 const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256', publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
 
+const PRODUCTION = { NODE_ENV: 'production', JWT_SECRET: SECRET, METRICS_TOKEN: 'metrics-token' };
+
 const refusals: [label: string, env: Record<string, string>, message: RegExp][] = [
   ['no secret, NODE_ENV unset', {}, /JWT_SECRET is required.*no built-in secret/],
   ['no secret, NODE_ENV=development', { NODE_ENV: 'development' }, /JWT_SECRET is required.*no built-in secret/],
@@ -25,6 +27,9 @@ const refusals: [label: string, env: Record<string, string>, message: RegExp][] 
   ['a JWKS without an audience', { JWT_JWKS_URL: 'https://idp.example.com/jwks.json' }, /JWT_AUDIENCE is required with JWT_JWKS_URL/],
   ['a JWKS over plain http to another host', { JWT_JWKS_URL: 'http://idp.example.com/jwks.json', JWT_AUDIENCE: 'ers' }, /JWT_JWKS_URL must use https:/],
   ['a short secret', { JWT_SECRET: 'short' }, /JWT_SECRET must be at least 32 characters/],
+  ['a short webhook secret in production', { ...PRODUCTION, WEBHOOK_URL: 'https://hooks.example.com/x', WEBHOOK_SECRET: 'x' }, /WEBHOOK_SECRET must be at least 32 characters/],
+  ['webhooks over plain http to another host in production', { ...PRODUCTION, WEBHOOK_URL: 'http://hooks.example.com/x', WEBHOOK_SECRET: 's'.repeat(32) }, /WEBHOOK_URL must use https:/],
+  ['a short audit chain key', { ...PRODUCTION, AUDIT_HMAC_KEY: 'too-short' }, /AUDIT_HMAC_KEY must be at least 32 characters/],
 ];
 
 describe('the built service refuses to start with weak authentication settings', () => {

@@ -7,6 +7,8 @@ import path from 'node:path';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { AUDIT_SEAL_LOCK_KEY } from '@app/audit';
+
 import { createApp } from '../../apps/api/src/create-app.js';
 import { createEngineer, createIncident } from '../support/factories.js';
 import { adminToken, bearer, engineerToken, startTestApp, type TestApp } from '../support/test-app.js';
@@ -181,6 +183,29 @@ describe('GET /metrics', () => {
     const m = await scrape(t);
     expect(m.value('http_request_duration_seconds_count', { method: 'POST', route: '/api/v1/engineers', status_code: '415' })).toBe(1);
     expect(m.value('http_request_duration_seconds_count', { method: 'PUT', route: '/api/v1/engineers', status_code: '405' })).toBe(1);
+  });
+
+  it('reports how long the oldest audit entry has waited for its seal', async () => {
+    // The entries of the tests above are sealed within 2 s.
+    const deadline = Date.now() + 5_000;
+    while ((await scrape(t)).value('audit_unsealed_oldest_age_seconds') !== 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
+    expect((await scrape(t)).value('audit_unsealed_oldest_age_seconds')).toBe(0);
+    // A writer in flight holds the sealer back (docs/audit.md); an entry committed meanwhile waits.
+    const inFlight = await t.sql.connect();
+    try {
+      await inFlight.query('BEGIN');
+      await inFlight.query('SELECT pg_advisory_xact_lock_shared($1)', [AUDIT_SEAL_LOCK_KEY]);
+      await t.sql.query(
+        `INSERT INTO audit_entries (occurred_at, actor_sub, actor_roles, action, entity_type, entity_id)
+         VALUES (now() - interval '300 seconds', 'admin-1', '{admin}', 'engineer.created', 'engineer', gen_random_uuid())`,
+      );
+      const age = (await scrape(t)).value('audit_unsealed_oldest_age_seconds');
+      expect(age).toBeGreaterThanOrEqual(300);
+      expect(age).toBeLessThan(360);
+    } finally {
+      await inFlight.query('ROLLBACK');
+      inFlight.release();
+    }
   });
 
   it('is public while METRICS_TOKEN is unset, whatever Authorization says, and served at the root', async () => {

@@ -3,7 +3,8 @@ import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 import pg from 'pg';
-import { afterEach, describe, expect, inject, it } from 'vitest';
+import { Webhook } from 'standardwebhooks';
+import { afterEach, describe, expect, inject, it, vi } from 'vitest';
 
 import { cloneTemplate, dropDatabase, testPool, withAdmin } from '../support/database.js';
 import { createEngineer, createIncident } from '../support/factories.js';
@@ -21,6 +22,7 @@ interface ReceivedRequest {
   id: string;
   signature: string;
   contentType: string;
+  headers: IncomingHttpHeaders;
   raw: Buffer;
   body: { id: string; type: string; occurredAt: string; data: Record<string, any> };
   reply: Reply;
@@ -50,6 +52,7 @@ async function startReceiver(reply: (n: number) => Reply): Promise<Receiver> {
         id: String(headers['x-webhook-id']),
         signature: String(headers['x-webhook-signature']),
         contentType: String(headers['content-type']),
+        headers,
         raw,
         body: JSON.parse(raw.toString('utf8')),
         reply: answer,
@@ -78,10 +81,23 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined | fal
   }
 }
 
+/** The Standard Webhooks headers as a receiver hands them to the library. */
+function standardHeaders(delivery: ReceivedRequest): Record<string, string> {
+  const { 'webhook-id': id, 'webhook-timestamp': timestamp, 'webhook-signature': signature } = delivery.headers;
+  return { 'webhook-id': String(id), 'webhook-timestamp': String(timestamp), 'webhook-signature': String(signature) };
+}
+
+/** The library reads a secret as base64; a plain secret's key is its bytes. */
+const standardVerifier = (secret: string): Webhook => new Webhook(secret.startsWith('whsec_') ? secret : Buffer.from(secret).toString('base64'));
+
 function expectSigned(delivery: ReceivedRequest): void {
   expect(delivery.signature).toBe(`sha256=${createHmac('sha256', SECRET).update(delivery.raw).digest('hex')}`);
   expect(delivery.contentType).toMatch(/^application\/json/);
   expect(delivery.id).toBe(delivery.body.id);
+  expect(standardVerifier(SECRET).verify(delivery.raw, standardHeaders(delivery))).toEqual(delivery.body);
+  expect(delivery.headers['webhook-id']).toBe(delivery.body.id);
+  // The timestamp is the attempt's own, so that each retry is fresh and a replay of it ages.
+  expect(Math.abs(Number(delivery.headers['webhook-timestamp']) - delivery.at / 1000)).toBeLessThan(5);
 }
 
 /** The event ids a review's requests carried, with back-to-back repeats (retries) folded into one. */
@@ -179,6 +195,42 @@ describe('webhook delivery', () => {
     const metrics = (await t.http.get('/metrics')).text;
     expect(metrics).toContain('webhook_deliveries_total{outcome="delivered"} 7');
     expect(metrics).toContain('webhook_deliveries_total{outcome="failed"} 2');
+  });
+
+  it('signs for the Standard Webhooks libraries with a whsec_ secret and each attempt\'s own timestamp; a replay after the tolerance is refused', async () => {
+    const secret = `whsec_${Buffer.from('a Standard Webhooks key of 32 bytes').toString('base64')}`;
+    const receiver = await startReceiver((n) => (n === 0 ? 503 : 204));
+    cleanups.push(() => receiver.close());
+    const t = await startTestApp({ WEBHOOK_SECRET: secret, WEBHOOK_URL: receiver.url, WEBHOOK_BACKOFF_BASE_MS: '500' });
+    cleanups.push(() => t.close());
+
+    const engineer = await createEngineer(t);
+    const incident = await createIncident(t);
+    expect((await t.http.post('/api/v1/reviews').set(admin).send({ incidentId: incident.id, engineerId: engineer.id })).status).toBe(201);
+    await waitFor('the first attempt', () => receiver.received.length > 0);
+    // The event is an hour old by the retry: the retry's timestamp is still its own, not the event's.
+    await t.sql.query(`UPDATE webhook_events SET occurred_at = occurred_at - interval '1 hour'`);
+    const delivery = await waitFor('the retry delivered', () => receiver.received.find((request) => request.reply === 204));
+    expect(Date.parse(delivery!.body.occurredAt)).toBeLessThan(Date.now() - 3_500_000);
+    expect(Math.abs(Number(delivery!.headers['webhook-timestamp']) - delivery!.at / 1000)).toBeLessThan(5);
+
+    const verifier = standardVerifier(secret);
+    expect(verifier.verify(delivery!.raw, standardHeaders(delivery!))).toMatchObject({ type: 'review.assigned' });
+    // The key is the decoded base64, not the text after the prefix.
+    expect(() => standardVerifier(Buffer.from(secret).toString('base64')).verify(delivery!.raw, standardHeaders(delivery!))).toThrow(/signature/);
+    const tampered = Buffer.from(delivery!.raw.toString('utf8').replace('review.assigned', 'review.cancelled'));
+    expect(() => verifier.verify(tampered, standardHeaders(delivery!))).toThrow(/signature/);
+    // The same captured request, replayed ten minutes later.
+    const now = Date.now();
+    vi.spyOn(Date, 'now').mockReturnValue(now + 10 * 60_000);
+    try {
+      expect(() => verifier.verify(delivery!.raw, standardHeaders(delivery!))).toThrow(/too old/);
+    } finally {
+      vi.restoreAllMocks();
+    }
+    // A replay with a fresh timestamp header no longer matches the signature.
+    const refreshed = { ...standardHeaders(delivery!), 'webhook-timestamp': String(Math.floor(Date.now() / 1000) + 60) };
+    expect(() => verifier.verify(delivery!.raw, refreshed)).toThrow(/signature/);
   });
 
   it('lists undelivered events with their attempts to admins while the receiver fails, and delivers them in order once it recovers', async () => {

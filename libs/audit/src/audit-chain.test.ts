@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 
 import { describe, expect, it } from 'vitest';
 
-import { canonicalEntry, canonicalJson, chainHash, GENESIS_HASH, type StoredAuditEntry } from './audit-chain.js';
+import { canonicalEntry, canonicalJson, chainHash, ChainWalker, GENESIS_HASH, type StoredAuditEntry } from './audit-chain.js';
 
 const entry: StoredAuditEntry = {
   id: '6f1c2a52-0d7e-4a53-9d43-8f0c1b7f5e21',
@@ -62,5 +62,47 @@ describe('chainHash', () => {
     ];
     for (const variant of variants) expect(chainHash(GENESIS_HASH, { ...entry, ...variant })).not.toBe(original);
     expect(chainHash('f'.repeat(64), entry)).not.toBe(original);
+  });
+});
+
+describe('chainHash with a key', () => {
+  it('is HMAC-SHA256 of the same bytes under the key', () => {
+    const key = 'k'.repeat(32);
+    expect(chainHash(GENESIS_HASH, entry, key)).toBe(createHmac('sha256', key).update(GENESIS_HASH + canonicalEntry(entry)).digest('hex'));
+    expect(chainHash(GENESIS_HASH, entry, key)).not.toBe(chainHash(GENESIS_HASH, entry));
+  });
+});
+
+describe('ChainWalker', () => {
+  const [oldKey, newKey] = ['o'.repeat(32), 'n'.repeat(32)];
+  const entries = [1n, 2n, 3n, 4n].map((seq) => ({ ...entry, seq }));
+
+  /** Seals the entries in order, entry i with keys[i] (undefined: unkeyed). */
+  function sealed(keys: (string | undefined)[]): string[] {
+    let previous = GENESIS_HASH;
+    return entries.map((item, index) => (previous = chainHash(previous, item, keys[index])));
+  }
+
+  function firstRefused(walker: ChainWalker, hashes: string[]): bigint | null {
+    for (const [index, hash] of hashes.entries()) if (!walker.accept(entries[index]!, hash)) return entries[index]!.seq;
+    return null;
+  }
+
+  it('follows a rotation to a newer key, never back to an older one', () => {
+    const keys = { keys: [newKey, oldKey], acceptsUnkeyed: false };
+    expect(firstRefused(new ChainWalker(keys), sealed([oldKey, oldKey, newKey, newKey]))).toBeNull();
+    expect(firstRefused(new ChainWalker(keys), sealed([oldKey, newKey, oldKey, newKey]))).toBe(3n);
+  });
+
+  it('refuses unkeyed seals when keyed, unless "unkeyed" is listed, and then only before the keyed ones', () => {
+    const unkeyedPrefix = sealed([undefined, undefined, newKey, newKey]);
+    expect(firstRefused(new ChainWalker({ keys: [newKey], acceptsUnkeyed: false }), unkeyedPrefix)).toBe(1n);
+    expect(firstRefused(new ChainWalker({ keys: [newKey], acceptsUnkeyed: true }), unkeyedPrefix)).toBeNull();
+    expect(firstRefused(new ChainWalker({ keys: [newKey], acceptsUnkeyed: true }), sealed([newKey, undefined, newKey, newKey]))).toBe(2n);
+  });
+
+  it('verifies an unkeyed chain without keys, and refuses a keyed one', () => {
+    expect(firstRefused(new ChainWalker({ keys: [], acceptsUnkeyed: true }), sealed([]))).toBeNull();
+    expect(firstRefused(new ChainWalker({ keys: [], acceptsUnkeyed: true }), sealed([newKey]))).toBe(1n);
   });
 });

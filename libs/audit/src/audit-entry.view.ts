@@ -1,7 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
 
 import { AUDIT_ACTIONS, AUDIT_ENTITY_TYPES, type AuditAction, type AuditEntityType } from './audit.types.js';
-import type { StoredAuditEntry } from './audit-chain.js';
+import type { SealedAuditEntry } from './audit-chain.js';
 
 const SNAPSHOT = { type: 'object', additionalProperties: true, nullable: true } as const;
 
@@ -18,9 +18,16 @@ export class AuditEntryView {
   @ApiProperty({ ...SNAPSHOT, description: 'The entity as the API showed it before the change; null on creation' }) before!: object | null;
   @ApiProperty({ ...SNAPSHOT, description: 'The entity as the API shows it after the change' }) after!: object | null;
   @ApiProperty({ type: String, nullable: true, description: 'X-Request-Id of the request; null for scheduled work' }) requestId!: string | null;
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    pattern: '^[0-9a-f]{64}$',
+    description: 'Hash of this entry\'s seal in the audit chain (hex); null until the entry is sealed, within 2 s of its commit',
+  })
+  chainHash!: string | null;
 }
 
-export function toAuditEntryView(entry: StoredAuditEntry): AuditEntryView {
+export function toAuditEntryView(entry: SealedAuditEntry): AuditEntryView {
   return {
     id: entry.id,
     seq: Number(entry.seq),
@@ -33,5 +40,6 @@ export function toAuditEntryView(entry: StoredAuditEntry): AuditEntryView {
     before: entry.before as object | null,
     after: entry.after as object | null,
     requestId: entry.requestId,
+    chainHash: entry.chainHash,
   };
 }

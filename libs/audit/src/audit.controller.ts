@@ -7,7 +7,7 @@ import { Allow, Permission } from '@app/auth';
 import { AuditService } from './audit.service.js';
 import { AuditChainService } from './audit-chain.service.js';
 import { AuditEntryView } from './audit-entry.view.js';
-import { AuditFilterQueryDto, AuditPageDto, ChainVerificationDto, ListAuditQueryDto } from './dto/audit.dto.js';
+import { AuditFilterQueryDto, AuditPageDto, ChainHeadDto, ChainVerificationDto, ListAuditQueryDto } from './dto/audit.dto.js';
 
 const BAD_FILTER = 'VALIDATION_FAILED: entityType, action, entityId (UUID), actorSub, from/to (ISO date-time with offset) or paging invalid';
 
@@ -64,10 +64,21 @@ export class AuditController {
 
   @Get('verify')
   @Allow(Permission.AuditRead)
-  @ApiOkResponse({ type: ChainVerificationDto, description: 'Seals pending entries, then recomputes the hash chain (docs/audit.md)' })
-  @ApiServiceUnavailableResponse({ description: 'SERVICE_UNAVAILABLE: long-running writers kept the chain from being sealed, or the database is unreachable' })
+  @ApiOkResponse({
+    type: ChainVerificationDto,
+    description: 'Read-only: recomputes the hash chain (HMAC-SHA256 with AUDIT_HMAC_KEY when set) up to the sealed head and counts the entries above it (docs/audit.md)',
+  })
+  @ApiServiceUnavailableResponse({ description: 'SERVICE_UNAVAILABLE: the database is unreachable' })
   verify(): Promise<ChainVerificationDto> {
     return this.chain.verify();
+  }
+
+  @Get('head')
+  @Allow(Permission.AuditRead)
+  @ApiOkResponse({ type: ChainHeadDto, description: 'The last sealed entry\'s seq and chain hash, to be recorded outside the database (docs/audit.md)' })
+  @ApiServiceUnavailableResponse({ description: 'SERVICE_UNAVAILABLE: the database is unreachable' })
+  head(): Promise<ChainHeadDto> {
+    return this.chain.head();
   }
 }
 

@@ -10,13 +10,17 @@ import {
   type AuditFilter,
   type AuditRecord,
   type AuditSeal,
+  type SealedHead,
 } from './audit.types.js';
-import type { StoredAuditEntry } from './audit-chain.js';
+import type { SealedAuditEntry, StoredAuditEntry } from './audit-chain.js';
 
 type Db = Tx | PrismaService;
 
 const COLUMNS = Prisma.sql`a.id::text AS id, a.seq, a.occurred_at AS "occurredAt", a.actor_sub AS "actorSub", a.actor_roles AS "actorRoles",
   a.action::text AS action, a.entity_type::text AS "entityType", a.entity_id::text AS "entityId", a.before, a.after, a.request_id AS "requestId"`;
+/** Entries as listed and exported: with their seal's hash, null while unsealed. */
+const SEALED_COLUMNS = Prisma.sql`${COLUMNS}, s.hash AS "chainHash"`;
+const WITH_SEALS = Prisma.sql`audit_entries a LEFT JOIN audit_seals s ON s.seq = a.seq`;
 
 /** The only code that reads or writes audit_entries and audit_seals. */
 @Injectable()
@@ -67,9 +71,25 @@ export class AuditRepository {
     return row?.locked ?? false;
   }
 
-  async sealedHead(db: Db = this.prisma): Promise<AuditSeal | undefined> {
-    const [row] = await db.$queryRaw<AuditSeal[]>`SELECT seq, hash FROM audit_seals ORDER BY seq DESC LIMIT 1`;
+  async sealedHead(db: Db = this.prisma): Promise<SealedHead | undefined> {
+    const [row] = await db.$queryRaw<SealedHead[]>`SELECT seq, hash, sealed_at AS "sealedAt" FROM audit_seals ORDER BY seq DESC LIMIT 1`;
     return row;
+  }
+
+  /** The entry at `seq` and the hash of the seal before it (null for the first): the input of its seal. */
+  async sealInput(tx: Tx, seq: bigint): Promise<{ entry: StoredAuditEntry; previousHash: string | null } | undefined> {
+    const [row] = await tx.$queryRaw<(StoredAuditEntry & { previousHash: string | null })[]>`
+      SELECT ${COLUMNS}, (SELECT p.hash FROM audit_seals p WHERE p.seq < a.seq ORDER BY p.seq DESC LIMIT 1) AS "previousHash"
+      FROM audit_entries a WHERE a.seq = ${seq}`;
+    if (!row) return undefined;
+    const { previousHash, ...entry } = row;
+    return { entry, previousHash };
+  }
+
+  /** Entries not sealed yet: those above the sealed head (all of them when nothing is sealed). */
+  async countAbove(seq: bigint | null): Promise<number> {
+    const [row] = await this.prisma.$queryRaw<{ n: number }[]>`SELECT count(*)::int AS n FROM audit_entries WHERE seq > ${seq ?? 0n}`;
+    return row?.n ?? 0;
   }
 
   /** Entries with after < seq <= upTo (after null: from the first), ascending. */
@@ -96,15 +116,15 @@ export class AuditRepository {
     return row?.total ?? 0;
   }
 
-  async listMatching(filter: AuditFilter, offset: number, limit: number): Promise<StoredAuditEntry[]> {
-    return this.prisma.$queryRaw<StoredAuditEntry[]>`
-      SELECT ${COLUMNS} FROM audit_entries a WHERE ${where(filter)} ORDER BY a.seq OFFSET ${offset} LIMIT ${limit}`;
+  async listMatching(filter: AuditFilter, offset: number, limit: number): Promise<SealedAuditEntry[]> {
+    return this.prisma.$queryRaw<SealedAuditEntry[]>`
+      SELECT ${SEALED_COLUMNS} FROM ${WITH_SEALS} WHERE ${where(filter)} ORDER BY a.seq OFFSET ${offset} LIMIT ${limit}`;
   }
 
   /** One keyset page of matching entries with after < seq <= upTo (after null: from the first), ascending. */
-  async matchingBetween(filter: AuditFilter, after: bigint | null, upTo: bigint, limit: number): Promise<StoredAuditEntry[]> {
-    return this.prisma.$queryRaw<StoredAuditEntry[]>`
-      SELECT ${COLUMNS} FROM audit_entries a WHERE ${where(filter)} AND ${seqRange(after, upTo)} ORDER BY a.seq LIMIT ${limit}`;
+  async matchingBetween(filter: AuditFilter, after: bigint | null, upTo: bigint, limit: number): Promise<SealedAuditEntry[]> {
+    return this.prisma.$queryRaw<SealedAuditEntry[]>`
+      SELECT ${SEALED_COLUMNS} FROM ${WITH_SEALS} WHERE ${where(filter)} AND ${seqRange(after, upTo)} ORDER BY a.seq LIMIT ${limit}`;
   }
 
   async maxSeq(): Promise<bigint> {

@@ -62,9 +62,21 @@ export interface AuditSeal {
   hash: string;
 }
 
+export interface SealedHead extends AuditSeal {
+  sealedAt: Date;
+}
+
 export interface ChainVerification {
   valid: boolean;
   /** Entries whose hash was recomputed and matched their seal. */
   checked: number;
   firstInvalidSeq: number | null;
+  /** Entries above the sealed head, not covered by this verification yet. */
+  unsealed: number;
+}
+
+export interface ChainHead {
+  seq: number | null;
+  hash: string | null;
+  sealedAt: string | null;
 }

@@ -84,6 +84,16 @@ describe('loadAppConfig', () => {
     ['ASSIGN_RATE_LIMIT', { ASSIGN_RATE_LIMIT: '0' }],
     ['ASSIGN_RATE_WINDOW_SECONDS', { ASSIGN_RATE_WINDOW_SECONDS: 'a minute' }],
     ['REDIS_URL', { REDIS_URL: 'http://127.0.0.1:6379' }],
+    ['WEBHOOK_SECRET', { WEBHOOK_URL: 'https://hooks.example.com/x', WEBHOOK_SECRET: 'whsec_not base64!' }],
+    ['WEBHOOK_SECRET', { NODE_ENV: 'production', JWT_SECRET: SECRET_32, WEBHOOK_URL: 'https://hooks.example.com/x', WEBHOOK_SECRET: 'x' }],
+    ['WEBHOOK_SECRET', { NODE_ENV: 'production', JWT_SECRET: SECRET_32, WEBHOOK_URL: 'https://hooks.example.com/x', WEBHOOK_SECRET: 'x'.repeat(31) }],
+    ['WEBHOOK_URL', { NODE_ENV: 'production', JWT_SECRET: SECRET_32, WEBHOOK_URL: 'http://hooks.example.com/x', WEBHOOK_SECRET: SECRET_32 }],
+    ['WEBHOOK_URL', { NODE_ENV: 'production', JWT_SECRET: SECRET_32, WEBHOOK_URL: 'http://127.0.0.1.example.com/x', WEBHOOK_SECRET: SECRET_32 }],
+    ['WEBHOOK_ALLOW_HTTP', { WEBHOOK_ALLOW_HTTP: 'yes' }],
+    ['AUDIT_HMAC_KEY', { AUDIT_HMAC_KEY: 'k'.repeat(31) }],
+    ['AUDIT_HMAC_KEY', { AUDIT_HMAC_KEY: `${'k'.repeat(32)},short` }],
+    ['AUDIT_HMAC_KEY', { AUDIT_HMAC_KEY: 'unkeyed' }],
+    ['AUDIT_HMAC_KEY', { AUDIT_HMAC_KEY: `unkeyed,${'k'.repeat(32)}` }],
   ];
 
   it.each(invalid)('refuses an invalid %s with a message naming it', (variable, env) => {
@@ -119,6 +129,24 @@ describe('loadAppConfig', () => {
     expect(loadAppConfig({ ...PRODUCTION, METRICS_TOKEN: undefined, METRICS_PUBLIC: 'true' }).metricsPublic).toBe(true);
     expect(loadAppConfig(PRODUCTION).metricsToken).toBe('metrics-token');
     expect(loadAppConfig({ ...BASE, METRICS_TOKEN: undefined }).metricsToken).toBeUndefined();
+  });
+
+  it('accepts a production webhook with a long secret over https, a loopback http or an explicit WEBHOOK_ALLOW_HTTP', () => {
+    const production = { ...PRODUCTION, WEBHOOK_SECRET: SECRET_32 };
+    for (const url of ['https://hooks.example.com/x', 'http://127.0.0.1:8080/x', 'http://localhost/x', 'http://[::1]:9000/x']) {
+      expect(loadAppConfig({ ...production, WEBHOOK_URL: url }).webhook.url).toBe(url);
+    }
+    expect(loadAppConfig({ ...production, WEBHOOK_URL: 'http://hooks.internal/x', WEBHOOK_ALLOW_HTTP: 'true' }).webhook.url).toBe('http://hooks.internal/x');
+    expect(loadAppConfig({ ...production, WEBHOOK_SECRET: `whsec_${Buffer.alloc(24, 7).toString('base64')}`, WEBHOOK_URL: 'https://h.example.com' }).webhook.secret).toMatch(/^whsec_/);
+    // Outside production a short secret and plain http stay allowed, for local receivers.
+    expect(loadAppConfig({ ...BASE, WEBHOOK_URL: 'http://hooks.example.com/x', WEBHOOK_SECRET: 's' }).webhook.secret).toBe('s');
+  });
+
+  it('reads AUDIT_HMAC_KEY as the sealing key, then retired keys, then optionally "unkeyed"', () => {
+    const [current, retired] = ['c'.repeat(32), 'r'.repeat(40)];
+    expect(loadAppConfig(BASE).auditChain).toEqual({ keys: [], acceptsUnkeyed: true });
+    expect(loadAppConfig({ ...BASE, AUDIT_HMAC_KEY: current }).auditChain).toEqual({ keys: [current], acceptsUnkeyed: false });
+    expect(loadAppConfig({ ...BASE, AUDIT_HMAC_KEY: `${current}, ${retired},unkeyed` }).auditChain).toEqual({ keys: [current, retired], acceptsUnkeyed: true });
   });
 
   it('pins RS256 for an RSA key and ES256 for a P-256 key, accepting escaped newlines', () => {

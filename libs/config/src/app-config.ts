@@ -59,6 +59,8 @@ export interface AppConfig {
   metricsToken?: string;
   /** /metrics without a token, stated on purpose (it lists engineer ids). */
   metricsPublic: boolean;
+  /** AUDIT_HMAC_KEY: the first key seals, the retired ones after it only verify; none: unkeyed chain. */
+  auditChain: { keys: string[]; acceptsUnkeyed: boolean };
 }
 
 export class ConfigError extends Error {
@@ -139,16 +141,14 @@ function publicKeyAlgorithm(pem: string): { publicKey: string; algorithm: 'RS256
   throw new ConfigError('JWT_PUBLIC_KEY', `must be an RSA key (RS256) or a P-256 EC key (ES256), got ${key.asymmetricKeyType ?? 'unknown'}${details.namedCurve ? ` ${details.namedCurve}` : ''}`);
 }
 
-const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
-
-export function isLoopbackHost(hostname: string): boolean {
-  return LOOPBACK_HOSTS.has(hostname) || hostname.startsWith('127.');
+function isLoopback(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || /^127(?:\.\d{1,3}){3}$/.test(hostname);
 }
 
 /** Keys fetched over plain HTTP could be swapped on the way: only a loopback JWKS may use it. */
 function jwksUrl(env: Env): string | undefined {
   const raw = url(env, 'JWT_JWKS_URL', ['https:', 'http:']);
-  if (raw !== undefined && new URL(raw).protocol === 'http:' && !isLoopbackHost(new URL(raw).hostname)) {
+  if (raw !== undefined && new URL(raw).protocol === 'http:' && !isLoopback(new URL(raw).hostname)) {
     throw new ConfigError('JWT_JWKS_URL', 'must use https: (http: only for a loopback address)');
   }
   return raw;
@@ -204,7 +204,8 @@ export function loadAppConfig(env: Env = process.env): AppConfig {
   }
   const webhookUrl = url(env, 'WEBHOOK_URL', ['http:', 'https:']);
   const webhookSecret = optional(env, 'WEBHOOK_SECRET');
-  if (webhookUrl && !webhookSecret) throw new ConfigError('WEBHOOK_SECRET', 'is required when WEBHOOK_URL is set');
+  checkWebhookTarget(env, nodeEnv, webhookUrl, webhookSecret);
+  const auditChain = auditChainKeys(env);
   return {
     nodeEnv,
     host: optional(env, 'HOST') ?? '0.0.0.0',
@@ -246,5 +247,41 @@ export function loadAppConfig(env: Env = process.env): AppConfig {
     },
     redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
     ...metricsAccess(env, nodeEnv),
+    auditChain,
   };
+}
+
+const MIN_WEBHOOK_SECRET_LENGTH = 32;
+const MIN_AUDIT_KEY_LENGTH = 32;
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/** In production a short secret or a plain-http receiver beyond this host would expose the events. */
+function checkWebhookTarget(env: Env, nodeEnv: AppConfig['nodeEnv'], webhookUrl: string | undefined, secret: string | undefined): void {
+  const allowHttp = boolean(env, 'WEBHOOK_ALLOW_HTTP', false);
+  if (!webhookUrl) return;
+  if (!secret) throw new ConfigError('WEBHOOK_SECRET', 'is required when WEBHOOK_URL is set');
+  if (secret.startsWith('whsec_') && !(secret.length > 'whsec_'.length && BASE64.test(secret.slice('whsec_'.length)))) {
+    throw new ConfigError('WEBHOOK_SECRET', 'written whsec_<key> must carry the key in base64');
+  }
+  if (nodeEnv !== 'production') return;
+  if (secret.length < MIN_WEBHOOK_SECRET_LENGTH) throw new ConfigError('WEBHOOK_SECRET', `must be at least ${MIN_WEBHOOK_SECRET_LENGTH} characters in production`);
+  if (new URL(webhookUrl).protocol === 'http:' && !isLoopback(new URL(webhookUrl).hostname) && !allowHttp) {
+    throw new ConfigError('WEBHOOK_URL', 'must use https: in production unless its host is a loopback address or WEBHOOK_ALLOW_HTTP=true');
+  }
+}
+
+/**
+ * AUDIT_HMAC_KEY is `current[,retired…][,unkeyed]`, newest first (docs/audit.md, "Rotating the key").
+ * Exported for the offline verifier, which reads the same variable.
+ */
+export function auditChainKeys(env: Env): AppConfig['auditChain'] {
+  const raw = optional(env, 'AUDIT_HMAC_KEY');
+  if (raw === undefined) return { keys: [], acceptsUnkeyed: true };
+  const items = raw.split(',').map((item) => item.trim());
+  const acceptsUnkeyed = items.at(-1) === 'unkeyed';
+  const keys = acceptsUnkeyed ? items.slice(0, -1) : items;
+  if (keys.length === 0 || keys.some((key) => key.length < MIN_AUDIT_KEY_LENGTH)) {
+    throw new ConfigError('AUDIT_HMAC_KEY', `must be at least ${MIN_AUDIT_KEY_LENGTH} characters (each key of the comma list; "unkeyed" only last)`);
+  }
+  return { keys, acceptsUnkeyed };
 }

@@ -14,11 +14,12 @@ interface DatabaseSnapshot {
   overdue: number;
   drifted: number;
   outbox: { backlog: number; oldestAgeSeconds: number };
+  auditUnsealedAgeSeconds: number;
 }
 
 /**
  * Gauges read from the database at scrape time, so that every replica reports the same values.
- * The gauges of one scrape share one read: five aggregate queries in one REPEATABLE READ
+ * The gauges of one scrape share one read: six aggregate queries in one REPEATABLE READ
  * transaction (one connection, one consistent snapshot). When the read fails, the gauges report
  * no series and database_up is 0; process and HTTP metrics are still served.
  */
@@ -88,6 +89,14 @@ export class DatabaseGauges {
         if (snapshot) gauge.set(snapshot.outbox.oldestAgeSeconds);
       }),
     });
+    new Gauge({
+      name: 'audit_unsealed_oldest_age_seconds',
+      help: 'Age of the oldest audit entry above the sealed head (0 when all are sealed); normally under 2 s',
+      registers,
+      collect: this.collector((gauge, snapshot) => {
+        if (snapshot) gauge.set(snapshot.auditUnsealedAgeSeconds);
+      }),
+    });
     const pool = this.prisma.pool;
     new Gauge({
       name: 'db_pool_connections',
@@ -139,7 +148,7 @@ export class DatabaseGauges {
   }
 
   private async read(): Promise<DatabaseSnapshot> {
-    const [workload, open, [overdue], [drift], [outbox]] = await this.prisma.$transaction(
+    const [workload, open, [overdue], [drift], [outbox], [audit]] = await this.prisma.$transaction(
       [
         this.prisma.$queryRaw<{ engineerId: string; count: number }[]>`
           SELECT id::text AS "engineerId", current_review_count AS count FROM engineers WHERE deleted_at IS NULL`,
@@ -163,6 +172,9 @@ export class DatabaseGauges {
           SELECT count(*)::int AS backlog,
                  coalesce(extract(epoch FROM now() - min(occurred_at)), 0)::float8 AS "oldestAgeSeconds"
           FROM webhook_events WHERE delivered_at IS NULL`,
+        this.prisma.$queryRaw<{ ageSeconds: number }[]>`
+          SELECT coalesce(extract(epoch FROM now() - min(occurred_at)), 0)::float8 AS "ageSeconds"
+          FROM audit_entries WHERE seq > coalesce((SELECT max(seq) FROM audit_seals), 0)`,
       ],
       { isolationLevel: Prisma.TransactionIsolationLevel.RepeatableRead },
     );
@@ -172,6 +184,7 @@ export class DatabaseGauges {
       overdue: overdue?.count ?? 0,
       drifted: drift?.count ?? 0,
       outbox: { backlog: outbox?.backlog ?? 0, oldestAgeSeconds: outbox?.oldestAgeSeconds ?? 0 },
+      auditUnsealedAgeSeconds: audit?.ageSeconds ?? 0,
     };
   }
 }

@@ -13,9 +13,26 @@ export type DeliveryOutcome =
 
 const MAX_ERROR_LENGTH = 500;
 
+const STANDARD_SECRET_PREFIX = 'whsec_';
+
 /** `sha256=` + hex HMAC-SHA256 of the exact bytes sent. */
 export function webhookSignature(body: Buffer, secret: string): string {
   return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+}
+
+/** The Standard Webhooks key: the secret's bytes, or the decoded base64 of a `whsec_<base64>` secret. */
+export function standardWebhookKey(secret: string): Buffer {
+  return secret.startsWith(STANDARD_SECRET_PREFIX) ? Buffer.from(secret.slice(STANDARD_SECRET_PREFIX.length), 'base64') : Buffer.from(secret, 'utf8');
+}
+
+/**
+ * The Standard Webhooks headers: the signed content binds the id and this attempt's timestamp to the
+ * body, so that a receiver can refuse a captured delivery replayed later.
+ */
+export function standardWebhookHeaders(id: string, body: Buffer, secret: string, now: Date): Record<string, string> {
+  const timestamp = Math.floor(now.getTime() / 1000).toString();
+  const signature = createHmac('sha256', standardWebhookKey(secret)).update(`${id}.${timestamp}.`).update(body).digest('base64');
+  return { 'webhook-id': id, 'webhook-timestamp': timestamp, 'webhook-signature': `v1,${signature}` };
 }
 
 /** One POST of one event; any answer other than a 2xx within the timeout is a failure. */
@@ -36,6 +53,7 @@ export class WebhookSender {
           'User-Agent': 'engineer-review-service-webhooks',
           'X-Webhook-Id': event.id,
           'X-Webhook-Signature': webhookSignature(body, secret),
+          ...standardWebhookHeaders(event.id, body, secret, new Date()),
         },
         // A redirect is not a delivery: following it would re-send the event somewhere unconfigured.
         redirect: 'manual',
