@@ -9,3 +9,5 @@ export * from './route-catalog.js';
 export * from './canonical-json.js';
 export * from './response-override.js';
 export * from './no-body.js';
+export * from './problem-codes.js';
+export * from './openapi-conventions.js';

@@ -11,7 +11,8 @@ export class IncidentView {
   @ApiProperty({ type: [String] }) requiredExpertise!: string[];
   @ApiProperty({ type: String, nullable: true }) externalRef!: string | null;
   @ApiProperty({ enum: IncidentStatus }) status!: IncidentStatus;
-  @ApiProperty({ enum: Approach, nullable: true }) chosenApproach!: Approach | null;
+  // OpenAPI 3.0: a nullable enum lists null among its values, or null is not one of them.
+  @ApiProperty({ enum: [...Object.values(Approach), null], nullable: true }) chosenApproach!: Approach | null;
   @ApiProperty({ type: String, format: 'uuid', nullable: true }) openReviewId!: string | null;
   @ApiProperty({ format: 'date-time' }) createdAt!: string;
   @ApiProperty({ format: 'date-time' }) updatedAt!: string;
