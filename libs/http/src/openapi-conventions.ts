@@ -71,8 +71,8 @@ const COMPONENTS = {
   },
 };
 
-/** Statuses whose answers are decided before idempotency (or never stored), so they are never replays. */
-const NEVER_REPLAYED = new Set([401, 403, 413, 415, 429]);
+/** Statuses decided before or by the idempotency check itself, so they are never replays. */
+const NEVER_REPLAYED = new Set([401, 403, 413, 415, 422, 429]);
 
 function problemSchema(status: number, codes: readonly ErrorCode[], members: Record<string, object> | undefined): SchemaObject {
   const narrowed: Record<string, SchemaObject> = { status: { type: 'integer', enum: [status] }, code: { type: 'string', enum: [...codes] } };
