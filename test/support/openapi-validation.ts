@@ -195,7 +195,11 @@ function record(req: IncomingMessage, res: ServerResponse): void {
   res.on('finish', () => {
     if (!validator) return;
     checked += 1;
-    violations.push(...validator.check({ method, url, status: res.statusCode, headers: res.getHeaders(), body: Buffer.concat(chunks) }));
+    try {
+      violations.push(...validator.check({ method, url, status: res.statusCode, headers: res.getHeaders(), body: Buffer.concat(chunks) }));
+    } catch (error) {
+      violations.push(`${method} ${url} → ${res.statusCode}: could not be checked: ${(error as Error).message}`);
+    }
   });
 }
 
