@@ -5,6 +5,7 @@ export default defineConfig({
   test: {
     include: ['libs/**/*.test.ts', 'apps/**/*.test.ts', 'test/**/*.test.ts', 'tools/**/*.test.ts'],
     globalSetup: ['test/support/global-setup.ts'],
+    setupFiles: ['test/support/openapi-setup.ts'],
     env: { TZ: 'UTC', NODE_ENV: 'test' },
     pool: 'forks',
     maxWorkers: 2,

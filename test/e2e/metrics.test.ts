@@ -11,6 +11,7 @@ import { AUDIT_SEAL_LOCK_KEY } from '@app/audit';
 
 import { createApp } from '../../apps/api/src/create-app.js';
 import { createEngineer, createIncident } from '../support/factories.js';
+import { checkResponsesAgainstDocument } from '../support/openapi-validation.js';
 import { adminToken, bearer, engineerToken, startTestApp, type TestApp } from '../support/test-app.js';
 
 interface Sample {
@@ -261,6 +262,7 @@ describe('GET /metrics with METRICS_TOKEN', () => {
     t = await startTestApp({ METRICS_TOKEN: metricsToken });
     // A second replica on the same database, as in production.
     replica = await createApp(t.config);
+    checkResponsesAgainstDocument(replica);
     await replica.listen(0, '127.0.0.1');
   });
   afterAll(async () => {

@@ -23,6 +23,8 @@ describe.skipIf(missing !== undefined)('behind PgBouncer in transaction mode', (
   let pooler: Pooler;
   let databaseName: string;
   let replicas: TestApp[];
+  /** A third replica with a short LOCK_TIMEOUT_MS, for the lock-wait check alone. */
+  let impatient: TestApp | undefined;
   let receiver: Server;
   const delivered: { type: string; reviewId: string }[] = [];
   let sql: ReturnType<typeof testPool>;
@@ -48,13 +50,13 @@ describe.skipIf(missing !== undefined)('behind PgBouncer in transaction mode', (
       WEBHOOK_URL: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks`,
       WEBHOOK_SECRET: 'pooler-test-webhook-secret-0123456789',
       WEBHOOK_BACKOFF_BASE_MS: '50',
-      LOCK_TIMEOUT_MS: '1000',
     };
     replicas = [await startAppOn(databaseName, sql, env), await startAppOn(databaseName, sql, env)];
+    impatient = await startAppOn(databaseName, sql, { ...env, LOCK_TIMEOUT_MS: '1000', WEBHOOK_DELIVERY_ENABLED: 'false' });
   });
 
   afterAll(async () => {
-    for (const replica of replicas ?? []) await replica.close();
+    for (const replica of [...(replicas ?? []), impatient]) await replica?.close();
     await sql?.end();
     await pooler?.stop();
     receiver?.closeAllConnections();
@@ -112,7 +114,7 @@ describe.skipIf(missing !== undefined)('behind PgBouncer in transaction mode', (
       await holder.query('BEGIN');
       await holder.query('SELECT 1 FROM engineers WHERE id = $1 FOR UPDATE', [engineer.id]);
       const started = Date.now();
-      const res = await call(replica(1).baseUrl, 'PATCH', `/api/v1/engineers/${engineer.id}`, admin, { maxConcurrentReviews: 7 });
+      const res = await call(impatient!.baseUrl, 'PATCH', `/api/v1/engineers/${engineer.id}`, admin, { maxConcurrentReviews: 7 });
       expect(res.status, JSON.stringify(res.body)).toBe(503);
       expect(res.body.code).toBe('SERVICE_UNAVAILABLE');
       expect(res.headers.get('retry-after')).toMatch(/^\d+$/);

@@ -10,6 +10,7 @@ import { type AppConfig, loadAppConfig } from '@app/config';
 
 import { createApp } from '../../apps/api/src/create-app.js';
 import { cloneTemplate, databaseUrl, dropDatabase, testPool } from './database.js';
+import { checkResponsesAgainstDocument, loadServedDocument } from './openapi-validation.js';
 
 export const TEST_JWT_SECRET = 'test-secret-that-is-long-enough-0123456789';
 
@@ -55,7 +56,9 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
 export async function startAppOn(databaseName: string, sql: pg.Pool, env: Record<string, string> = {}): Promise<TestApp> {
   const config = loadAppConfig({ ...TEST_ENV, DATABASE_URL: databaseUrl(databaseName), DATABASE_POOL_MAX: '5', ...env });
   const app = await createApp(config);
+  checkResponsesAgainstDocument(app);
   await app.listen(0, '127.0.0.1');
+  await loadServedDocument(app);
   const { port } = app.getHttpServer().address() as AddressInfo;
   let closing: Promise<void> | undefined;
   return {

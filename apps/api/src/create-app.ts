@@ -1,6 +1,6 @@
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 
 import type { AppConfig } from '@app/config';
@@ -8,6 +8,7 @@ import { applySecurityHeaders, configureHttp, Draining } from '@app/http';
 import { observeRequests } from '@app/observability';
 
 import { AppModule } from './app.module.js';
+import { buildOpenApiDocument } from './openapi.js';
 
 /** Builds the fully configured application; main.ts and the tests share it. */
 export async function createApp(config: AppConfig): Promise<NestExpressApplication> {
@@ -17,15 +18,6 @@ export async function createApp(config: AppConfig): Promise<NestExpressApplicati
   app.use(app.get(Draining).middleware());
   observeRequests(app);
   configureHttp(app);
-  const document = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setTitle('Engineer Review Service')
-      .setDescription('Human review of AI-proposed incident remediations. Errors are RFC 9457 problem+json with a stable `code`.')
-      .setVersion('1.0')
-      .addBearerAuth()
-      .build(),
-  );
-  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json', useGlobalPrefix: false });
+  SwaggerModule.setup('docs', app, buildOpenApiDocument(app), { jsonDocumentUrl: 'docs-json', useGlobalPrefix: false });
   return app;
 }

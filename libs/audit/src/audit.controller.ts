@@ -1,5 +1,5 @@
 import { Controller, Get, Logger, Query, Req, Res } from '@nestjs/common';
-import { ApiBadRequestResponse, ApiExtraModels, ApiOkResponse, ApiProduces, ApiServiceUnavailableResponse, ApiTags, getSchemaPath } from '@nestjs/swagger';
+import { ApiExtraModels, ApiOkResponse, ApiOperation, ApiProduces, ApiTags, getSchemaPath } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 
 import { Allow, Permission } from '@app/auth';
@@ -8,8 +8,6 @@ import { AuditService } from './audit.service.js';
 import { AuditChainService } from './audit-chain.service.js';
 import { AuditEntryView } from './audit-entry.view.js';
 import { AuditFilterQueryDto, AuditPageDto, ChainHeadDto, ChainVerificationDto, ListAuditQueryDto } from './dto/audit.dto.js';
-
-const BAD_FILTER = 'VALIDATION_FAILED: entityType, action, entityId (UUID), actorSub, from/to (ISO date-time with offset) or paging invalid';
 
 @ApiTags('audit')
 @Controller('audit')
@@ -23,21 +21,25 @@ export class AuditController {
 
   @Get()
   @Allow(Permission.AuditRead)
+  @ApiOperation({ operationId: 'listAuditEntries', summary: 'List audit entries', description: 'Filtered and paged, in ascending seq.' })
   @ApiOkResponse({ type: AuditPageDto, description: 'Matching entries in ascending seq' })
-  @ApiBadRequestResponse({ description: BAD_FILTER })
   list(@Query() query: ListAuditQueryDto): Promise<AuditPageDto> {
     return this.audit.list(query);
   }
 
   @Get('export')
   @Allow(Permission.AuditRead)
+  @ApiOperation({
+    operationId: 'exportAuditEntries',
+    summary: 'Export audit entries as NDJSON',
+    description: 'The same filters as the list, no paging: every matching entry in ascending seq, one JSON object per line, streamed in constant memory.',
+  })
   @ApiExtraModels(AuditEntryView)
   @ApiProduces('application/x-ndjson')
   @ApiOkResponse({
     description: 'Every matching entry (same filters as the list, no paging) in ascending seq, one AuditEntry JSON object per line, streamed in constant memory',
     content: { 'application/x-ndjson': { schema: { $ref: getSchemaPath(AuditEntryView) } } },
   })
-  @ApiBadRequestResponse({ description: BAD_FILTER })
   async export(@Query() query: AuditFilterQueryDto, @Req() req: Request, @Res() res: Response): Promise<void> {
     const batches = this.audit.export(query);
     try {
@@ -64,19 +66,25 @@ export class AuditController {
 
   @Get('verify')
   @Allow(Permission.AuditRead)
-  @ApiOkResponse({
-    type: ChainVerificationDto,
-    description: 'Read-only: recomputes the hash chain (HMAC-SHA256 with AUDIT_HMAC_KEY when set) up to the sealed head and counts the entries above it (docs/audit.md)',
+  @ApiOperation({
+    operationId: 'verifyAuditChain',
+    summary: 'Verify the audit hash chain (read-only)',
+    description:
+      'Recomputes the hash chain (HMAC-SHA256 with AUDIT_HMAC_KEY when set) up to the sealed head and counts the entries above it; writes and seals nothing (docs/audit.md).',
   })
-  @ApiServiceUnavailableResponse({ description: 'SERVICE_UNAVAILABLE: the database is unreachable' })
+  @ApiOkResponse({ type: ChainVerificationDto, description: 'The chain as verified, and how many entries are not sealed yet' })
   verify(): Promise<ChainVerificationDto> {
     return this.chain.verify();
   }
 
   @Get('head')
   @Allow(Permission.AuditRead)
-  @ApiOkResponse({ type: ChainHeadDto, description: 'The last sealed entry\'s seq and chain hash, to be recorded outside the database (docs/audit.md)' })
-  @ApiServiceUnavailableResponse({ description: 'SERVICE_UNAVAILABLE: the database is unreachable' })
+  @ApiOperation({
+    operationId: 'getAuditHead',
+    summary: 'The sealed head of the audit chain',
+    description: 'The last sealed entry\'s seq, chain hash and sealing time (nulls before the first seal), to be recorded outside the database (docs/audit.md).',
+  })
+  @ApiOkResponse({ type: ChainHeadDto, description: 'The sealed head' })
   head(): Promise<ChainHeadDto> {
     return this.chain.head();
   }

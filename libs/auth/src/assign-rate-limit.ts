@@ -1,11 +1,10 @@
 import { createHash } from 'node:crypto';
 
 import { applyDecorators, type ExecutionContext, Injectable, SetMetadata } from '@nestjs/common';
-import { ApiTooManyRequestsResponse } from '@nestjs/swagger';
 import { ThrottlerGuard, type ThrottlerLimitDetail } from '@nestjs/throttler';
 import type { Request, Response } from 'express';
 
-import { DomainError } from '@app/http';
+import { DomainError, Problems } from '@app/http';
 
 export const ASSIGN_RATE_LIMITED = 'auth:assign-rate-limited';
 /** The one throttler: every @AssignRateLimited() route draws from the same per-subject bucket. */
@@ -19,10 +18,7 @@ export const ASSIGN_THROTTLER = 'assign';
 export function AssignRateLimited(): MethodDecorator & ClassDecorator {
   return applyDecorators(
     SetMetadata(ASSIGN_RATE_LIMITED, true),
-    ApiTooManyRequestsResponse({
-      description: 'RATE_LIMITED: too many assignment calls by this subject in the current window',
-      headers: { 'Retry-After': { description: 'Seconds until the window ends', schema: { type: 'integer' } } },
-    }),
+    Problems({ 429: ['RATE_LIMITED'] }),
   );
 }
 

@@ -1,5 +1,7 @@
 import { applyDecorators, SetMetadata } from '@nestjs/common';
-import { ApiBearerAuth, ApiForbiddenResponse, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import { ApiBearerAuth } from '@nestjs/swagger';
+
+import { Problems } from '@app/http';
 
 import type { Permission } from './permissions.js';
 
@@ -17,7 +19,6 @@ export function Allow(...permissions: Permission[]): MethodDecorator & ClassDeco
   return applyDecorators(
     SetMetadata(REQUIRED_PERMISSIONS, permissions),
     ApiBearerAuth(),
-    ApiUnauthorizedResponse({ description: 'UNAUTHENTICATED: missing, invalid or expired token' }),
-    ApiForbiddenResponse({ description: `FORBIDDEN: requires one of ${permissions.join(', ')}` }),
+    Problems({ 401: ['UNAUTHENTICATED'], 403: ['FORBIDDEN'] }),
   );
 }

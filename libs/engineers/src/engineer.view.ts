@@ -4,19 +4,19 @@ import { EngineerStatus } from '@app/database';
 
 /** An engineer as the API shows it (also the audit snapshot). */
 export class EngineerView {
-  @ApiProperty({ format: 'uuid' }) id!: string;
-  @ApiProperty() name!: string;
-  @ApiProperty({ format: 'email' }) email!: string;
-  @ApiProperty({ type: [String] }) expertise!: string[];
-  @ApiProperty({ enum: EngineerStatus }) status!: EngineerStatus;
+  @ApiProperty({ format: 'uuid', example: '3f2c8a4e-1b7d-4c59-9e0a-6d8b2f1c7a53' }) id!: string;
+  @ApiProperty({ example: 'Ada Lovelace' }) name!: string;
+  @ApiProperty({ format: 'email', example: 'ada@example.com' }) email!: string;
+  @ApiProperty({ type: [String], example: ['postgres', 'kubernetes'] }) expertise!: string[];
+  @ApiProperty({ enum: EngineerStatus, example: 'active' }) status!: EngineerStatus;
   @ApiProperty({ description: 'status == active && not deleted && currentReviewCount < maxConcurrentReviews (a generated column)' })
   isAvailable!: boolean;
-  @ApiProperty({ minimum: 1, maximum: 50 }) maxConcurrentReviews!: number;
-  @ApiProperty({ description: 'Exactly the number of open reviews' }) currentReviewCount!: number;
-  @ApiProperty({ type: String, format: 'date-time', nullable: true }) lastAssignedAt!: string | null;
-  @ApiProperty({ type: String, format: 'date-time', nullable: true }) deletedAt!: string | null;
-  @ApiProperty({ format: 'date-time' }) createdAt!: string;
-  @ApiProperty({ format: 'date-time' }) updatedAt!: string;
+  @ApiProperty({ type: 'integer', minimum: 1, maximum: 50, example: 3 }) maxConcurrentReviews!: number;
+  @ApiProperty({ type: 'integer', minimum: 0, description: 'Exactly the number of open reviews', example: 1 }) currentReviewCount!: number;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true, example: '2026-12-04T09:30:00.000Z' }) lastAssignedAt!: string | null;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true, example: null }) deletedAt!: string | null;
+  @ApiProperty({ format: 'date-time', example: '2026-12-01T08:00:00.000Z' }) createdAt!: string;
+  @ApiProperty({ format: 'date-time', example: '2026-12-04T09:30:00.000Z' }) updatedAt!: string;
 }
 
 export interface EngineerRow {

@@ -1,22 +1,12 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
-import {
-  ApiBadRequestResponse,
-  ApiConflictResponse,
-  ApiCreatedResponse,
-  ApiNoContentResponse,
-  ApiNotFoundResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiTags,
-} from '@nestjs/swagger';
+import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 
 import { type Actor, Allow, CurrentActor, Permission } from '@app/auth';
+import { Problems } from '@app/http';
 
 import { AvailableEngineersQueryDto, CreateEngineerDto, EngineerIdParam, EngineerPageDto, ListEngineersQueryDto, UpdateEngineerDto } from './dto/engineer.dto.js';
 import { EngineerView } from './engineer.view.js';
 import { EngineersService } from './engineers.service.js';
-
-const INVALID_INPUT = 'VALIDATION_FAILED: a body field, query parameter or the path id is invalid, or an unknown field was sent (errors[].field names it)';
 
 @ApiTags('engineers')
 @Controller('engineers')
@@ -25,61 +15,67 @@ export class EngineersController {
 
   @Post()
   @Allow(Permission.EngineersManage)
-  @ApiOperation({ summary: 'Create an engineer' })
+  @ApiOperation({
+    operationId: 'createEngineer',
+    summary: 'Create an engineer',
+    description: 'Email and expertise tags are lower-cased; tags are de-duplicated. The email must be unique among all engineers, deleted ones included.',
+  })
   @ApiCreatedResponse({ type: EngineerView })
-  @ApiBadRequestResponse({ description: `${INVALID_INPUT}; EMAIL_DOMAIN_NOT_ALLOWED when ALLOWED_EMAIL_DOMAINS is set and excludes the email's domain` })
-  @ApiConflictResponse({ description: 'EMAIL_TAKEN: another engineer (deleted ones included) has this email' })
+  @Problems({ 400: ['EMAIL_DOMAIN_NOT_ALLOWED'], 409: ['EMAIL_TAKEN'] })
   create(@CurrentActor() actor: Actor, @Body() body: CreateEngineerDto): Promise<EngineerView> {
     return this.engineers.create(actor, body);
   }
 
   @Get()
   @Allow(Permission.EngineersReadAll)
-  @ApiOperation({ summary: 'List engineers, ordered by createdAt then id' })
+  @ApiOperation({ operationId: 'listEngineers', summary: 'List engineers', description: 'Filtered and paged; ordered by createdAt, then id. Deleted engineers only with includeDeleted=true.' })
   @ApiOkResponse({ type: EngineerPageDto })
-  @ApiBadRequestResponse({ description: INVALID_INPUT })
   list(@Query() query: ListEngineersQueryDto): Promise<EngineerPageDto> {
     return this.engineers.list(query);
   }
 
   @Get('available')
   @Allow(Permission.EngineersReadAll)
-  @ApiOperation({ summary: 'Eligible engineers in auto-assignment order' })
+  @ApiOperation({
+    operationId: 'listAvailableEngineers',
+    summary: 'Eligible engineers in auto-assignment order',
+    description: 'The engineers auto-assignment would consider, best first, at most `limit`.',
+  })
   @ApiOkResponse({
     type: [EngineerView],
     description: 'Active, not deleted, below capacity and holding every requested tag; ordered by load ratio, then lastAssignedAt (never assigned first), then id',
   })
-  @ApiBadRequestResponse({ description: INVALID_INPUT })
   available(@Query() query: AvailableEngineersQueryDto): Promise<EngineerView[]> {
     return this.engineers.available(query);
   }
 
   @Get('me')
   @Allow(Permission.EngineersReadSelf)
-  @ApiOperation({ summary: "The calling engineer's own record" })
+  @ApiOperation({ operationId: 'getOwnEngineer', summary: "The calling engineer's own record", description: 'For the engineer role only; 404 when the token sub is not a live engineer.' })
   @ApiOkResponse({ type: EngineerView })
-  @ApiNotFoundResponse({ description: 'NOT_FOUND: the token sub is not a live engineer' })
+  @Problems({ 404: ['NOT_FOUND'] })
   me(@CurrentActor() actor: Actor): Promise<EngineerView> {
     return this.engineers.me(actor);
   }
 
   @Get(':id')
   @Allow(Permission.EngineersReadAll, Permission.EngineersReadSelf)
-  @ApiOperation({ summary: 'One engineer, deleted ones included (with deletedAt)' })
+  @ApiOperation({
+    operationId: 'getEngineer',
+    summary: 'One engineer',
+    description: "Deleted engineers too (with deletedAt). An engineer may read only their own record: another engineer's id is 404.",
+  })
   @ApiOkResponse({ type: EngineerView })
-  @ApiBadRequestResponse({ description: INVALID_INPUT })
-  @ApiNotFoundResponse({ description: "NOT_FOUND (also for another engineer's id when called as an engineer)" })
+  @Problems({ 404: ['NOT_FOUND'] })
   get(@CurrentActor() actor: Actor, @Param() { id }: EngineerIdParam): Promise<EngineerView> {
     return this.engineers.get(actor, id);
   }
 
   @Patch(':id')
   @Allow(Permission.EngineersManage)
-  @ApiOperation({ summary: 'Change name, expertise, maxConcurrentReviews or status' })
+  @ApiOperation({ operationId: 'updateEngineer', summary: 'Change an engineer', description: 'Any of name, expertise (replaces the list), maxConcurrentReviews and status.' })
   @ApiOkResponse({ type: EngineerView, description: 'The engineer after the change (unchanged, and not audited, when no value differs)' })
-  @ApiBadRequestResponse({ description: INVALID_INPUT })
-  @ApiNotFoundResponse({ description: 'NOT_FOUND' })
-  @ApiConflictResponse({ description: 'In order: ENGINEER_DELETED, CAPACITY_BELOW_OPEN_REVIEWS' })
+  @Problems({ 404: ['NOT_FOUND'], 409: ['ENGINEER_DELETED', 'CAPACITY_BELOW_OPEN_REVIEWS'] })
   update(@CurrentActor() actor: Actor, @Param() { id }: EngineerIdParam, @Body() body: UpdateEngineerDto): Promise<EngineerView> {
     return this.engineers.update(actor, id, body);
   }
@@ -87,11 +83,13 @@ export class EngineersController {
   @Delete(':id')
   @HttpCode(204)
   @Allow(Permission.EngineersManage)
-  @ApiOperation({ summary: 'Soft delete: deletedAt set, status offline, history kept' })
+  @ApiOperation({
+    operationId: 'deleteEngineer',
+    summary: 'Delete an engineer (soft)',
+    description: 'Sets deletedAt and status offline; history is kept. Deleting an already deleted engineer changes nothing.',
+  })
   @ApiNoContentResponse({ description: 'Deleted (also when it already was: then nothing changes)' })
-  @ApiBadRequestResponse({ description: INVALID_INPUT })
-  @ApiNotFoundResponse({ description: 'NOT_FOUND' })
-  @ApiConflictResponse({ description: 'ENGINEER_HAS_OPEN_REVIEWS' })
+  @Problems({ 404: ['NOT_FOUND'], 409: ['ENGINEER_HAS_OPEN_REVIEWS'] })
   remove(@CurrentActor() actor: Actor, @Param() { id }: EngineerIdParam): Promise<void> {
     return this.engineers.remove(actor, id);
   }

@@ -14,3 +14,5 @@ export * from './draining.js';
 export * from './idempotency.purger.js';
 export * from './idempotency.repository.js';
 export * from './idempotency.interceptor.js';
+export * from './problem-codes.js';
+export * from './openapi-conventions.js';

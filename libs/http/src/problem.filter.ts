@@ -5,6 +5,9 @@ import { DomainError } from './domain-error.js';
 import { toProblem } from './problem.js';
 import { RouteCatalog } from './route-catalog.js';
 
+/** The contract: a 503 always says when to retry. */
+const SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS = 1;
+
 /**
  * The one place where errors become responses: RFC 9457 problem+json with the contract's codes.
  * Unexpected errors are logged with the request id and answered with a bare 500, never a stack.
@@ -31,7 +34,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       res.end();
       return;
     }
-    if (problem.status === 503 && !res.hasHeader('Retry-After')) res.setHeader('Retry-After', '1');
+    if (problem.status === 503 && !res.hasHeader('Retry-After')) res.setHeader('Retry-After', String(SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS));
     res.status(problem.status).type('application/problem+json').send(JSON.stringify(problem));
   }
 

@@ -3,18 +3,19 @@ import { ApiProperty } from '@nestjs/swagger';
 import { Approach, IncidentStatus, Severity } from '@app/database';
 
 export class IncidentView {
-  @ApiProperty({ format: 'uuid' }) id!: string;
-  @ApiProperty() title!: string;
-  @ApiProperty({ type: String, nullable: true }) description!: string | null;
-  @ApiProperty({ enum: Severity }) severity!: Severity;
-  @ApiProperty() aiProposal!: string;
-  @ApiProperty({ type: [String] }) requiredExpertise!: string[];
-  @ApiProperty({ type: String, nullable: true }) externalRef!: string | null;
-  @ApiProperty({ enum: IncidentStatus }) status!: IncidentStatus;
-  @ApiProperty({ enum: Approach, nullable: true }) chosenApproach!: Approach | null;
-  @ApiProperty({ type: String, format: 'uuid', nullable: true }) openReviewId!: string | null;
-  @ApiProperty({ format: 'date-time' }) createdAt!: string;
-  @ApiProperty({ format: 'date-time' }) updatedAt!: string;
+  @ApiProperty({ format: 'uuid', example: '9b1d4f2a-6c3e-4a8b-b5d7-2e0f1a9c8d64' }) id!: string;
+  @ApiProperty({ example: 'Database latency above 2 s' }) title!: string;
+  @ApiProperty({ type: String, nullable: true, example: 'p99 latency on the primary since 09:12' }) description!: string | null;
+  @ApiProperty({ enum: Severity, example: 'high' }) severity!: Severity;
+  @ApiProperty({ example: 'Fail over to the replica' }) aiProposal!: string;
+  @ApiProperty({ type: [String], example: ['postgres'] }) requiredExpertise!: string[];
+  @ApiProperty({ type: String, nullable: true, example: 'alert-4711' }) externalRef!: string | null;
+  @ApiProperty({ enum: IncidentStatus, example: 'pending_approval' }) status!: IncidentStatus;
+  // OpenAPI 3.0: a nullable enum lists null among its values, or null is not one of them.
+  @ApiProperty({ enum: [...Object.values(Approach), null], nullable: true }) chosenApproach!: Approach | null;
+  @ApiProperty({ type: String, format: 'uuid', nullable: true, example: '5e8a1c3b-7d2f-4b6e-a9c0-1f4d8e2b7a35' }) openReviewId!: string | null;
+  @ApiProperty({ format: 'date-time', example: '2026-12-04T09:12:00.000Z' }) createdAt!: string;
+  @ApiProperty({ format: 'date-time', example: '2026-12-04T09:30:00.000Z' }) updatedAt!: string;
 }
 
 export interface IncidentRow {

@@ -1,9 +1,10 @@
 import { Controller, Get, Res, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiProduces, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiProduces, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { Registry } from 'prom-client';
 
 import { Public } from '@app/auth';
+import { Problems } from '@app/http';
 
 import { MetricsTokenGuard } from './metrics-token.guard.js';
 
@@ -16,10 +17,19 @@ export class MetricsController {
   constructor(private readonly registry: Registry) {}
 
   @Get()
+  @ApiOperation({
+    operationId: 'getMetrics',
+    summary: 'Prometheus metrics',
+    description: 'Open unless the service has a METRICS_TOKEN; then exactly `Authorization: Bearer <METRICS_TOKEN>` (a JWT is 401).',
+  })
   @ApiProduces('text/plain')
-  @ApiBearerAuth()
-  @ApiOkResponse({ description: 'Prometheus text exposition: process, HTTP, review lifecycle and scrape-time database gauges.' })
-  @ApiUnauthorizedResponse({ description: 'UNAUTHENTICATED: METRICS_TOKEN is set and `Authorization: Bearer <METRICS_TOKEN>` is missing or wrong' })
+  @ApiSecurity('metricsToken')
+  @ApiSecurity({})
+  @ApiOkResponse({
+    description: 'Prometheus text exposition: process, HTTP, review lifecycle and scrape-time database gauges.',
+    content: { 'text/plain': { schema: { type: 'string' } } },
+  })
+  @Problems({ 401: ['UNAUTHENTICATED'] })
   async scrape(@Res({ passthrough: true }) res: Response): Promise<string> {
     const body = await this.registry.metrics();
     res.setHeader('Content-Type', this.registry.contentType);

@@ -1,7 +1,8 @@
 import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
-import { ApiConflictResponse, ApiExtraModels, ApiNotFoundResponse, ApiOkResponse, ApiTags, getSchemaPath } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagger';
 
 import { type Actor, Allow, CurrentActor, Permission } from '@app/auth';
+import { Problems } from '@app/http';
 import { IncidentIdParam, IncidentView } from '@app/incidents';
 
 import { DecisionDto } from './dto/review.dto.js';
@@ -9,9 +10,13 @@ import { ReviewView } from './review.view.js';
 import { type IncidentWithReviews, ReviewQueriesService } from './review-queries.service.js';
 import { ReviewWorkService } from './review-work.service.js';
 
+export class IncidentWithReviewsView extends IncidentView {
+  @ApiProperty({ type: [ReviewView], description: "Its reviews, newest assignedAt first (a caller whose only role is engineer sees only their own)" })
+  reviews!: ReviewView[];
+}
+
 /** Incident use cases that need its reviews (which is why they live in the reviews module). */
 @ApiTags('incidents')
-@ApiExtraModels(IncidentView, ReviewView)
 @Controller('incidents')
 export class IncidentReviewsController {
   constructor(
@@ -21,11 +26,13 @@ export class IncidentReviewsController {
 
   @Get(':id')
   @Allow(Permission.IncidentsReadAll, Permission.IncidentsReadOwn)
-  @ApiOkResponse({
-    description: "The incident with its reviews, newest assignedAt first (an engineer sees only their own)",
-    schema: { allOf: [{ $ref: getSchemaPath(IncidentView) }, { properties: { reviews: { type: 'array', items: { $ref: getSchemaPath(ReviewView) } } } }] },
+  @ApiOperation({
+    operationId: 'getIncident',
+    summary: 'One incident with its reviews',
+    description: 'For admin and service, and for an engineer who holds or held a review of it (others: 404).',
   })
-  @ApiNotFoundResponse({ description: 'NOT_FOUND (also for an engineer who never held a review of it)' })
+  @ApiOkResponse({ type: IncidentWithReviewsView })
+  @Problems({ 404: ['NOT_FOUND'] })
   get(@CurrentActor() actor: Actor, @Param() { id }: IncidentIdParam): Promise<IncidentWithReviews> {
     return this.queries.incident(actor, id);
   }
@@ -33,9 +40,15 @@ export class IncidentReviewsController {
   @Post(':id/decision')
   @HttpCode(200)
   @Allow(Permission.IncidentsDecide)
+  @ApiOperation({
+    operationId: 'decideIncident',
+    summary: 'Decide between the AI and the engineer approach',
+    description:
+      "Decides the incident's submitted review: accepted when the engineer approach is chosen, rejected otherwise; the incident becomes approved. " +
+      'decidedBy is the caller; the engineer who submitted the review may not decide it.',
+  })
   @ApiOkResponse({ type: ReviewView, description: 'The decided review (accepted when the engineer approach is chosen, rejected otherwise)' })
-  @ApiNotFoundResponse({ description: 'NOT_FOUND, NO_SUBMITTED_REVIEW' })
-  @ApiConflictResponse({ description: 'DECISION_ALREADY_MADE' })
+  @Problems({ 403: ['SELF_DECISION_FORBIDDEN'], 404: ['NOT_FOUND', 'NO_SUBMITTED_REVIEW'], 409: ['DECISION_ALREADY_MADE'] })
   decide(@CurrentActor() actor: Actor, @Param() { id }: IncidentIdParam, @Body() body: DecisionDto): Promise<ReviewView> {
     return this.work.decide(actor, id, body);
   }

@@ -3,30 +3,31 @@ import { ApiProperty } from '@nestjs/swagger';
 import { AssignmentStrategy, ReviewDecision, ReviewPriority, ReviewStatus } from '@app/database';
 
 export class AssignmentExplanation {
-  @ApiProperty({ enum: AssignmentStrategy }) strategy!: AssignmentStrategy;
-  @ApiProperty({ description: "The caller's sub (system:sla for escalation)" }) assignedBy!: string;
-  @ApiProperty({ type: Number, nullable: true, description: 'Eligible engineers considered (automatic choices only)' }) candidates!: number | null;
-  @ApiProperty({ type: Number, nullable: true, description: "The chosen engineer's load ratio before this review (automatic choices only)" })
+  @ApiProperty({ enum: AssignmentStrategy, example: 'auto' }) strategy!: AssignmentStrategy;
+  @ApiProperty({ description: "The caller's sub (system:sla for escalation)", example: 'admin-1' }) assignedBy!: string;
+  @ApiProperty({ type: 'integer', minimum: 0, nullable: true, description: 'Eligible engineers considered (automatic choices only)', example: 4 })
+  candidates!: number | null;
+  @ApiProperty({ type: Number, minimum: 0, nullable: true, description: "The chosen engineer's load ratio before this review (automatic choices only)", example: 0.33 })
   loadRatio!: number | null;
 }
 
 export class ReviewView {
-  @ApiProperty({ format: 'uuid' }) id!: string;
-  @ApiProperty({ format: 'uuid' }) incidentId!: string;
-  @ApiProperty({ format: 'uuid' }) engineerId!: string;
-  @ApiProperty({ enum: ReviewStatus }) status!: ReviewStatus;
-  @ApiProperty({ enum: ReviewPriority }) priority!: ReviewPriority;
-  @ApiProperty({ format: 'date-time' }) assignedAt!: string;
+  @ApiProperty({ format: 'uuid', example: '5e8a1c3b-7d2f-4b6e-a9c0-1f4d8e2b7a35' }) id!: string;
+  @ApiProperty({ format: 'uuid', example: '9b1d4f2a-6c3e-4a8b-b5d7-2e0f1a9c8d64' }) incidentId!: string;
+  @ApiProperty({ format: 'uuid', example: '3f2c8a4e-1b7d-4c59-9e0a-6d8b2f1c7a53' }) engineerId!: string;
+  @ApiProperty({ enum: ReviewStatus, example: 'in_progress' }) status!: ReviewStatus;
+  @ApiProperty({ enum: ReviewPriority, example: 'high' }) priority!: ReviewPriority;
+  @ApiProperty({ format: 'date-time', example: '2026-12-04T09:30:00.000Z' }) assignedAt!: string;
   @ApiProperty({ type: String, format: 'date-time', nullable: true }) startedAt!: string | null;
   @ApiProperty({ type: String, format: 'date-time', nullable: true }) submittedAt!: string | null;
-  @ApiProperty({ format: 'date-time' }) expectedCompletionAt!: string;
+  @ApiProperty({ format: 'date-time', example: '2026-12-04T13:30:00.000Z' }) expectedCompletionAt!: string;
   @ApiProperty({ description: 'assigned or in_progress past expectedCompletionAt (computed at read time)' }) overdue!: boolean;
-  @ApiProperty({ enum: [0, 1, 2] }) escalationLevel!: number;
+  @ApiProperty({ type: 'integer', enum: [0, 1, 2], example: 0 }) escalationLevel!: number;
   @ApiProperty({ type: String, format: 'date-time', nullable: true }) lastEscalatedAt!: string | null;
   @ApiProperty({ type: String, nullable: true }) approach!: string | null;
   @ApiProperty({ type: String, nullable: true }) analysis!: string | null;
-  @ApiProperty({ type: Number, nullable: true }) confidence!: number | null;
-  @ApiProperty({ enum: ReviewDecision }) decision!: ReviewDecision;
+  @ApiProperty({ type: Number, minimum: 0, maximum: 1, nullable: true }) confidence!: number | null;
+  @ApiProperty({ enum: ReviewDecision, example: 'pending' }) decision!: ReviewDecision;
   @ApiProperty({ type: String, format: 'date-time', nullable: true }) decisionMadeAt!: string | null;
   @ApiProperty({ type: String, nullable: true }) decisionRationale!: string | null;
   @ApiProperty({ type: String, nullable: true }) decidedBy!: string | null;

@@ -8,13 +8,14 @@ import { EscalationService } from './escalation.service.js';
 
 export class EscalationRunView {
   @ApiProperty({
+    type: 'integer',
     description:
       'Escalation levels recorded by this pass: each level counts once, so a review taken from level 0 to level 2 in one pass counts 2',
     minimum: 0,
   })
   escalated!: number;
 
-  @ApiProperty({ description: 'Level-2 reviews reassigned to another engineer by this pass (ESCALATION_AUTO_REASSIGN=true)', minimum: 0 })
+  @ApiProperty({ type: 'integer', description: 'Level-2 reviews reassigned to another engineer by this pass (ESCALATION_AUTO_REASSIGN=true)', minimum: 0 })
   reassigned!: number;
 }
 
@@ -28,6 +29,7 @@ export class EscalationController {
   @HttpCode(200)
   @Allow(Permission.SlaRun)
   @ApiOperation({
+    operationId: 'runEscalations',
     summary: 'Run one SLA escalation pass now',
     description:
       'The same pass the scheduler runs: level 1, level 2 (with auto-reassign when enabled) and decision-overdue marks, each exactly once per review and level. ' +

@@ -1,5 +1,5 @@
 import { Controller, Get, Query } from '@nestjs/common';
-import { ApiBadRequestResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 
 import { Allow, Permission } from '@app/auth';
 
@@ -14,6 +14,7 @@ export class WebhookEventsController {
   @Get('events')
   @Allow(Permission.WebhooksRead)
   @ApiOperation({
+    operationId: 'listWebhookEvents',
     summary: 'Webhook events and their delivery state, oldest first',
     description:
       'Every review event is POSTed to WEBHOOK_URL as `{ "id", "type", "occurredAt", "data": Review }` with `X-Webhook-Id` (the event id) and ' +
@@ -22,7 +23,6 @@ export class WebhookEventsController {
       "a review's later events wait for its earlier ones. Ordered by occurredAt, then id; by default only undelivered events.",
   })
   @ApiOkResponse({ type: WebhookEventPageDto })
-  @ApiBadRequestResponse({ description: 'VALIDATION_FAILED: status, reviewId, type, page or pageSize is invalid (errors[].field names it)' })
   list(@Query() query: ListWebhookEventsQueryDto): Promise<WebhookEventPageDto> {
     return this.events.list(query);
   }

@@ -1,12 +1,17 @@
 import { Controller, Get } from '@nestjs/common';
-import { ApiOkResponse, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, type HealthCheckResult, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
 
 import { Public } from '@app/auth';
 import { PrismaService } from '@app/database';
-import { Draining } from '@app/http';
+import { Draining, Problems } from '@app/http';
 
 import { shippedMigrations } from './migration-status.js';
+
+const HEALTH_CHECKS = { type: 'object', additionalProperties: { type: 'object', required: ['status'], properties: { status: { type: 'string', enum: ['up', 'down'] } }, additionalProperties: true } };
+
+/** @nestjs/terminus's result, kept as extension members of the 503 problem. */
+const HEALTH_RESULT_MEMBERS = { info: HEALTH_CHECKS, error: HEALTH_CHECKS, details: HEALTH_CHECKS };
 
 @ApiTags('health')
 @Public()
@@ -23,15 +28,22 @@ export class HealthController {
 
   @Get('live')
   @HealthCheck()
+  @ApiOperation({ operationId: 'getLiveness', summary: 'Liveness probe', description: 'The process is running; no database call.' })
   @ApiOkResponse({ description: 'The process is running (no database call).' })
+  @Problems({ 503: ['SERVICE_UNAVAILABLE'] })
   live(): Promise<HealthCheckResult> {
     return this.health.check([]);
   }
 
   @Get('ready')
   @HealthCheck()
+  @ApiOperation({
+    operationId: 'getReadiness',
+    summary: 'Readiness probe',
+    description: "The database answers and every shipped migration is applied; otherwise 503 problem+json carrying terminus's result.",
+  })
   @ApiOkResponse({ description: 'The database answers and every shipped migration is applied.' })
-  @ApiServiceUnavailableResponse({ description: 'Database unreachable, migrations pending, or the replica is shutting down.' })
+  @Problems({ 503: ['SERVICE_UNAVAILABLE'] }, { members: { 503: HEALTH_RESULT_MEMBERS } })
   ready(): Promise<HealthCheckResult> {
     return this.health.check([() => this.accepting(), () => this.database(), () => this.migrations()]);
   }

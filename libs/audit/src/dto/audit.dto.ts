@@ -53,10 +53,10 @@ export class ListAuditQueryDto extends IntersectionType(PageQueryDto, AuditFilte
 
 export class AuditPageDto {
   @ApiProperty({ type: [AuditEntryView] }) items!: AuditEntryView[];
-  @ApiProperty() total!: number;
-  @ApiProperty() page!: number;
-  @ApiProperty() pageSize!: number;
-  @ApiProperty() totalPages!: number;
+  @ApiProperty({ type: 'integer', minimum: 0, example: 1 }) total!: number;
+  @ApiProperty({ type: 'integer', minimum: 1, example: 1 }) page!: number;
+  @ApiProperty({ type: 'integer', minimum: 1, maximum: 100, example: 20 }) pageSize!: number;
+  @ApiProperty({ type: 'integer', minimum: 1, example: 1 }) totalPages!: number;
 }
 
 export class ChainVerificationDto {

@@ -9,26 +9,26 @@ import { EngineerView } from '../engineer.view.js';
 const STATUSES = Object.values(EngineerStatus);
 
 export class CreateEngineerDto {
-  @ApiProperty({ minLength: 1, maxLength: 200 })
+  @ApiProperty({ minLength: 1, maxLength: 200, example: 'Ada Lovelace' })
   @Trim()
   @IsString()
   @Length(1, 200)
   name!: string;
 
-  @ApiProperty({ format: 'email', description: 'Lower-cased; unique among all engineers, deleted ones included' })
+  @ApiProperty({ format: 'email', description: 'Lower-cased; unique among all engineers, deleted ones included', example: 'ada@example.com' })
   @TrimLowerCase()
   @IsString()
   @MaxLength(254)
   @IsEmail({}, { message: 'must be an email' })
   email!: string;
 
-  @ApiPropertyOptional({ type: [String], maxItems: 50, description: 'Tags of 1–64 chars, lower-cased and de-duplicated', default: [] })
+  @ApiPropertyOptional({ type: [String], maxItems: 50, description: 'Tags of 1–64 chars, lower-cased and de-duplicated', default: [], example: ['postgres', 'kubernetes'] })
   @OptionalField()
   @NormalizeTags()
   @IsTagList()
   expertise?: string[];
 
-  @ApiPropertyOptional({ minimum: 1, maximum: 50, default: 3 })
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 50, default: 3 })
   @OptionalField()
   @IsInt()
   @Min(1)
@@ -55,7 +55,7 @@ export class UpdateEngineerDto {
   @IsTagList()
   expertise?: string[];
 
-  @ApiPropertyOptional({ minimum: 1, maximum: 50, description: 'Below the open review count: 409 CAPACITY_BELOW_OPEN_REVIEWS' })
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 50, description: 'Below the open review count: 409 CAPACITY_BELOW_OPEN_REVIEWS' })
   @OptionalField()
   @IsInt()
   @Min(1)
@@ -123,9 +123,9 @@ export class DrainEngineerDto {
 export class EngineerPageDto {
   @ApiProperty({ type: [EngineerView] })
   items!: EngineerView[];
-  @ApiProperty() total!: number;
-  @ApiProperty() page!: number;
-  @ApiProperty() pageSize!: number;
-  @ApiProperty() totalPages!: number;
+  @ApiProperty({ type: 'integer', minimum: 0, example: 1 }) total!: number;
+  @ApiProperty({ type: 'integer', minimum: 1, example: 1 }) page!: number;
+  @ApiProperty({ type: 'integer', minimum: 1, maximum: 100, example: 20 }) pageSize!: number;
+  @ApiProperty({ type: 'integer', minimum: 1, example: 1 }) totalPages!: number;
 }
 

@@ -7,7 +7,7 @@ import { IsTagList, NormalizeTags, OptionalField, PageQueryDto, Trim } from '@ap
 import { IncidentView } from '../incident.view.js';
 
 export class CreateIncidentDto {
-  @ApiProperty({ minLength: 1, maxLength: 300 })
+  @ApiProperty({ minLength: 1, maxLength: 300, example: 'Database latency above 2 s' })
   @Trim()
   @IsString()
   @Length(1, 300)
@@ -20,11 +20,11 @@ export class CreateIncidentDto {
   @MaxLength(10000)
   description?: string | null;
 
-  @ApiProperty({ enum: Severity })
+  @ApiProperty({ enum: Severity, example: 'high' })
   @IsEnum(Severity)
   severity!: Severity;
 
-  @ApiProperty({ minLength: 1, maxLength: 20000 })
+  @ApiProperty({ minLength: 1, maxLength: 20000, example: 'Fail over to the replica' })
   @Trim()
   @IsString()
   @Length(1, 20000)
@@ -70,8 +70,8 @@ export class IncidentIdParam {
 
 export class IncidentPageDto {
   @ApiProperty({ type: [IncidentView] }) items!: IncidentView[];
-  @ApiProperty() total!: number;
-  @ApiProperty() page!: number;
-  @ApiProperty() pageSize!: number;
-  @ApiProperty() totalPages!: number;
+  @ApiProperty({ type: 'integer', minimum: 0, example: 1 }) total!: number;
+  @ApiProperty({ type: 'integer', minimum: 1, example: 1 }) page!: number;
+  @ApiProperty({ type: 'integer', minimum: 1, maximum: 100, example: 20 }) pageSize!: number;
+  @ApiProperty({ type: 'integer', minimum: 1, example: 1 }) totalPages!: number;
 }

@@ -42,7 +42,7 @@ export class AutoAssignReviewDto {
 }
 
 export class SubmitReviewDto {
-  @ApiProperty({ minLength: 1, maxLength: 20000 })
+  @ApiProperty({ minLength: 1, maxLength: 20000, example: 'Raise the connection pool, then fail over' })
   @Trim()
   @IsString()
   @Length(1, 20000)
@@ -55,7 +55,7 @@ export class SubmitReviewDto {
   @MaxLength(20000)
   analysis?: string | null;
 
-  @ApiPropertyOptional({ type: Number, minimum: 0, maximum: 1, nullable: true })
+  @ApiPropertyOptional({ type: Number, minimum: 0, maximum: 1, nullable: true, example: 0.8 })
   @IsOptional()
   @IsNumber({ allowNaN: false, allowInfinity: false })
   @Min(0)
@@ -84,11 +84,11 @@ export class ReassignReviewDto {
 }
 
 export class DecisionDto {
-  @ApiProperty({ enum: ['ai_approach', 'engineer_approach'] })
+  @ApiProperty({ enum: ['ai_approach', 'engineer_approach'], example: 'engineer_approach' })
   @IsIn(['ai_approach', 'engineer_approach'])
   decision!: 'ai_approach' | 'engineer_approach';
 
-  @ApiProperty({ minLength: 1, maxLength: 5000 })
+  @ApiProperty({ minLength: 1, maxLength: 5000, example: 'Fail-over alone would repeat the outage' })
   @Trim()
   @IsString()
   @Length(1, 5000)
@@ -124,8 +124,8 @@ export class ListReviewsQueryDto extends PageQueryDto {
 
 export class ReviewPageDto {
   @ApiProperty({ type: [ReviewView] }) items!: ReviewView[];
-  @ApiProperty() total!: number;
-  @ApiProperty() page!: number;
-  @ApiProperty() pageSize!: number;
-  @ApiProperty() totalPages!: number;
+  @ApiProperty({ type: 'integer', minimum: 0, example: 1 }) total!: number;
+  @ApiProperty({ type: 'integer', minimum: 1, example: 1 }) page!: number;
+  @ApiProperty({ type: 'integer', minimum: 1, maximum: 100, example: 20 }) pageSize!: number;
+  @ApiProperty({ type: 'integer', minimum: 1, example: 1 }) totalPages!: number;
 }

@@ -33,8 +33,8 @@ export class ListWebhookEventsQueryDto extends PageQueryDto {
 
 export class WebhookEventPageDto {
   @ApiProperty({ type: [WebhookEventView] }) items!: WebhookEventView[];
-  @ApiProperty() total!: number;
-  @ApiProperty() page!: number;
-  @ApiProperty() pageSize!: number;
-  @ApiProperty() totalPages!: number;
+  @ApiProperty({ type: 'integer', minimum: 0, example: 1 }) total!: number;
+  @ApiProperty({ type: 'integer', minimum: 1, example: 1 }) page!: number;
+  @ApiProperty({ type: 'integer', minimum: 1, maximum: 100, example: 20 }) pageSize!: number;
+  @ApiProperty({ type: 'integer', minimum: 1, example: 1 }) totalPages!: number;
 }
