@@ -120,6 +120,13 @@ describe('bad input: refused as 400 problem+json, changing nothing', () => {
     expect(over.body.code).toBe('VALIDATION_FAILED');
     expect(over.body.errors).toBeUndefined();
     expect(over.body.detail).toMatch(/1000 keys/);
+    // An array's elements count as its keys.
+    const tags = (count: number) => JSON.stringify({ name: 'Ada', email: 'keys@example.com', expertise: Array.from({ length: count }, (_, index) => `t${index}`) });
+    const longList = await send('post', '/api/v1/engineers', tags(997));
+    expect(longList.body.errors).toEqual([{ field: 'expertise', message: 'must contain at most 50 tags' }]);
+    const tooLong = await send('post', '/api/v1/engineers', tags(998));
+    expect(tooLong.status).toBe(400);
+    expect(tooLong.body.errors).toBeUndefined();
   });
 
   it('allows nesting 16 levels deep and refuses 17 without an errors list', async () => {

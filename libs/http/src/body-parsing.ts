@@ -2,7 +2,7 @@ import { type CallHandler, type ExecutionContext, Injectable, type NestIntercept
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Observable } from 'rxjs';
 
-import { bodyLimitViolation } from './body-limits.js';
+import { bodyContentViolation, bodyLimitViolation } from './body-limits.js';
 import { DomainError } from './domain-error.js';
 
 declare module 'express' {
@@ -41,22 +41,38 @@ export function requireJsonBody(req: Request, _res: Response, next: NextFunction
   next();
 }
 
+/** Thrown from body-parser's verify hook, which keeps the error as thrown (its parse step does not). */
+class BodyLimitError extends Error {
+  constructor(readonly problem: DomainError) {
+    super(problem.detail);
+  }
+}
+
 /**
- * Plain JSON.parse (no reviver: one would run for every value, before authentication) with a
- * 1 MiB cap (413); malformed JSON is 400 without field errors. Any JSON value is parsed, so that a
+ * A 1 MiB cap (413); the key and depth limits checked on the raw bytes, so that a body beyond them
+ * is never parsed; then plain JSON.parse (a reviver would run for every value, before
+ * authentication). Malformed JSON is 400 without field errors. Any JSON value is parsed, so that a
  * whole body that is not an object is refused by validation as a 400 rather than by the parser.
  */
-const plainJson = express.json({ limit: MAX_BODY_BYTES, strict: false, type: () => true });
+const plainJson = express.json({
+  limit: MAX_BODY_BYTES,
+  strict: false,
+  type: () => true,
+  verify(_req, _res, bytes) {
+    const violation = bodyLimitViolation(bytes);
+    if (violation) throw new BodyLimitError(violation);
+  },
+});
 
 export function jsonBodyParser(req: Request, res: Response, next: NextFunction): void {
   if (req.bodyError) return next();
   plainJson(req, res, next);
 }
 
-/** The contract's limits and forbidden content, checked in one pass right after parsing; refused after authentication like any unreadable body. */
-export function checkBodyLimits(req: Request, _res: Response, next: NextFunction): void {
+/** Forbidden keys and U+0000, found in one pass right after parsing; refused after authentication like any unreadable body. */
+export function checkBodyContent(req: Request, _res: Response, next: NextFunction): void {
   if (!req.bodyError && req.body !== undefined) {
-    const violation = bodyLimitViolation(req.body);
+    const violation = bodyContentViolation(req.body);
     if (violation) {
       req.bodyError = violation;
       req.body = undefined;
@@ -81,6 +97,7 @@ export function bodyParserErrors(error: unknown, req: Request, _res: Response, n
 }
 
 function unreadableBody(error: unknown): DomainError | undefined {
+  if (error instanceof BodyLimitError) return error.problem;
   const typed = error as { type?: string; status?: number };
   if (typed.type === 'entity.parse.failed') return new DomainError(400, 'VALIDATION_FAILED', 'Malformed JSON body');
   if (typed.type === 'charset.unsupported' || typed.type === 'encoding.unsupported') {

@@ -2,7 +2,7 @@ import type { INestApplication } from '@nestjs/common';
 import type { ExpressAdapter, NestExpressApplication } from '@nestjs/platform-express';
 import type { NextFunction, Request, Response } from 'express';
 
-import { bodyParserErrors, checkBodyLimits, jsonBodyParser, requireJsonBody } from './body-parsing.js';
+import { bodyParserErrors, checkBodyContent, jsonBodyParser, requireJsonBody } from './body-parsing.js';
 import { toProblem } from './problem.js';
 import { requestIdMiddleware } from './request-context.js';
 import { installResponseOverride } from './response-override.js';
@@ -42,7 +42,7 @@ export function configureHttp(app: INestApplication): void {
   express.use((error: unknown, req: Request, res: Response, next: NextFunction) =>
     bodyParserErrors(error, req, res, (mapped?: unknown) => (mapped ? renderMiddlewareError(mapped, req, res, next) : next())),
   );
-  express.use(checkBodyLimits);
+  express.use(checkBodyContent);
   express.setGlobalPrefix(API_PREFIX, { exclude: ['health/live', 'health/ready', 'metrics'] });
   app.get(RouteCatalog).setGlobalPrefix(API_PREFIX, ROOT_CONTROLLERS);
   answerUnknownRoutesEverywhere(app);
