@@ -48,9 +48,11 @@ function queryNulErrors(query: Record<string, unknown>): FieldError[] {
 
 /**
  * Whitelist + forbidNonWhitelisted + transform, with the contract's field-level 400s, and what
- * class-validator cannot see: a body that is not an object (Nest would validate `{}` in place of
- * null), keys named like inherited members (`toString`, `valueOf`, …: class-transformer skips
- * them, so the whitelist never sees them), and U+0000 in query values (PostgreSQL refuses it).
+ * class-validator cannot see or does slowly: a body that is not an object (Nest would validate `{}`
+ * in place of null); keys the DTO does not declare, found here on the raw input, inherited names
+ * (`toString`, `valueOf`, …: class-transformer skips those silently) included, and kept away from
+ * class-transformer, whose per-key work grows with the square of the key count; U+0000 in query
+ * values (PostgreSQL refuses it).
  */
 class ContractValidationPipe extends ValidationPipe {
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
@@ -61,20 +63,19 @@ class ContractValidationPipe extends ValidationPipe {
     }
     const input = isPlainObject(value) ? value : {};
     const fields = fieldsOf(dto);
-    const unknown = Object.keys(input)
-      .filter((key) => !fields.has(key))
-      .map((key) => ({ field: key, message: `property ${key} should not exist` }));
+    const keys = Object.keys(input);
+    const unknown = keys.filter((key) => !fields.has(key)).map((key) => ({ field: key, message: `property ${key} should not exist` }));
     const nul = metadata.type === 'query' ? queryNulErrors(input) : [];
+    const declared = unknown.length === 0 ? value : Object.fromEntries(keys.filter((key) => fields.has(key)).map((key) => [key, input[key]]));
     let found: FieldError[] = [];
     try {
-      const transformed: unknown = await super.transform(value, metadata);
+      const transformed: unknown = await super.transform(declared, metadata);
       if (unknown.length === 0 && nul.length === 0) return transformed;
     } catch (error) {
       if (!(error instanceof ValidationFailedError)) throw error;
       found = error.errors ?? [];
     }
-    const seen = new Set(found.map((error) => `${error.field}\n${error.message}`));
-    throw validationFailed([...found, ...[...unknown, ...nul].filter((error) => !seen.has(`${error.field}\n${error.message}`))]);
+    throw validationFailed([...unknown, ...found, ...nul]);
   }
 }
 
