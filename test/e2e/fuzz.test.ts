@@ -194,7 +194,7 @@ function queryCase(route: RouteInput): fc.Arbitrary<{ query: string } & Expectat
       // An empty value and U+0000 are refused whatever the field.
       refused: bad === '' || bad.includes('\u0000'),
     })),
-    fc.tuple(values, fc.constantFrom('unknown', 'x\u0000')).map(([valid, key]) => ({ query: queryString(fields, valid, [[key, '1']]), refused: true })),
+    fc.tuple(values, fc.constantFrom('unknown', 'toString', 'constructor', 'valueOf', 'x\u0000')).map(([valid, key]) => ({ query: queryString(fields, valid, [[key, '1']]), refused: true })),
   );
 }
 
