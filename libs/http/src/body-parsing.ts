@@ -2,6 +2,7 @@ import { type CallHandler, type ExecutionContext, Injectable, type NestIntercept
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Observable } from 'rxjs';
 
+import { bodyContentViolation, bodyLimitViolation } from './body-limits.js';
 import { DomainError } from './domain-error.js';
 
 declare module 'express' {
@@ -12,18 +13,6 @@ declare module 'express' {
 }
 
 export const MAX_BODY_BYTES = 1024 * 1024;
-
-const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
-
-/**
- * Thrown by the JSON reviver. body-parser strips every own property but `message` from an error
- * thrown while parsing (and re-labels it a parse failure), so the key travels in the message.
- */
-class ForbiddenKeyError extends Error {
-  constructor(key: string) {
-    super(key);
-  }
-}
 
 function hasBody(req: Request): boolean {
   const length = req.headers['content-length'];
@@ -52,23 +41,44 @@ export function requireJsonBody(req: Request, _res: Response, next: NextFunction
   next();
 }
 
+/** Thrown from body-parser's verify hook, which keeps the error as thrown (its parse step does not). */
+class BodyLimitError extends Error {
+  constructor(readonly problem: DomainError) {
+    super(problem.detail);
+  }
+}
+
 /**
- * Strict JSON parsing: 1 MiB cap (413), malformed JSON is 400 without field errors, and the
- * prototype-pollution keys are refused anywhere in the document.
+ * A 1 MiB cap (413); the key and depth limits checked on the raw bytes, so that a body beyond them
+ * is never parsed; then plain JSON.parse (a reviver would run for every value, before
+ * authentication). Malformed JSON is 400 without field errors. Any JSON value is parsed, so that a
+ * whole body that is not an object is refused by validation as a 400 rather than by the parser.
  */
-const strictJson = express.json({
+const plainJson = express.json({
   limit: MAX_BODY_BYTES,
   strict: false,
   type: () => true,
-  reviver(key, value: unknown) {
-    if (FORBIDDEN_KEYS.has(key)) throw new ForbiddenKeyError(key);
-    return value;
+  verify(_req, _res, bytes) {
+    const violation = bodyLimitViolation(bytes);
+    if (violation) throw new BodyLimitError(violation);
   },
 });
 
 export function jsonBodyParser(req: Request, res: Response, next: NextFunction): void {
   if (req.bodyError) return next();
-  strictJson(req, res, next);
+  plainJson(req, res, next);
+}
+
+/** Forbidden keys and U+0000, found in one pass right after parsing; refused after authentication like any unreadable body. */
+export function checkBodyContent(req: Request, _res: Response, next: NextFunction): void {
+  if (!req.bodyError && req.body !== undefined) {
+    const violation = bodyContentViolation(req.body);
+    if (violation) {
+      req.bodyError = violation;
+      req.body = undefined;
+    }
+  }
+  next();
 }
 
 /**
@@ -87,10 +97,7 @@ export function bodyParserErrors(error: unknown, req: Request, _res: Response, n
 }
 
 function unreadableBody(error: unknown): DomainError | undefined {
-  if (error instanceof ForbiddenKeyError) {
-    const key = error.message;
-    return new DomainError(400, 'VALIDATION_FAILED', `Key "${key}" is not allowed`, [{ field: key, message: 'is not allowed' }]);
-  }
+  if (error instanceof BodyLimitError) return error.problem;
   const typed = error as { type?: string; status?: number };
   if (typed.type === 'entity.parse.failed') return new DomainError(400, 'VALIDATION_FAILED', 'Malformed JSON body');
   if (typed.type === 'charset.unsupported' || typed.type === 'encoding.unsupported') {

@@ -4,7 +4,7 @@ import type { Request } from 'express';
 import type { Observable } from 'rxjs';
 
 import { ValidationFailedError } from './domain-error.js';
-import { validationFailed } from './validation.js';
+import { validationFailed } from './validation-errors.js';
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
