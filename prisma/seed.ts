@@ -8,7 +8,7 @@
 // currentReviewCount and is its incident's openReviewId, and decided incidents carry chosenApproach.
 import { PrismaPg } from '@prisma/adapter-pg';
 
-import { ConfigError, loadAppConfig } from '@app/config';
+import { ConfigError, databaseUrlFrom, slaSecondsFrom } from '@app/config';
 
 import {
   type Approach,
@@ -291,9 +291,10 @@ async function seed(prisma: PrismaClient, slaSeconds: Record<ReviewPriority, num
 }
 
 async function main(): Promise<number> {
+  // Only what seeding needs: the seed is not the service and needs no token settings.
   let config;
   try {
-    config = loadAppConfig();
+    config = { databaseUrl: databaseUrlFrom(process.env), slaSeconds: slaSecondsFrom(process.env) };
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     console.error(error.message);

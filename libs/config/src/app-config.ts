@@ -191,11 +191,25 @@ function metricsAccess(env: Env, nodeEnv: AppConfig['nodeEnv']): { metricsToken?
   return { metricsToken, metricsPublic };
 }
 
+export function databaseUrlFrom(env: Env): string {
+  const databaseUrl = url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']);
+  if (!databaseUrl) throw new ConfigError('DATABASE_URL', 'is required (npm start and npm run start:prod provide an embedded database when it is unset)');
+  return databaseUrl;
+}
+
+export function slaSecondsFrom(env: Env): AppConfig['slaSeconds'] {
+  return {
+    critical: integer(env, 'SLA_CRITICAL_SECONDS', 3600, 1),
+    high: integer(env, 'SLA_HIGH_SECONDS', 14400, 1),
+    normal: integer(env, 'SLA_NORMAL_SECONDS', 86400, 1),
+    low: integer(env, 'SLA_LOW_SECONDS', 259200, 1),
+  };
+}
+
 /** Reads and validates the environment once at boot; any problem names the variable and stops the process. */
 export function loadAppConfig(env: Env = process.env): AppConfig {
   const nodeEnv = oneOf(env, 'NODE_ENV', ['development', 'test', 'production'] as const, 'development');
-  const databaseUrl = url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']);
-  if (!databaseUrl) throw new ConfigError('DATABASE_URL', 'is required (npm start and npm run start:prod provide an embedded database when it is unset)');
+  const databaseUrl = databaseUrlFrom(env);
   const level2 = optional(env, 'ESCALATION_LEVEL2_AFTER_SECONDS');
   const allowedDomains = optional(env, 'ALLOWED_EMAIL_DOMAINS');
   const domains = allowedDomains?.split(',').map((domain) => domain.trim().toLowerCase()).filter(Boolean) ?? null;
@@ -220,12 +234,7 @@ export function loadAppConfig(env: Env = process.env): AppConfig {
     shutdownDelaySeconds: integer(env, 'SHUTDOWN_DELAY_SECONDS', 5, 0, 300),
     jwt: jwtConfig(env),
     allowedEmailDomains: domains && domains.length > 0 ? domains : null,
-    slaSeconds: {
-      critical: integer(env, 'SLA_CRITICAL_SECONDS', 3600, 1),
-      high: integer(env, 'SLA_HIGH_SECONDS', 14400, 1),
-      normal: integer(env, 'SLA_NORMAL_SECONDS', 86400, 1),
-      low: integer(env, 'SLA_LOW_SECONDS', 259200, 1),
-    },
+    slaSeconds: slaSecondsFrom(env),
     escalation: {
       schedulerEnabled: boolean(env, 'SCHEDULER_ENABLED', true),
       intervalSeconds: integer(env, 'ESCALATION_INTERVAL_SECONDS', 60, 1),
