@@ -127,7 +127,7 @@ describe('request logs', () => {
     expect(all.toLowerCase()).not.toContain('authorization');
   });
 
-  it('warns when a review is submitted without being started (#18: startedAt back-filled)', async () => {
+  it('warns when a review is submitted without being started (startedAt back-filled)', async () => {
     const post = async (path: string, token: string, body: unknown): Promise<Record<string, string>> => {
       const res = await fetch(`${baseUrl}${path}`, {
         method: 'POST',

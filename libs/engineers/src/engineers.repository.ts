@@ -106,7 +106,7 @@ export class EngineersRepository {
 
   /**
    * Counter -1 when an open review is finalised. No GREATEST(0, …): a negative result violates the
-   * CHECK constraint and rolls the whole change back, so a bug fails loudly (#7, #10).
+   * CHECK constraint and rolls the whole change back, so a bug fails loudly.
    */
   async releaseAssignment(tx: Tx, id: string): Promise<EngineerRow | undefined> {
     const [row] = await tx.$queryRaw<EngineerRow[]>`
@@ -140,7 +140,7 @@ export class EngineersRepository {
     return conditions.length ? Prisma.join(conditions, ' AND ') : Prisma.sql`TRUE`;
   }
 
-  /** #16/#23: ranking in SQL over the GIN and partial ranking indexes, never in memory. */
+  /** Ranking in SQL over the GIN and partial ranking indexes, never in memory. */
   async available(expertise: string[], limit: number, excludeId?: string, db: Db = this.prisma): Promise<EngineerRow[]> {
     return db.$queryRaw<EngineerRow[]>`
       SELECT ${COLUMNS} FROM engineers e

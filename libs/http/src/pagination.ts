@@ -27,7 +27,7 @@ export interface PageWindow {
   offset: number;
 }
 
-/** #14: an empty result is page 1 of 1; a page past the end is clamped to the last page. */
+/** An empty result is page 1 of 1; a page past the end is clamped to the last page. */
 export function pageWindow(total: number, requestedPage: number, pageSize: number): PageWindow {
   const totalPages = Math.max(1, Math.ceil(total / pageSize));
   const page = Math.min(requestedPage, totalPages);

@@ -40,7 +40,7 @@ export function toIncidentView(row: IncidentRow): IncidentView {
 /** `approved` and `resolved` incidents take no new reviews. */
 export const CLOSED_INCIDENT_STATUSES: readonly IncidentStatus[] = [IncidentStatus.approved, IncidentStatus.resolved];
 
-/** #20: the contract's manual status moves; moves caused by reviews are made by the review lifecycle. */
+/** The contract's manual status moves; moves caused by reviews are made by the review lifecycle. */
 export const MANUAL_INCIDENT_TRANSITIONS: Partial<Record<IncidentStatus, IncidentStatus>> = {
   [IncidentStatus.analyzing]: IncidentStatus.detected,
   [IncidentStatus.resolved]: IncidentStatus.approved,

@@ -228,7 +228,7 @@ export class AssignmentService {
     return review;
   }
 
-  /** #3/#10: the counter of a finalised review's engineer goes down in the same transaction, or nothing happens. */
+  /** The counter of a finalised review's engineer goes down in the same transaction, or nothing happens. */
   async release(tx: Tx, review: ReviewRow): Promise<void> {
     const engineer = await this.engineers.releaseAssignment(tx, review.engineerId);
     if (!engineer) throw new IntegrityError(`Engineer ${review.engineerId} of review ${review.id} does not exist`);

@@ -7,7 +7,7 @@ export const OPEN_REVIEW_STATUSES: readonly ReviewStatus[] = [ReviewStatus.assig
 export const MOVABLE_REVIEW_STATUSES: readonly ReviewStatus[] = [ReviewStatus.assigned, ReviewStatus.in_progress];
 
 /**
- * #8: the contract's table of allowed moves, and the only place that decides them. Reassign is a
+ * The contract's table of allowed moves, and the only place that decides them. Reassign is a
  * cancel of a movable review plus a new review; it is checked with `assertMovable`.
  */
 export const REVIEW_TRANSITIONS: Readonly<Record<ReviewStatus, readonly ReviewStatus[]>> = {

@@ -58,7 +58,7 @@ export class ReviewWorkService {
       await this.recordReviewChange(tx, actor, 'review.submitted', review, after);
       return { submitted: after, neverStarted: review.startedAt === null };
     });
-    // #18: the engineer skipped /start; startedAt was back-filled with assignedAt.
+    // The engineer skipped /start; startedAt was back-filled with assignedAt.
     if (neverStarted) this.logger.warn({ reviewId: submitted.id, engineerId: submitted.engineerId }, 'Review submitted without start: startedAt back-filled with assignedAt');
     this.metrics.submitted(submitted.assignedAt, submitted.submittedAt ?? new Date());
     return toReviewView(submitted);

@@ -66,7 +66,7 @@ export class ReviewsRepository {
     return row;
   }
 
-  /** #11: served by the partial index reviews_incident_submitted_idx. */
+  /** Served by the partial index reviews_incident_submitted_idx. */
   async lockSubmittedForIncident(tx: Tx, incidentId: string): Promise<ReviewRow | undefined> {
     const [row] = await tx.$queryRaw<ReviewRow[]>`
       SELECT ${COLUMNS} FROM reviews r WHERE r.incident_id = ${incidentId}::uuid AND r.status = 'submitted'
@@ -84,7 +84,7 @@ export class ReviewsRepository {
     return this.updateReturning(tx, id, Prisma.sql`status = 'in_progress', started_at = now()`);
   }
 
-  /** #18: a submit straight from `assigned` back-fills startedAt with assignedAt. */
+  /** A submit straight from `assigned` back-fills startedAt with assignedAt. */
   async submit(tx: Tx, id: string, work: { approach: string; analysis: string | null; confidence: number | null }): Promise<ReviewRow> {
     return this.updateReturning(
       tx,
@@ -171,7 +171,7 @@ export class ReviewsRepository {
   }
 
   /**
-   * #9, SLA escalation: locks up to `limit` reviews due for the step after `due.fromLevel`, earliest
+   * SLA escalation: locks up to `limit` reviews due for the step after `due.fromLevel`, earliest
    * deadline first, after the keyset position `due.after`. Rows locked by another replica (or by a
    * change in flight) are skipped, not waited for, so replicas share the work instead of queueing.
    */
