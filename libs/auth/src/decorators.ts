@@ -5,11 +5,7 @@ import { Problems } from '@app/http';
 
 import type { Permission } from './permissions.js';
 
-export const IS_PUBLIC = 'auth:public';
 export const REQUIRED_PERMISSIONS = 'auth:permissions';
-
-/** Opens a route to unauthenticated callers; every other route is denied by default. */
-export const Public = (): MethodDecorator & ClassDecorator => SetMetadata(IS_PUBLIC, true);
 
 /**
  * The caller needs at least one of these permissions. Ownership-scoped permissions (`…-own`,

@@ -3,9 +3,9 @@ import { Reflector } from '@nestjs/core';
 import { AuthGuard } from '@nestjs/passport';
 import type { Request, Response } from 'express';
 
-import { type Caller, DomainError } from '@app/http';
+import { type Caller, DomainError, IS_PUBLIC } from '@app/http';
 
-import { IS_PUBLIC, REQUIRED_PERMISSIONS } from './decorators.js';
+import { REQUIRED_PERMISSIONS } from './decorators.js';
 import { type Permission, permissionsOf } from './permissions.js';
 
 /**

@@ -1,7 +1,5 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 
-import type { ReviewPriority } from '@app/database';
-
 export interface AppConfig {
   nodeEnv: 'development' | 'test' | 'production';
   host: string;
@@ -34,7 +32,8 @@ export interface AppConfig {
     maxTtlSeconds: number;
   };
   allowedEmailDomains: string[] | null;
-  slaSeconds: Record<ReviewPriority, number>;
+  /** Per review priority (the database's review_priority enum). */
+  slaSeconds: { critical: number; high: number; normal: number; low: number };
   escalation: {
     schedulerEnabled: boolean;
     intervalSeconds: number;

@@ -16,3 +16,4 @@ export * from './idempotency.repository.js';
 export * from './idempotency.interceptor.js';
 export * from './problem-codes.js';
 export * from './openapi-conventions.js';
+export * from './public-route.js';

@@ -3,8 +3,7 @@ import { ApiOkResponse, ApiOperation, ApiProduces, ApiSecurity, ApiTags } from '
 import type { Response } from 'express';
 import { Registry } from 'prom-client';
 
-import { Public } from '@app/auth';
-import { Problems } from '@app/http';
+import { Problems, Public } from '@app/http';
 
 import { MetricsTokenGuard } from './metrics-token.guard.js';
 

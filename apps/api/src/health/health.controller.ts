@@ -2,9 +2,8 @@ import { Controller, Get } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, type HealthCheckResult, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
 
-import { Public } from '@app/auth';
 import { PrismaService } from '@app/database';
-import { Draining, Problems } from '@app/http';
+import { Draining, Problems, Public } from '@app/http';
 
 import { shippedMigrations } from './migration-status.js';
 
