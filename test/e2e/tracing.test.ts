@@ -55,7 +55,7 @@ async function until<T>(what: string, find: () => T | undefined, withinMs = 20_0
   }
 }
 
-describe('tracing (OTEL_EXPORTER_OTLP_ENDPOINT set) on the built service', () => {
+describe('with OTEL_EXPORTER_OTLP_ENDPOINT set, the built service', () => {
   const spans: ExportedSpan[] = [];
   const deliveries: { headers: IncomingHttpHeaders; body: { type: string; data: { id: string } } }[] = [];
   let collector: Server;
@@ -194,5 +194,23 @@ describe('tracing (OTEL_EXPORTER_OTLP_ENDPOINT set) on the built service', () =>
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(spans.filter((span) => String(span.attributes['url.path'] ?? '').startsWith('/health'))).toEqual([]);
     expect(spans.filter((span) => !span.parentSpanId && span.name.startsWith('prisma:')).map((span) => span.name)).toEqual([]);
+  });
+});
+
+describe('the OpenTelemetry SDK', () => {
+  // Reports, as the process exits, whether any module of the SDK was loaded (it is CommonJS).
+  const probe = `data:text/javascript,${encodeURIComponent(
+    "import { createRequire } from 'node:module'; const cache = createRequire(process.cwd() + '/').cache; " +
+      "process.on('exit', () => console.log('SDK loaded: ' + Object.keys(cache).some((file) => file.includes('@opentelemetry/sdk-node'))));",
+  )}`;
+
+  it.each([
+    ['unset', 'false', {}],
+    ['set', 'true', { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9' }],
+  ])('with OTEL_EXPORTER_OTLP_ENDPOINT %s, loads the OpenTelemetry SDK: %s', async (_label, loaded, env) => {
+    // A configuration error ends the process right after main.ts has decided about tracing.
+    const result = await exitOf(spawnBuilt(['--import', probe, BUILT_MAIN], env), 30_000);
+    expect(result.output).toMatch(/DATABASE_URL is required/);
+    expect(result.output).toContain(`SDK loaded: ${loaded}`);
   });
 });
