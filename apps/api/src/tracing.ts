@@ -75,8 +75,10 @@ export async function startTracing(): Promise<void> {
       }),
       // Only queries made on behalf of something traced: the webhook worker polls the database every
       // second, and each poll would otherwise be a trace of its own.
-      new PgInstrumentation({ requireParentSpan: true }),
-      new PrismaInstrumentation(),
+      new PgInstrumentation({ requireParentSpan: true, ignoreConnectSpans: true }),
+      // A query shows as the Prisma operation (model and method) with the pg span of its SQL under
+      // it; Prisma's own span of the same query, and of serialising and connecting, add nothing.
+      new PrismaInstrumentation({ ignoreSpanTypes: ['prisma:client:serialize', 'prisma:client:connect', 'prisma:client:db_query'] }),
     ],
   });
   sdk.start();
