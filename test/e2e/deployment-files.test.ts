@@ -63,6 +63,19 @@ function dockerStages(): DockerStage[] {
 
 const exec = (args: string): string[] => JSON.parse(args) as string[];
 
+/**
+ * A template's YAML without helm: lines that are only an action (a condition, an `end`, an included
+ * or `toYaml` block) are dropped and every other action becomes the scalar `x`. What remains must
+ * parse, with each field at its place: the indentation errors helm would render are caught here.
+ */
+function skeleton(template: string): any {
+  const lines = template
+    .split('\n')
+    .filter((line) => !/^\s*\{\{-?\s*(?:if|else|end|with|range|define)\b.*\}\}\s*$/.test(line) && !/^\s*\{\{-?.*\|\s*nindent\s+\d+\s*\}\}\s*$/.test(line))
+    .map((line) => line.replace(/\{\{.*?\}\}/g, 'x'));
+  return parse(lines.join('\n'));
+}
+
 describe('deployment files', () => {
   it('rest on what the service declares: its health routes, its default port (AWAITING_MERGE not listed yet)', () => {
     expect(AWAITING_MERGE.filter((name) => example.has(name))).toEqual([]);
@@ -228,6 +241,30 @@ describe('deployment files', () => {
         }
       }
       expect(missing).toEqual([]);
+    });
+
+    it('lays out valid YAML around its template actions, each kind where Kubernetes expects its fields', () => {
+      const kinds = Object.fromEntries(templates.filter(({ file }) => file.endsWith('.yaml')).map(({ file, text }) => [file, skeleton(text)]));
+      expect(Object.fromEntries(Object.entries(kinds).map(([file, doc]) => [file, `${doc.apiVersion} ${doc.kind}`]))).toEqual({
+        'deployment.yaml': 'apps/v1 Deployment',
+        'hpa.yaml': 'autoscaling/v2 HorizontalPodAutoscaler',
+        'migration-job.yaml': 'batch/v1 Job',
+        'pdb.yaml': 'policy/v1 PodDisruptionBudget',
+        'prometheusrule.yaml': 'monitoring.coreos.com/v1 PrometheusRule',
+        'service.yaml': 'v1 Service',
+        'servicemonitor.yaml': 'monitoring.coreos.com/v1 ServiceMonitor',
+      });
+      const [container] = kinds['deployment.yaml'].spec.template.spec.containers;
+      expect(container.ports).toEqual([{ name: 'http', containerPort: 'x' }]);
+      for (const probe of ['startupProbe', 'readinessProbe', 'livenessProbe']) expect(container[probe].httpGet.port, probe).toBe('http');
+      expect(container.lifecycle.preStop.exec.command[0]).toBe('sleep');
+      expect(container.envFrom[0].secretRef).toHaveProperty('name');
+      expect(kinds['deployment.yaml'].spec.template.spec).toHaveProperty('terminationGracePeriodSeconds');
+      const job = kinds['migration-job.yaml'].spec.template.spec;
+      expect(job.restartPolicy).toBe('Never');
+      expect(job.containers[0].env[0].valueFrom.secretKeyRef).toHaveProperty('key');
+      expect(kinds['service.yaml'].spec.ports[0].targetPort).toBe('http');
+      expect(kinds['servicemonitor.yaml'].spec.endpoints[0]).toMatchObject({ port: 'http', path: '/metrics' });
     });
 
     it('has balanced template actions', () => {
