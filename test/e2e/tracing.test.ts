@@ -197,6 +197,44 @@ describe('with OTEL_EXPORTER_OTLP_ENDPOINT set, the built service', () => {
   });
 });
 
+describe('on SIGTERM, the built service with tracing on', () => {
+  it('sends the spans still waiting for their batch before it exits', async () => {
+    const databaseName = await cloneTemplate(inject('templateDatabase'));
+    const received: string[] = [];
+    const collector = createServer((req, res) => {
+      let raw = '';
+      req.on('data', (chunk: Buffer) => (raw += chunk.toString()));
+      req.on('end', () => {
+        received.push(raw);
+        res.writeHead(200).end('{}');
+      });
+    });
+    try {
+      const collectorPort = await listen(collector);
+      const child = spawnBuilt([BUILT_MAIN], {
+        DATABASE_URL: databaseUrl(databaseName),
+        JWT_SECRET: TEST_JWT_SECRET,
+        PORT: '0',
+        HOST: '127.0.0.1',
+        SCHEDULER_ENABLED: 'false',
+        OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${collectorPort}`,
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+        // Far beyond the test: only the flush at shutdown can send the span.
+        OTEL_BSP_SCHEDULE_DELAY: '600000',
+      });
+      const port = await until('the service to listen', () => /listening on 127\.0\.0\.1:(\d+)/.exec(child.output())?.[1], 60_000);
+      expect((await fetch(`http://127.0.0.1:${port}/api/v1/engineers`)).status).toBe(401);
+      expect(received).toEqual([]);
+      child.kill('SIGTERM');
+      await exitOf(child, 30_000);
+      expect(received.join('\n')).toContain('"name":"GET /api/v1/engineers"');
+    } finally {
+      await new Promise((resolve) => collector.close(resolve));
+      await dropDatabase(databaseName);
+    }
+  }, 90_000);
+});
+
 describe('the OpenTelemetry SDK', () => {
   // Reports, as the process exits, whether any module of the SDK was loaded (it is CommonJS).
   const probe = `data:text/javascript,${encodeURIComponent(
