@@ -122,8 +122,10 @@ describe('deployment files', () => {
       for (const [, name] of env.matchAll(/\b([A-Z][A-Z0-9_]*)=/g)) expect(knownVariable(name!), name).toBe(true);
     });
 
-    it('ships what the service reads at run time: the migrations and the migration tool', () => {
+    it('ships what the service reads at run time: package.json (ESM), the migrations and the migration tool', () => {
       const copies = of(runtime, 'COPY');
+      expect(copies).toContain('package.json ./');
+      expect((JSON.parse(read('package.json')) as { type: string }).type).toBe('module');
       expect(copies).toContain('prisma ./prisma');
       const script = (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts['db:migrate'];
       const tool = script!.replace(/^node /, '');
