@@ -153,6 +153,12 @@ describe('with OTEL_EXPORTER_OTLP_ENDPOINT set, the built service', () => {
       expect(requestSpan.attributes).toMatchObject({ 'http.route': '/api/v1/reviews', 'http.request.method': 'POST', 'http.response.status_code': 201 });
     });
 
+    it('has the Nest controller and handler that served it under it', async () => {
+      const handler = await until('the controller span', () => spans.find((span) => span.traceId === traceId && span.name === 'ReviewsController.assign'));
+      expect(handler.parentSpanId).toBe(requestSpan.spanId);
+      expect(handler.attributes).toMatchObject({ 'nestjs.controller': 'ReviewsController', 'nestjs.callback': 'assign', 'http.route': '/api/v1/reviews' });
+    });
+
     it('has its PostgreSQL queries under it', async () => {
       const queries = await until('the PostgreSQL spans', () => {
         const found = spans.filter((span) => span.traceId === traceId && span.attributes['db.system.name'] === 'postgresql');

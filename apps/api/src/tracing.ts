@@ -40,8 +40,8 @@ async function sampler(): Promise<Sampler> {
 /**
  * Starts the OpenTelemetry SDK: OTLP export of traces configured by the standard OTEL_* variables
  * (endpoint, protocol, headers, sampler, resource attributes), W3C trace context, and spans for
- * incoming HTTP requests, PostgreSQL queries and Prisma operations. Metrics stay on /metrics, so
- * the SDK exports no metrics and no logs.
+ * incoming HTTP requests, their Nest controller and handler, PostgreSQL queries and Prisma
+ * operations. Metrics stay on /metrics, so the SDK exports no metrics and no logs.
  */
 export async function startTracing(): Promise<void> {
   // The ESM loader hook wraps only the modules that an instrumentation asks for (pg, http), and
@@ -49,9 +49,10 @@ export async function startTracing(): Promise<void> {
   const { registerOptions, waitForAllMessagesAcknowledged } = createAddHookMessageChannel();
   register('import-in-the-middle/hook.mjs', import.meta.url, registerOptions);
 
-  const [{ NodeSDK }, { HttpInstrumentation }, { PgInstrumentation }, { PrismaInstrumentation }] = await Promise.all([
+  const [{ NodeSDK }, { HttpInstrumentation }, { NestInstrumentation }, { PgInstrumentation }, { PrismaInstrumentation }] = await Promise.all([
     import('@opentelemetry/sdk-node'),
     import('@opentelemetry/instrumentation-http'),
+    import('@opentelemetry/instrumentation-nestjs-core'),
     import('@opentelemetry/instrumentation-pg'),
     import('@prisma/instrumentation'),
   ]);
@@ -73,6 +74,8 @@ export async function startTracing(): Promise<void> {
           span.updateName(`${(request as IncomingMessage).method ?? 'HTTP'} ${route}`);
         },
       }),
+      // The controller and handler that served the request (`ReviewsController.assign`), under its span.
+      new NestInstrumentation(),
       // Only queries made on behalf of something traced: the webhook worker polls the database every
       // second, and each poll would otherwise be a trace of its own.
       new PgInstrumentation({ requireParentSpan: true, ignoreConnectSpans: true }),
