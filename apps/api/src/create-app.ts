@@ -10,7 +10,7 @@ import { observeRequests } from '@app/observability';
 import { AppModule } from './app.module.js';
 import { buildOpenApiDocument } from './openapi.js';
 
-/** Builds the fully configured application; main.ts and the tests share it. */
+/** Builds the fully configured application; bootstrap.ts and the tests share it. */
 export async function createApp(config: AppConfig): Promise<NestExpressApplication> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), { bodyParser: false, bufferLogs: true });
   app.useLogger(app.get(Logger));

@@ -4,7 +4,7 @@ import type { AppConfig } from './app-config.js';
 
 export const APP_CONFIG = Symbol('APP_CONFIG');
 
-/** The configuration is loaded and validated once in main.ts (or by a test) and handed in here. */
+/** The configuration is loaded and validated once in bootstrap.ts (or by a test) and handed in here. */
 @Global()
 @Module({})
 export class AppConfigModule {

@@ -4,3 +4,4 @@ export * from './request-observer.js';
 export * from './review-metrics.js';
 export * from './scheduler-metrics.js';
 export * from './webhook-metrics.js';
+export * from './tracing.js';

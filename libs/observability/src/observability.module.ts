@@ -11,6 +11,7 @@ import { RequestObserver } from './request-observer.js';
 import { ReviewMetrics } from './review-metrics.js';
 import { RouteLabels } from './route-labels.js';
 import { SchedulerMetrics } from './scheduler-metrics.js';
+import { TraceFlusher } from './tracing.js';
 import { WebhookMetrics } from './webhook-metrics.js';
 
 /**
@@ -31,6 +32,7 @@ import { WebhookMetrics } from './webhook-metrics.js';
     RouteLabels,
     RequestObserver,
     DatabaseGauges,
+    TraceFlusher,
   ],
   exports: [Registry, ReviewMetrics, SchedulerMetrics, WebhookMetrics, RequestObserver],
 })

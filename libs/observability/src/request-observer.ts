@@ -4,6 +4,7 @@ import { PinoLogger } from 'nestjs-pino';
 
 import { HttpMetrics } from './http-metrics.js';
 import { RouteLabels } from './route-labels.js';
+import { activeTraceId, exposeRouteForTracing } from './tracing.js';
 
 /** Probes and scrapes arrive every few seconds; they are logged only when they fail. */
 function isProbe(route: string): boolean {
@@ -26,11 +27,14 @@ export class RequestObserver {
 
   readonly middleware = (req: Request, res: Response, next: NextFunction): void => {
     const started = process.hrtime.bigint();
-    res.once('close', () => this.completed(req, res, Number(process.hrtime.bigint() - started) / 1e9));
+    // Read here, in the request's own context: 'close' is emitted outside of it.
+    const traceId = activeTraceId();
+    if (traceId) exposeRouteForTracing(req, () => this.routes.labelFor(req));
+    res.once('close', () => this.completed(req, res, Number(process.hrtime.bigint() - started) / 1e9, traceId));
     next();
   };
 
-  private completed(req: Request, res: Response, seconds: number): void {
+  private completed(req: Request, res: Response, seconds: number, traceId: string | undefined): void {
     const route = this.routes.labelFor(req);
     const statusCode = res.statusCode;
     this.metrics.observe(req.method, route, statusCode, seconds);
@@ -44,6 +48,7 @@ export class RequestObserver {
       statusCode,
       responseTime: Math.round(seconds * 10_000) / 10,
       sub: req.caller?.sub,
+      ...(traceId ? { traceId } : {}),
       ...(aborted ? { aborted } : {}),
     };
     const level = statusCode >= 500 ? 'error' : statusCode >= 400 ? 'warn' : 'info';

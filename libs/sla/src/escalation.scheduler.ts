@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleD
 import { SchedulerRegistry } from '@nestjs/schedule';
 
 import { APP_CONFIG, type AppConfig } from '@app/config';
+import { inSpan } from '@app/observability';
 
 import { EscalationService } from './escalation.service.js';
 
@@ -40,8 +41,11 @@ export class EscalationScheduler implements OnApplicationBootstrap, OnModuleDest
   private tick(): void {
     if (this.running) return;
     this.running = true;
-    void this.escalations
-      .runPass()
+    void inSpan('sla escalation pass', {}, async (span) => {
+      const result = await this.escalations.runPass();
+      span.setAttributes({ 'sla.escalated': result.escalated, 'sla.reassigned': result.reassigned, 'sla.decision_overdue': result.decisionOverdue });
+      return result;
+    })
       .then(
         (result) => {
           if (result.escalated || result.reassigned || result.decisionOverdue) this.logger.log({ msg: 'SLA escalation pass', ...result });

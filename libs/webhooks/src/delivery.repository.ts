@@ -10,6 +10,8 @@ export interface PendingWebhookEvent {
   occurredAt: Date;
   /** The review as the API showed it when the event happened. */
   payload: unknown;
+  /** Of the traced request or pass that caused the event; null when it was not traced. */
+  traceparent: string | null;
 }
 
 /** The dispatcher's queries, on its own pool: outbox state and graphile-worker jobs. */
@@ -20,7 +22,7 @@ export class DeliveryRepository {
   /** The review's oldest undelivered event: the only one that may be sent now. */
   async oldestPending(reviewId: string): Promise<PendingWebhookEvent | null> {
     const { rows } = await this.pool.query<PendingWebhookEvent>(
-      `SELECT id::text AS id, type, occurred_at AS "occurredAt", payload
+      `SELECT id::text AS id, type, occurred_at AS "occurredAt", payload, traceparent
        FROM webhook_events WHERE review_id = $1 AND delivered_at IS NULL
        ORDER BY occurred_at, id LIMIT 1`,
       [reviewId],

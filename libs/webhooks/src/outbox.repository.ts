@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 
 import { Prisma, PrismaService, type Tx } from '@app/database';
+import { activeTraceparent } from '@app/observability';
 
 import { DELIVER_REVIEW_TASK, DELIVERY_JOB_KEY_PREFIX, deliveryJobKey, deliveryQueueName } from './delivery-queue.js';
 import type { ReviewEvent } from './webhook-event.js';
@@ -36,6 +37,7 @@ export class OutboxRepository {
    */
   async append(tx: Tx, events: ReviewEvent[]): Promise<string[]> {
     const ids: string[] = [];
+    const traceparent = activeTraceparent() ?? null;
     for (const reviewId of new Set(events.map((event) => event.review.id))) {
       const own = events.filter((event) => event.review.id === reviewId);
       const values = own.map((event, index) => Prisma.sql`(${index}::int, ${event.type}::text, ${JSON.stringify(event.review)}::jsonb)`);
@@ -46,9 +48,9 @@ export class OutboxRepository {
       const rows = await tx.$queryRaw<{ id: string }[]>`
         WITH previous AS (SELECT max(occurred_at) AS at FROM webhook_events WHERE review_id = ${reviewId}::uuid),
         inserted AS (
-          INSERT INTO webhook_events (id, type, review_id, occurred_at, payload)
+          INSERT INTO webhook_events (id, type, review_id, occurred_at, payload, traceparent)
           SELECT gen_random_uuid(), v.type, ${reviewId}::uuid,
-                 GREATEST(clock_timestamp(), previous.at + interval '1 millisecond') + v.ord * interval '1 millisecond', v.payload
+                 GREATEST(clock_timestamp(), previous.at + interval '1 millisecond') + v.ord * interval '1 millisecond', v.payload, ${traceparent}::text
           FROM previous, (VALUES ${Prisma.join(values)}) AS v(ord, type, payload)
           RETURNING id, occurred_at
         ),

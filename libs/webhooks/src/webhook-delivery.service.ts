@@ -1,11 +1,12 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 
 import { APP_CONFIG, type AppConfig } from '@app/config';
-import { WebhookMetrics } from '@app/observability';
+import { inSpan, WebhookMetrics } from '@app/observability';
 
 import { DeliveryRepository } from './delivery.repository.js';
 import { retryDelayMs } from './retry-schedule.js';
-import { WebhookSender } from './webhook-sender.js';
+import { type DeliveryOutcome, WebhookSender } from './webhook-sender.js';
 
 /**
  * One run of a review's delivery job stops taking new events after this long and re-queues the
@@ -41,7 +42,16 @@ export class WebhookDeliveryService {
         return;
       }
       const attemptedAt = new Date();
-      const outcome = await this.sender.send(event, shutdown);
+      // A child of the request or pass that caused the event, however much later it is delivered.
+      const outcome = await inSpan(
+        `webhook ${event.type}`,
+        { kind: SpanKind.CLIENT, traceparent: event.traceparent, attributes: { 'webhook.event_id': event.id, 'webhook.event_type': event.type, 'review.id': reviewId } },
+        async (span): Promise<DeliveryOutcome> => {
+          const result = await this.sender.send(event, shutdown);
+          if (!result.delivered) span.setStatus({ code: SpanStatusCode.ERROR, message: result.error });
+          return result;
+        },
+      );
       if (outcome.delivered) {
         await this.deliveries.markDelivered(event.id, attemptedAt);
         this.metrics.delivered();

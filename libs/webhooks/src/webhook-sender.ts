@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 
 import { Inject, Injectable } from '@nestjs/common';
+import { context, propagation } from '@opentelemetry/api';
 
 import { APP_CONFIG, type AppConfig } from '@app/config';
 
@@ -44,17 +45,22 @@ export class WebhookSender {
     const { url, secret, timeoutMs } = this.config.webhook;
     if (!url || !secret) throw new Error('Webhook delivery runs only when WEBHOOK_URL and WEBHOOK_SECRET are set');
     const body = Buffer.from(JSON.stringify({ id: event.id, type: event.type, occurredAt: event.occurredAt.toISOString(), data: event.payload }));
+    const headers: Record<string, string> = {
+      'Content-Type': 'application/json',
+      'User-Agent': 'engineer-review-service-webhooks',
+      'X-Webhook-Id': event.id,
+      'X-Webhook-Signature': webhookSignature(body, secret),
+      ...standardWebhookHeaders(event.id, body, secret, new Date()),
+    };
+    // The trace of the request that caused the event: the delivery span's context when this replica
+    // traces (same trace id, the delivery span as parent), else the stored traceparent itself.
+    if (event.traceparent) headers.traceparent = event.traceparent;
+    propagation.inject(context.active(), headers);
     try {
       const response = await fetch(url, {
         method: 'POST',
         body,
-        headers: {
-          'Content-Type': 'application/json',
-          'User-Agent': 'engineer-review-service-webhooks',
-          'X-Webhook-Id': event.id,
-          'X-Webhook-Signature': webhookSignature(body, secret),
-          ...standardWebhookHeaders(event.id, body, secret, new Date()),
-        },
+        headers,
         // A redirect is not a delivery: following it would re-send the event somewhere unconfigured.
         redirect: 'manual',
         signal: AbortSignal.any([AbortSignal.timeout(timeoutMs), shutdown]),
