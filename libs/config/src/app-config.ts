@@ -8,6 +8,8 @@ export interface AppConfig {
   port: number;
   /** Undefined means "serve on the embedded PostgreSQL" (development only, see scripts/start.mjs). */
   databaseUrl: string;
+  /** Direct connection (not through a transaction-mode pooler) for LISTEN; unset, databaseUrl serves. */
+  databaseDirectUrl?: string;
   databasePoolMax: number;
   migrateOnStart: boolean;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -33,6 +35,14 @@ export interface AppConfig {
     batchSize: number;
   };
   decisionSlaSeconds: number;
+  decisions: {
+    /** Distinct admins who must choose the same value before a review of that priority is decided. */
+    approvals: Record<ReviewPriority, number>;
+    /** What the scheduler decides for a review still undecided DECISION_SLA_SECONDS after submission. */
+    deadlineAction: 'none' | 'engineer_approach' | 'ai_approach';
+  };
+  /** How long review events stay replayable on GET /api/v1/events. */
+  eventRetentionHours: number;
   webhook: {
     url?: string;
     secret?: string;
@@ -199,6 +209,7 @@ export function loadAppConfig(env: Env = process.env): AppConfig {
     host: optional(env, 'HOST') ?? '0.0.0.0',
     port: integer(env, 'PORT', 3000, 0, 65535),
     databaseUrl,
+    databaseDirectUrl: url(env, 'DATABASE_DIRECT_URL', ['postgres:', 'postgresql:']),
     databasePoolMax: integer(env, 'DATABASE_POOL_MAX', 10, 1, 500),
     migrateOnStart: boolean(env, 'MIGRATE_ON_START', false),
     logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
@@ -218,6 +229,16 @@ export function loadAppConfig(env: Env = process.env): AppConfig {
       batchSize: integer(env, 'ESCALATION_BATCH_SIZE', 200, 1, 10000),
     },
     decisionSlaSeconds: integer(env, 'DECISION_SLA_SECONDS', 3600, 1),
+    decisions: {
+      approvals: {
+        critical: integer(env, 'DECISION_APPROVALS_CRITICAL', 1, 1, 3),
+        high: integer(env, 'DECISION_APPROVALS_HIGH', 1, 1, 3),
+        normal: integer(env, 'DECISION_APPROVALS_NORMAL', 1, 1, 3),
+        low: integer(env, 'DECISION_APPROVALS_LOW', 1, 1, 3),
+      },
+      deadlineAction: oneOf(env, 'DECISION_DEADLINE_ACTION', ['none', 'engineer_approach', 'ai_approach'] as const, 'none'),
+    },
+    eventRetentionHours: integer(env, 'EVENT_RETENTION_HOURS', 168, 1, 87_600),
     webhook: {
       url: webhookUrl,
       secret: webhookSecret,

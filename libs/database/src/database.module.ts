@@ -3,6 +3,7 @@ import { Global, Module } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '@app/config';
 
 import { DATABASE_OPTIONS, type DatabaseOptions } from './database.options.js';
+import { DatabaseNotifications } from './database-notifications.js';
 import { PrismaService } from './prisma.service.js';
 import { TransactionRunner } from './transaction-runner.js';
 
@@ -12,11 +13,12 @@ import { TransactionRunner } from './transaction-runner.js';
     {
       provide: DATABASE_OPTIONS,
       inject: [APP_CONFIG],
-      useFactory: (config: AppConfig): DatabaseOptions => ({ url: config.databaseUrl, poolMax: config.databasePoolMax }),
+      useFactory: (config: AppConfig): DatabaseOptions => ({ url: config.databaseUrl, directUrl: config.databaseDirectUrl, poolMax: config.databasePoolMax }),
     },
     PrismaService,
     TransactionRunner,
+    DatabaseNotifications,
   ],
-  exports: [PrismaService, TransactionRunner],
+  exports: [PrismaService, TransactionRunner, DatabaseNotifications],
 })
 export class DatabaseModule {}
