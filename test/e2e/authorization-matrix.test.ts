@@ -47,6 +47,7 @@ const POLICY: Record<string, RoutePolicy> = {
   'GET /api/v1/incidents/:id': { roles: ANY_ROLE, id: 'ownIncident', exact: { admin: 200, service: 200, engineerOwner: 200, engineerOther: 404 } },
   'PATCH /api/v1/incidents/:id/status': { roles: ['admin', 'service'], body: { status: 'analyzing' } },
   'POST /api/v1/incidents/:id/decision': { roles: ADMIN },
+  'GET /api/v1/incidents/:id/decision': { roles: ANY_ROLE, id: 'ownIncident', exact: { admin: 200, service: 200, engineerOwner: 200, engineerOther: 404 } },
 
   'POST /api/v1/reviews': { roles: ADMIN, body: { incidentId: randomUUID(), engineerId: randomUUID() } },
   'POST /api/v1/reviews/auto-assign': { roles: ADMIN, body: { incidentId: randomUUID() } },

@@ -114,8 +114,8 @@ export class ReviewsRepository {
     return row!;
   }
 
-  async forIncident(incidentId: string, ownerId?: string): Promise<ReviewRow[]> {
-    return this.prisma.$queryRaw<ReviewRow[]>`
+  async forIncident(incidentId: string, ownerId?: string, db: Db = this.prisma): Promise<ReviewRow[]> {
+    return db.$queryRaw<ReviewRow[]>`
       SELECT ${COLUMNS} FROM reviews r WHERE r.incident_id = ${incidentId}::uuid
         ${ownerId ? Prisma.sql`AND r.engineer_id = ${ownerId}::uuid` : Prisma.empty}
       ORDER BY r.assigned_at DESC, r.id DESC`;
