@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 
 import { AuditService } from '@app/audit';
-import { type Actor } from '@app/auth';
+import { Actor } from '@app/auth';
 import { APP_CONFIG, type AppConfig } from '@app/config';
 import { IncidentStatus, ReviewStatus, TransactionRunner, type Tx } from '@app/database';
 import { EngineersRepository } from '@app/engineers';
@@ -17,6 +17,8 @@ import { type DecisionView, toVoteView } from './decision.view.js';
 import { type ReviewRow, type ReviewView, toReviewView } from './review.view.js';
 import { assertTransition } from './review-state-machine.js';
 import { ReviewsRepository } from './reviews.repository.js';
+
+const DEADLINE_RATIONALE = 'decision deadline passed';
 
 export interface DecisionInput {
   decision: DecisionValue;
@@ -139,6 +141,24 @@ export class ReviewWorkService {
     }
     this.metrics.decided(input.decision, outcome.decided.assignedAt, outcome.decided.decisionMadeAt ?? new Date());
     return { decided: toReviewView(outcome.decided) };
+  }
+
+  /**
+   * DECISION_DEADLINE_ACTION: decides a review the scheduler has marked decision-overdue, as system:sla.
+   * Exactly once across replicas: under the incident's row lock, a review that is no longer the
+   * incident's submitted one, or an incident already decided, is left alone (undefined).
+   */
+  async decideAtDeadline(reviewId: string, incidentId: string, decision: DecisionValue): Promise<ReviewView | undefined> {
+    const decided = await this.transactions.run(async (tx) => {
+      const incident = await this.assignments.lockIncident(tx, incidentId);
+      if (incident.chosenApproach !== null || (await this.reviews.hasDecision(tx, incidentId))) return undefined;
+      const review = await this.reviews.lockSubmittedForIncident(tx, incidentId);
+      if (review?.id !== reviewId || review.decisionOverdueAt === null) return undefined;
+      return this.finalizeDecision(tx, Actor.system(), incident, review, { decision, rationale: DEADLINE_RATIONALE });
+    });
+    if (!decided) return undefined;
+    this.metrics.decided(decision, decided.assignedAt, decided.decisionMadeAt ?? new Date(), 'deadline');
+    return toReviewView(decided);
   }
 
   /** The review decided, the engineer released, the incident approved, both audited, the event recorded, waiters woken at commit. */

@@ -205,6 +205,15 @@ export class ReviewsRepository {
     return tx.$queryRaw<ReviewRow[]>(claimDecisionOverdueSql(waitSeconds, after, limit));
   }
 
+  /** Submitted reviews already marked decision-overdue, in (submitted_at, id) order after the cursor. */
+  async listPastDecisionDeadline(after: ReviewCursor | null, limit: number): Promise<{ id: string; incidentId: string; submittedAt: Date }[]> {
+    const position = after ? Prisma.sql`AND (r.submitted_at, r.id) > (${after.at}::timestamptz, ${after.id}::uuid)` : Prisma.empty;
+    return this.prisma.$queryRaw`
+      SELECT r.id::text AS id, r.incident_id::text AS "incidentId", r.submitted_at AS "submittedAt" FROM reviews r
+      WHERE r.status = 'submitted' AND r.decision_overdue_at IS NOT NULL ${position}
+      ORDER BY r.submitted_at, r.id LIMIT ${limit}`;
+  }
+
   /** Sets decision_overdue_at once: rows already marked, or no longer submitted, are left alone and not returned. */
   async markDecisionOverdueOnce(tx: Tx, ids: string[]): Promise<ReviewRow[]> {
     if (ids.length === 0) return [];
