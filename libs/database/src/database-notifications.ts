@@ -7,6 +7,7 @@ import { DATABASE_OPTIONS, type DatabaseOptions } from './database.options.js';
 export type NotificationHandler = (payload: string | undefined) => void;
 
 const RECONNECT_DELAY_MS = 1_000;
+const CONNECT_TIMEOUT_MS = 5_000;
 
 /**
  * One LISTEN connection per process, outside the pool (on the direct URL: LISTEN does not work
@@ -52,7 +53,13 @@ export class DatabaseNotifications implements OnApplicationBootstrap, OnModuleDe
 
   private async connect(): Promise<void> {
     if (this.stopped) return;
-    const client = new pg.Client({ connectionString: this.options.directUrl ?? this.options.url, application_name: 'engineer-review-service:listen' });
+    const client = new pg.Client({
+      connectionString: this.options.directUrl ?? this.options.url,
+      application_name: 'engineer-review-service:listen',
+      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+      // A connection that dies silently (network split) is noticed and replaced.
+      keepAlive: true,
+    });
     client.on('notification', (message) => this.dispatch(message.channel, message.payload));
     client.on('error', (error) => this.lost(client, error));
     client.on('end', () => this.lost(client));

@@ -12,9 +12,17 @@ import { decisionReview, type DecisionView, toDecisionView } from './decision.vi
 import { DecisionWaiters } from './decision-waiters.js';
 import { ReviewsRepository } from './reviews.repository.js';
 
+/** Reads of one incident's view: at most one running and one queued, shared by every caller. */
+interface Flight {
+  running?: Promise<DecisionView>;
+  queued?: Promise<DecisionView>;
+}
+
 /** GET /incidents/{id}/decision, with its long-poll. */
 @Injectable()
 export class DecisionService {
+  private readonly flights = new Map<string, Flight>();
+
   constructor(
     private readonly prisma: PrismaService,
     private readonly incidents: IncidentsRepository,
@@ -38,7 +46,7 @@ export class DecisionService {
       const deadline = Date.now() + waitSeconds * 1000;
       while (watch && view.state !== 'decided') {
         if ((await watch.next(deadline - Date.now())) !== 'woken') break;
-        view = await this.current(incidentId);
+        view = await this.fresh(incidentId);
       }
       return view;
     } finally {
@@ -66,6 +74,35 @@ export class DecisionService {
       const engineerId = await this.engineers.current(actor.engineerId);
       if (engineerId === null || !(await this.reviews.engineerHeldIncident(engineerId, incidentId))) throw new NotFoundError('Incident', incidentId);
     }
-    return this.current(incidentId);
+    return this.fresh(incidentId);
+  }
+
+  /**
+   * A view read after this call began. Many waiters of one incident arrive, and are woken, together:
+   * they share reads (one running, and one queued for those who came while it ran, since its snapshot
+   * may predate their watch), so a thousand waiters cost a few reads, not a thousand.
+   */
+  private fresh(incidentId: string): Promise<DecisionView> {
+    let flight = this.flights.get(incidentId);
+    if (!flight) {
+      flight = {};
+      this.flights.set(incidentId, flight);
+    }
+    const current = flight;
+    if (!current.running) return (current.running = this.read(incidentId, current));
+    current.queued ??= current.running
+      .catch(() => undefined)
+      .then(() => {
+        current.queued = undefined;
+        return (current.running = this.read(incidentId, current));
+      });
+    return current.queued;
+  }
+
+  private read(incidentId: string, flight: Flight): Promise<DecisionView> {
+    return this.current(incidentId).finally(() => {
+      flight.running = undefined;
+      if (!flight.queued) this.flights.delete(incidentId);
+    });
   }
 }
