@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 
 import { repoRoot } from './paths.mjs';
 
-export const PHASES = ['load', 'profile', 'faults', 'scale', 'soak'];
+export const PHASES = ['load', 'decisions', 'profile', 'faults', 'scale', 'soak'];
 export const FAULTS = ['kill', 'pg-restart', 'webhook'];
 export const CYCLES = ['full', 'cancel'];
 
@@ -85,7 +85,7 @@ export function parseOptions(argv) {
   const smoke = values.smoke === true;
   const faults = values.faults ? list(values.faults, FAULTS, '--faults') : [];
   if (smoke && faults.length) throw new Error('--smoke runs no faults');
-  const defaultPhases = smoke ? ['load', 'scale'] : PHASES.filter((phase) => phase !== 'faults' || faults.length > 0);
+  const defaultPhases = smoke ? ['load', 'decisions', 'scale'] : PHASES.filter((phase) => phase !== 'faults' || faults.length > 0);
   const phases = values.phases ? list(values.phases, PHASES, '--phases') : defaultPhases;
   if (phases.includes('faults') && faults.length === 0) throw new Error('--phases=faults needs --faults=LIST');
   const webhooks = values.webhooks ?? 'on';
