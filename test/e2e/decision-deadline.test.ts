@@ -57,5 +57,12 @@ describe('DECISION_DEADLINE_ACTION across three replicas', () => {
     }
     const { rows } = await t.sql.query(`SELECT count(*)::int AS decided FROM engineers WHERE current_review_count <> 0 AND id = ANY($1::uuid[])`, [engineers.map((engineer) => engineer.id)]);
     expect(rows[0].decided, 'every engineer released once').toBe(0);
+    const decisions = await Promise.all(
+      replicas.map(async (replica) => {
+        const text = await (await fetch(`${replica.baseUrl}/metrics`)).text();
+        return Number(/^review_decisions_total\{decision_type="ai_approach",source="deadline"\} (\d+)$/m.exec(text)?.[1]);
+      }),
+    );
+    expect(decisions.reduce((sum, count) => sum + count, 0), 'deadline decisions counted over the replicas').toBe(12);
   });
 });

@@ -160,6 +160,10 @@ describe('decision quorum (DECISION_APPROVALS_NORMAL=2)', () => {
     expect(audit.map((entry) => entry.action)).toEqual(['review.assigned', 'review.started', 'review.submitted', 'review.voted', 'review.voted', 'review.decided']);
     expect(audit[4]!.after).toMatchObject({ id: reviewId, status: 'submitted', votes: [{ adminSub: 'admin-1' }, { adminSub: 'admin-2' }] });
     expect((await call(t.baseUrl, 'GET', `/api/v1/incidents/${incident.id}/decision`, adminToken())).body.votes).toHaveLength(3);
+    const metrics = await (await fetch(`${t.baseUrl}/metrics`)).text();
+    expect(metrics).toContain('review_decision_votes_total{decision_type="engineer_approach"} 1');
+    expect(metrics).toContain('review_decision_votes_total{decision_type="ai_approach"} 1');
+    expect(metrics).toContain('review_decisions_total{decision_type="engineer_approach",source="admin"} 1');
   });
 
   it('keeps the check order: NO_SUBMITTED_REVIEW, then SELF_DECISION_FORBIDDEN before ALREADY_VOTED', async () => {
