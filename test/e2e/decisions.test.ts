@@ -81,6 +81,22 @@ describe('GET /api/v1/incidents/{id}/decision', () => {
     expect(answer.body).toMatchObject({ state: 'decided', decision: 'engineer_approach' });
   });
 
+  it('still wakes a waiter whose replica lost its LISTEN connection when the decision was made', async () => {
+    const engineer = await createEngineer(a);
+    const incident = await createIncident(a);
+    await assignAndSubmit(() => a.baseUrl, incident.id, engineer.id);
+    const held = decisionOf(b.baseUrl, incident.id, 30);
+    await untilWaiting(b, 1);
+    const { rowCount } = await a.sql.query(
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'engineer-review-service:listen'`,
+    );
+    expect(rowCount).toBe(2);
+    expect((await decide(a.baseUrl, incident.id)).status).toBe(200);
+    const decidedAt = Date.now();
+    expect((await held).body.state).toBe('decided');
+    expect(Date.now() - decidedAt, 'reconnected within a second or two, then woken to re-read').toBeLessThan(5_000);
+  });
+
   it('answers the state as it stands when waitSeconds pass without a decision, and rejects waitSeconds over 60', async () => {
     const incident = await createIncident(a);
     const started = Date.now();
