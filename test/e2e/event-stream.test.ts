@@ -141,6 +141,18 @@ describe('GET /api/v1/events', () => {
     expect(rows[0]).toEqual({ last: before.toString(), left: 1 });
   });
 
+  it('sends a keep-alive comment every 15 s on an idle stream', { timeout: 30_000 }, async () => {
+    const stop = new AbortController();
+    const res = await fetch(`${t.baseUrl}/api/v1/events?types=review.escalated`, { headers: { Authorization: `Bearer ${adminToken()}` }, signal: stop.signal });
+    const started = Date.now();
+    const reader = res.body!.getReader();
+    const first = await reader.read();
+    stop.abort();
+    expect(new TextDecoder().decode(first.value)).toBe(': keep-alive\n\n');
+    expect(Date.now() - started).toBeGreaterThan(14_000);
+    expect(Date.now() - started).toBeLessThan(20_000);
+  });
+
   it('ends open streams cleanly when the replica shuts down', async () => {
     const replica = await startAppOn(t.databaseName, t.sql);
     const res = await fetch(`${replica.baseUrl}/api/v1/events`, { headers: { Authorization: `Bearer ${adminToken()}` } });
