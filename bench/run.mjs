@@ -32,6 +32,7 @@ import {
   verifyAcknowledged,
   waitForOutboxDrained,
 } from './lib/database.mjs';
+import { decisionsPhase } from './lib/decisions.mjs';
 import { haproxyVersion, startHaproxy } from './lib/haproxy.mjs';
 import { ServiceClient, waitForOk } from './lib/http-client.mjs';
 import { BENCH_UUID_FUNCTION, benchEngineerId, Tokens } from './lib/identity.mjs';
@@ -167,7 +168,7 @@ async function main() {
       { maxSockets: 1024 },
     );
 
-    const phases = { load: loadPhase, profile: profilePhase, faults: faultsPhase, rolling: rollingPhase, scale: scalePhase, soak: soakPhase };
+    const phases = { load: loadPhase, decisions: runDecisionsPhase, profile: profilePhase, faults: faultsPhase, rolling: rollingPhase, scale: scalePhase, soak: soakPhase };
     for (const phase of PHASES) {
       if (!options.phases.includes(phase) || interrupted) continue;
       log(`== ${phase}`);
@@ -359,6 +360,10 @@ function replicasCpuMs(ctx) {
 }
 
 /** Restarts a replica (same port) and points the client's keep-alive agent at the new process. */
+async function runDecisionsPhase(ctx) {
+  for (const failure of await decisionsPhase(ctx)) fail(failure);
+}
+
 async function restartReplica(ctx, replica, startOptions) {
   await replica.stop();
   const readyMs = await replica.start(startOptions);

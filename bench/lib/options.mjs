@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 
 import { repoRoot } from './paths.mjs';
 
-export const PHASES = ['load', 'profile', 'faults', 'rolling', 'scale', 'soak'];
+export const PHASES = ['load', 'decisions', 'profile', 'faults', 'rolling', 'scale', 'soak'];
 /** Phases that run only when --phases names them. */
 const OPT_IN_PHASES = ['faults', 'rolling'];
 export const FAULTS = ['kill', 'pg-restart', 'webhook'];
@@ -88,7 +88,7 @@ export function parseOptions(argv) {
   const smoke = values.smoke === true;
   const faults = values.faults ? list(values.faults, FAULTS, '--faults') : [];
   if (smoke && faults.length) throw new Error('--smoke runs no faults');
-  const defaultPhases = smoke ? ['load', 'scale'] : PHASES.filter((phase) => !OPT_IN_PHASES.includes(phase) || (phase === 'faults' && faults.length > 0));
+  const defaultPhases = smoke ? ['load', 'decisions', 'scale'] : PHASES.filter((phase) => !OPT_IN_PHASES.includes(phase) || (phase === 'faults' && faults.length > 0));
   const phases = values.phases ? list(values.phases, PHASES, '--phases') : defaultPhases;
   if (phases.includes('faults') && faults.length === 0) throw new Error('--phases=faults needs --faults=LIST');
   const webhooks = values.webhooks ?? 'on';

@@ -156,6 +156,22 @@ function correctnessTable(levels) {
   return lines;
 }
 
+function decisionsSection({ longPoll, fanOut }) {
+  const row = (label, p) => `| ${label} | ${p.count} | ${fmt(p.p50)} | ${fmt(p.p95)} | ${fmt(p.p99)} | ${fmt(p.max)} |`;
+  return [
+    `${longPoll.waiters} requests held by \`GET /incidents/{id}/decision?waitSeconds=60\` on ${longPoll.replicas} replica(s), decided through the last one ` +
+      `(the decision request took ${fmt(longPoll.decisionRequestMs)} ms); ${longPoll.busyServiceConnectionsWhileHeld} service connection(s) busy while they were held; ` +
+      `${longPoll.answeredBeforeDecision} answered early, ${longPoll.undecidedAnswers} undecided, ${longPoll.errors} failed. ` +
+      `${fanOut.subscribers} \`GET /api/v1/events\` subscribers on ${fanOut.replicas} replica(s), ${fanOut.events} events written at ${fmt(fanOut.eventsPerSecondWritten)}/s: ` +
+      `${fanOut.complete} subscribers received every event, ${fanOut.duplicates} duplicates.`,
+    '',
+    '| latency (ms) | samples | p50 | p95 | p99 | max |',
+    '|---|---|---|---|---|---|',
+    row('waiter answered, after the decision response', longPoll.wakeAfterDecisionResponseMs),
+    row('event received by a subscriber, after its occurredAt', fanOut.commitToReceiptMs),
+  ];
+}
+
 function profileSection(profile) {
   const lines = [
     `Replica 0 under the full cycle at ${profile.clients} clients for ${profile.seconds} s (${fmt(profile.cyclesPerSecond)} cycles/s over all replicas while profiled), ` +
@@ -259,6 +275,7 @@ export function renderMarkdown(results, charts) {
     if (charts.latency) lines.push(`![latency](${charts.latency})`, '');
     lines.push('### Correctness after each run', '', ...correctnessTable(results.load.levels), '');
   }
+  if (results.decisions) lines.push('## Decisions: long-poll wake-up and event fan-out', '', ...decisionsSection(results.decisions), '');
   if (results.profile) lines.push('## CPU profile', '', ...profileSection(results.profile), '');
   if (results.faults) lines.push('## Faults', '', ...faultsSection(results.faults), '');
   if (results.rolling) lines.push('## Rolling restart', '', ...rollingSection(results.rolling), '');

@@ -3,6 +3,7 @@
 -- the SELECT lists and RETURNING lists of the repositories (libs/*/src/*.repository.ts).
 -- Client c works on incident bench-<tag>-<c+1> as engineer bench-engineer-<c+1>, like HTTP client c.
 -- Variables (-D): tag (incident pool), webhooks (1: write the outbox like the service with WEBHOOK_URL).
+-- The event log (review_events, behind its gate) is written whatever the variable says, as the service does.
 -- Differences, both small: audit before/after are to_jsonb(row) instead of the API view built in
 -- JavaScript, and pgbench's outbox rows are written as already delivered, with a job of a task no
 -- worker runs, so that the service never delivers them (delivery is the service's own cost).
@@ -47,6 +48,11 @@ WITH seal_gate AS (SELECT pg_advisory_xact_lock_shared(24225::bigint))
 INSERT INTO audit_entries (actor_sub, actor_roles, action, entity_type, entity_id, before, after, request_id)
 SELECT v.* FROM seal_gate, (VALUES ('pgbench', ARRAY['admin']::text[], 'review.assigned'::audit_action, 'review'::audit_entity_type, :r_id::uuid,
   NULL::jsonb, (SELECT to_jsonb(r) FROM reviews r WHERE r.id = :r_id::uuid), 'pgbench')) AS v(actor_sub, actor_roles, action, entity_type, entity_id, before, after, request_id);
+WITH gate AS (SELECT pg_advisory_xact_lock_shared(59361::bigint)),
+previous AS (SELECT max(occurred_at) AS at FROM review_events WHERE review_id = :r_id::uuid)
+INSERT INTO review_events (id, type, review_id, incident_id, engineer_id, occurred_at, payload)
+SELECT gen_random_uuid(), 'review.assigned', r.id, r.incident_id, r.engineer_id, GREATEST(clock_timestamp(), previous.at + interval '1 millisecond'), to_jsonb(r)
+FROM gate, previous, reviews r WHERE r.id = :r_id::uuid;
 \if :webhooks
 INSERT INTO webhook_events (id, type, review_id, occurred_at, payload, delivered_at)
 SELECT gen_random_uuid(), 'review.assigned', :r_id::uuid,
@@ -92,6 +98,7 @@ RETURNING r.id::text AS id, r.incident_id::text AS "incidentId", r.engineer_id::
   r.reassigned_from_id::text AS "reassignedFromId", r.decision_overdue_at AS "decisionOverdueAt", r.assignment_strategy::text AS "assignmentStrategy",
   r.assigned_by AS "assignedBy", r.assignment_candidates AS "assignmentCandidates", r.assignment_load_ratio AS "assignmentLoadRatio",
   r.created_at AS "createdAt", r.updated_at AS "updatedAt";
+DELETE FROM review_votes WHERE review_id = :r_id::uuid;
 UPDATE engineers AS e SET current_review_count = current_review_count - 1, updated_at = now()
 WHERE e.id = bench_uuid('bench-engineer-' || :n::text)
 RETURNING e.id::text AS id, e.name, e.email, e.expertise, e.status::text AS status, e.is_available AS "isAvailable",
@@ -106,6 +113,11 @@ INSERT INTO audit_entries (actor_sub, actor_roles, action, entity_type, entity_i
 SELECT v.* FROM seal_gate, (VALUES ('pgbench', ARRAY['admin']::text[], 'review.cancelled'::audit_action, 'review'::audit_entity_type, :r_id::uuid,
   (SELECT to_jsonb(r) FROM reviews r WHERE r.id = :r_id::uuid), (SELECT to_jsonb(r) FROM reviews r WHERE r.id = :r_id::uuid), 'pgbench'))
   AS v(actor_sub, actor_roles, action, entity_type, entity_id, before, after, request_id);
+WITH gate AS (SELECT pg_advisory_xact_lock_shared(59361::bigint)),
+previous AS (SELECT max(occurred_at) AS at FROM review_events WHERE review_id = :r_id::uuid)
+INSERT INTO review_events (id, type, review_id, incident_id, engineer_id, occurred_at, payload)
+SELECT gen_random_uuid(), 'review.cancelled', r.id, r.incident_id, r.engineer_id, GREATEST(clock_timestamp(), previous.at + interval '1 millisecond'), to_jsonb(r)
+FROM gate, previous, reviews r WHERE r.id = :r_id::uuid;
 \if :webhooks
 INSERT INTO webhook_events (id, type, review_id, occurred_at, payload, delivered_at)
 SELECT gen_random_uuid(), 'review.cancelled', :r_id::uuid,

@@ -4,7 +4,8 @@
 -- POST /incidents/{id}/decision (ReviewWorkService.decide), with the SELECT and RETURNING lists of the
 -- repositories (libs/*/src/*.repository.ts). Each cycle takes the next incident bench-pgb-full-<n> of
 -- the sequence bench_pgbench_full_seq (the harness seeds them ahead); client c is engineer c + 1.
--- Variables (-D): webhooks (1: write the outbox like the service with WEBHOOK_URL).
+-- Variables (-D): webhooks (1: write the outbox like the service with WEBHOOK_URL). The event log
+-- (review_events, behind its gate) is written whatever the variable says, as the service does.
 -- Differences, both small: audit before/after are to_jsonb(row) instead of the API view built in
 -- JavaScript, and pgbench's outbox rows are written as already delivered, with a job of a task no
 -- worker runs, so that the service never delivers them (delivery is the service's own cost).
@@ -60,6 +61,11 @@ WITH seal_gate AS (SELECT pg_advisory_xact_lock_shared(24225::bigint))
 INSERT INTO audit_entries (actor_sub, actor_roles, action, entity_type, entity_id, before, after, request_id)
 SELECT v.* FROM seal_gate, (VALUES ('pgbench', ARRAY['admin']::text[], 'incident.status_changed'::audit_action, 'incident'::audit_entity_type, :incident_id::uuid,
   (SELECT to_jsonb(i) FROM incidents i WHERE i.id = :incident_id::uuid), (SELECT to_jsonb(i) FROM incidents i WHERE i.id = :incident_id::uuid), 'pgbench')) AS v(actor_sub, actor_roles, action, entity_type, entity_id, before, after, request_id);
+WITH gate AS (SELECT pg_advisory_xact_lock_shared(59361::bigint)),
+previous AS (SELECT max(occurred_at) AS at FROM review_events WHERE review_id = :r_id::uuid)
+INSERT INTO review_events (id, type, review_id, incident_id, engineer_id, occurred_at, payload)
+SELECT gen_random_uuid(), 'review.assigned', r.id, r.incident_id, r.engineer_id, GREATEST(clock_timestamp(), previous.at + interval '1 millisecond'), to_jsonb(r)
+FROM gate, previous, reviews r WHERE r.id = :r_id::uuid;
 \if :webhooks
 INSERT INTO webhook_events (id, type, review_id, occurred_at, payload, delivered_at)
 SELECT gen_random_uuid(), 'review.assigned', :r_id::uuid,
@@ -95,6 +101,11 @@ WITH seal_gate AS (SELECT pg_advisory_xact_lock_shared(24225::bigint))
 INSERT INTO audit_entries (actor_sub, actor_roles, action, entity_type, entity_id, before, after, request_id)
 SELECT v.* FROM seal_gate, (VALUES ('pgbench', ARRAY['engineer']::text[], 'review.started'::audit_action, 'review'::audit_entity_type, :r_id::uuid,
   (SELECT to_jsonb(r) FROM reviews r WHERE r.id = :r_id::uuid), (SELECT to_jsonb(r) FROM reviews r WHERE r.id = :r_id::uuid), 'pgbench')) AS v(actor_sub, actor_roles, action, entity_type, entity_id, before, after, request_id);
+WITH gate AS (SELECT pg_advisory_xact_lock_shared(59361::bigint)),
+previous AS (SELECT max(occurred_at) AS at FROM review_events WHERE review_id = :r_id::uuid)
+INSERT INTO review_events (id, type, review_id, incident_id, engineer_id, occurred_at, payload)
+SELECT gen_random_uuid(), 'review.started', r.id, r.incident_id, r.engineer_id, GREATEST(clock_timestamp(), previous.at + interval '1 millisecond'), to_jsonb(r)
+FROM gate, previous, reviews r WHERE r.id = :r_id::uuid;
 \if :webhooks
 INSERT INTO webhook_events (id, type, review_id, occurred_at, payload, delivered_at)
 SELECT gen_random_uuid(), 'review.started', :r_id::uuid,
@@ -132,6 +143,11 @@ WITH seal_gate AS (SELECT pg_advisory_xact_lock_shared(24225::bigint))
 INSERT INTO audit_entries (actor_sub, actor_roles, action, entity_type, entity_id, before, after, request_id)
 SELECT v.* FROM seal_gate, (VALUES ('pgbench', ARRAY['engineer']::text[], 'review.submitted'::audit_action, 'review'::audit_entity_type, :r_id::uuid,
   (SELECT to_jsonb(r) FROM reviews r WHERE r.id = :r_id::uuid), (SELECT to_jsonb(r) FROM reviews r WHERE r.id = :r_id::uuid), 'pgbench')) AS v(actor_sub, actor_roles, action, entity_type, entity_id, before, after, request_id);
+WITH gate AS (SELECT pg_advisory_xact_lock_shared(59361::bigint)),
+previous AS (SELECT max(occurred_at) AS at FROM review_events WHERE review_id = :r_id::uuid)
+INSERT INTO review_events (id, type, review_id, incident_id, engineer_id, occurred_at, payload)
+SELECT gen_random_uuid(), 'review.submitted', r.id, r.incident_id, r.engineer_id, GREATEST(clock_timestamp(), previous.at + interval '1 millisecond'), to_jsonb(r)
+FROM gate, previous, reviews r WHERE r.id = :r_id::uuid;
 \if :webhooks
 INSERT INTO webhook_events (id, type, review_id, occurred_at, payload, delivered_at)
 SELECT gen_random_uuid(), 'review.submitted', :r_id::uuid,
@@ -186,6 +202,11 @@ WITH seal_gate AS (SELECT pg_advisory_xact_lock_shared(24225::bigint))
 INSERT INTO audit_entries (actor_sub, actor_roles, action, entity_type, entity_id, before, after, request_id)
 SELECT v.* FROM seal_gate, (VALUES ('pgbench', ARRAY['admin']::text[], 'review.decided'::audit_action, 'review'::audit_entity_type, :r_id::uuid,
   (SELECT to_jsonb(r) FROM reviews r WHERE r.id = :r_id::uuid), (SELECT to_jsonb(r) FROM reviews r WHERE r.id = :r_id::uuid), 'pgbench')) AS v(actor_sub, actor_roles, action, entity_type, entity_id, before, after, request_id);
+WITH gate AS (SELECT pg_advisory_xact_lock_shared(59361::bigint)),
+previous AS (SELECT max(occurred_at) AS at FROM review_events WHERE review_id = :r_id::uuid)
+INSERT INTO review_events (id, type, review_id, incident_id, engineer_id, occurred_at, payload)
+SELECT gen_random_uuid(), 'review.decided', r.id, r.incident_id, r.engineer_id, GREATEST(clock_timestamp(), previous.at + interval '1 millisecond'), to_jsonb(r)
+FROM gate, previous, reviews r WHERE r.id = :r_id::uuid;
 \if :webhooks
 INSERT INTO webhook_events (id, type, review_id, occurred_at, payload, delivered_at)
 SELECT gen_random_uuid(), 'review.decided', :r_id::uuid,
@@ -199,4 +220,5 @@ WITH seal_gate AS (SELECT pg_advisory_xact_lock_shared(24225::bigint))
 INSERT INTO audit_entries (actor_sub, actor_roles, action, entity_type, entity_id, before, after, request_id)
 SELECT v.* FROM seal_gate, (VALUES ('pgbench', ARRAY['admin']::text[], 'incident.decided'::audit_action, 'incident'::audit_entity_type, :incident_id::uuid,
   (SELECT to_jsonb(i) FROM incidents i WHERE i.id = :incident_id::uuid), (SELECT to_jsonb(i) FROM incidents i WHERE i.id = :incident_id::uuid), 'pgbench')) AS v(actor_sub, actor_roles, action, entity_type, entity_id, before, after, request_id);
+SELECT pg_notify('incident_decided', :incident_id::text);
 COMMIT;

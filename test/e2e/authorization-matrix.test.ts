@@ -23,6 +23,7 @@ interface RoutePolicy {
   /** What `:id` stands for; by default a valid UUID of nothing, so allowed callers reach a 404 or a 400. */
   id?: Fixture;
   body?: Record<string, unknown>;
+  headers?: Record<string, string>;
   /** Exact answers where ownership decides. */
   exact?: Partial<Record<CallerKind, number>>;
 }
@@ -46,6 +47,7 @@ const POLICY: Record<string, RoutePolicy> = {
   'GET /api/v1/incidents/:id': { roles: ANY_ROLE, id: 'ownIncident', exact: { admin: 200, service: 200, engineerOwner: 200, engineerOther: 404 } },
   'PATCH /api/v1/incidents/:id/status': { roles: ['admin', 'service'], body: { status: 'analyzing' } },
   'POST /api/v1/incidents/:id/decision': { roles: ADMIN },
+  'GET /api/v1/incidents/:id/decision': { roles: ANY_ROLE, id: 'ownIncident', exact: { admin: 200, service: 200, engineerOwner: 200, engineerOther: 404 } },
 
   'POST /api/v1/reviews': { roles: ADMIN, body: { incidentId: randomUUID(), engineerId: randomUUID() } },
   'POST /api/v1/reviews/auto-assign': { roles: ADMIN, body: { incidentId: randomUUID() } },
@@ -64,6 +66,12 @@ const POLICY: Record<string, RoutePolicy> = {
   'POST /api/v1/admin/workload/reconcile': { roles: ADMIN, exact: { admin: 200 } },
   'POST /api/v1/sla/escalations/run': { roles: ADMIN, exact: { admin: 200 } },
   'GET /api/v1/webhooks/events': { roles: ADMIN, exact: { admin: 200 } },
+  // An unknown Last-Event-ID answers at once instead of opening a stream that never ends.
+  'GET /api/v1/events': {
+    roles: ANY_ROLE,
+    headers: { 'Last-Event-ID': randomUUID() },
+    exact: { admin: 409, service: 409, engineerOwner: 409, engineerOther: 409 },
+  },
 
   'GET /health/live': { roles: 'public' },
   'GET /health/ready': { roles: 'public' },
@@ -139,6 +147,7 @@ describe('authorization matrix: every route against every kind of caller', () =>
         const request = t.http[method.toLowerCase() as 'get' | 'post' | 'patch' | 'delete'](path);
         const header = authorization[kind];
         if (header !== undefined) request.set('Authorization', `Bearer ${header}`);
+        for (const [name, value] of Object.entries(policy.headers ?? {})) request.set(name, value);
         const res = method === 'GET' || method === 'DELETE' ? await request : await request.send(policy.body ?? {});
         const verdict = expectedFor(policy, kind);
         const problem = res.status >= 400 ? ` ${String(res.body?.code)}` : '';

@@ -50,6 +50,16 @@ describe('graceful shutdown of the built service on SIGTERM', () => {
     expect(created.status).toBe(201);
     const engineer = (await created.json()) as { id: string };
     expect((await fetch(`${baseUrl}/health/ready`)).status).toBe(200);
+    const incident = await fetch(`${baseUrl}/api/v1/incidents`, { method: 'POST', headers, body: JSON.stringify({ title: 'Disk full', severity: 'high', aiProposal: 'Grow the volume' }) });
+    expect(incident.status).toBe(201);
+    const { id: incidentId } = (await incident.json()) as { id: string };
+
+    // Long-lived answers: a decision wait of a minute and an event stream. They must end when the
+    // replica stops accepting, not hold the shutdown until its 30 s limit.
+    const waiter = fetch(`${baseUrl}/api/v1/incidents/${incidentId}/decision?waitSeconds=60`, { headers });
+    const stream = await fetch(`${baseUrl}/api/v1/events`, { headers: { ...headers, Accept: 'text/event-stream' } });
+    expect(stream.status).toBe(200);
+    const streamEnded = stream.text().then(() => Date.now());
 
     // A request held in flight: the engineer's row is locked here, so its update waits for us.
     await sql.query('BEGIN');
@@ -80,6 +90,11 @@ describe('graceful shutdown of the built service on SIGTERM', () => {
     const exited = await exitOf(child, 20_000);
     expect(exited.code, exited.output).toBe(0);
     expect(Date.now() - signalledAt).toBeGreaterThanOrEqual(DELAY_SECONDS * 1000);
+    expect(Date.now() - signalledAt, 'the long-lived answers ended when the replica stopped accepting').toBeLessThan(DELAY_SECONDS * 1000 + 15_000);
+    const waited = await waiter;
+    expect(waited.status).toBe(200);
+    expect(((await waited.json()) as { state: string }).state).not.toBe('decided');
+    expect((await streamEnded) - signalledAt).toBeGreaterThanOrEqual(DELAY_SECONDS * 1000);
     expect(exited.output).toMatch(/Stopped gracefully/);
     expect(exited.output).not.toMatch(/Cannot use a pool after calling end/);
   });

@@ -17,9 +17,9 @@ const ALLOWED_DEPENDENCIES: Record<string, string[]> = {
   observability: ['config', 'database', 'http'],
   auth: ['config', 'database', 'http'],
   audit: ['auth', 'config', 'database', 'http', 'observability'],
-  webhooks: ['auth', 'config', 'database', 'http', 'observability'],
   engineers: ['audit', 'auth', 'config', 'database', 'http', 'observability'],
   incidents: ['audit', 'auth', 'config', 'database', 'http', 'observability'],
+  webhooks: ['auth', 'config', 'database', 'engineers', 'http', 'observability'],
   reviews: ['audit', 'auth', 'config', 'database', 'engineers', 'http', 'incidents', 'observability', 'webhooks'],
   sla: ['audit', 'auth', 'config', 'database', 'engineers', 'http', 'incidents', 'observability', 'reviews', 'webhooks'],
 };

@@ -34,8 +34,8 @@ async function closeServer(server: Server): Promise<void> {
 
 /**
  * SIGTERM (or SIGINT) behind a load balancer that follows /health/ready: readiness turns 503 at once,
- * the replica keeps serving for `delaySeconds` while the balancer takes it out, then stops accepting,
- * lets in-flight requests finish, and only then closes the scheduler, workers and database pools
+ * the replica keeps serving for `delaySeconds` while the balancer takes it out, then stops accepting
+ * (ending decision waits and event streams), lets in-flight requests finish, and only then closes the scheduler, workers and database pools
  * (app.close()). Closing the pools first would fail the requests still running.
  */
 export function stopGracefullyOnSignals(app: NestExpressApplication, delaySeconds: number): void {
@@ -44,9 +44,11 @@ export function stopGracefullyOnSignals(app: NestExpressApplication, delaySecond
     if (stopping) return;
     stopping = true;
     const startedAt = Date.now();
-    app.get(Draining).begin();
+    const draining = app.get(Draining);
+    draining.begin();
     log('info', `${signal}: readiness answers 503; serving ${delaySeconds} s more before closing`);
     await sleep(delaySeconds * 1000);
+    draining.stopAccepting();
     await closeServer(app.getHttpServer() as Server);
     await app.close();
     log('info', `Stopped gracefully in ${Date.now() - startedAt} ms`);

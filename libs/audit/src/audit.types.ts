@@ -14,6 +14,7 @@ export const AUDIT_ACTIONS = [
   'review.reassigned',
   'review.escalated',
   'review.decision_overdue',
+  'review.voted',
   'workload.reconciled',
 ] as const;
 

@@ -15,6 +15,8 @@ export const Permission = {
   WorkloadManage: 'workload:manage',
   SlaRun: 'sla:run',
   WebhooksRead: 'webhooks:read',
+  EventsReadAll: 'events:read',
+  EventsReadOwn: 'events:read-own',
 } as const;
 
 export type Permission = (typeof Permission)[keyof typeof Permission];
@@ -36,9 +38,10 @@ export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
     Permission.WorkloadManage,
     Permission.SlaRun,
     Permission.WebhooksRead,
+    Permission.EventsReadAll,
   ],
-  engineer: [Permission.EngineersReadSelf, Permission.IncidentsReadOwn, Permission.ReviewsReadOwn, Permission.ReviewsWorkOwn],
-  service: [Permission.IncidentsWrite, Permission.IncidentsReadAll, Permission.ReviewsReadAll],
+  engineer: [Permission.EngineersReadSelf, Permission.IncidentsReadOwn, Permission.ReviewsReadOwn, Permission.ReviewsWorkOwn, Permission.EventsReadOwn],
+  service: [Permission.IncidentsWrite, Permission.IncidentsReadAll, Permission.ReviewsReadAll, Permission.EventsReadAll],
 };
 
 export function isRole(value: string): value is Role {

@@ -1,5 +1,13 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 
+/** One value per review priority (the database's review_priority enum, which config does not import). */
+export interface PerPriority {
+  critical: number;
+  high: number;
+  normal: number;
+  low: number;
+}
+
 export interface AppConfig {
   nodeEnv: 'development' | 'test' | 'production';
   host: string;
@@ -33,7 +41,7 @@ export interface AppConfig {
   };
   allowedEmailDomains: string[] | null;
   /** Per review priority (the database's review_priority enum). */
-  slaSeconds: { critical: number; high: number; normal: number; low: number };
+  slaSeconds: PerPriority;
   escalation: {
     schedulerEnabled: boolean;
     intervalSeconds: number;
@@ -43,6 +51,14 @@ export interface AppConfig {
     batchSize: number;
   };
   decisionSlaSeconds: number;
+  decisions: {
+    /** Distinct admins who must choose the same value before a review of that priority is decided. */
+    approvals: PerPriority;
+    /** What the scheduler decides for a review still undecided DECISION_SLA_SECONDS after submission. */
+    deadlineAction: 'none' | 'engineer_approach' | 'ai_approach';
+  };
+  /** How long review events stay replayable on GET /api/v1/events. */
+  eventRetentionHours: number;
   webhook: {
     url?: string;
     secret?: string;
@@ -242,6 +258,16 @@ export function loadAppConfig(env: Env = process.env): AppConfig {
       batchSize: integer(env, 'ESCALATION_BATCH_SIZE', 200, 1, 10000),
     },
     decisionSlaSeconds: integer(env, 'DECISION_SLA_SECONDS', 3600, 1),
+    decisions: {
+      approvals: {
+        critical: integer(env, 'DECISION_APPROVALS_CRITICAL', 1, 1, 3),
+        high: integer(env, 'DECISION_APPROVALS_HIGH', 1, 1, 3),
+        normal: integer(env, 'DECISION_APPROVALS_NORMAL', 1, 1, 3),
+        low: integer(env, 'DECISION_APPROVALS_LOW', 1, 1, 3),
+      },
+      deadlineAction: oneOf(env, 'DECISION_DEADLINE_ACTION', ['none', 'engineer_approach', 'ai_approach'] as const, 'none'),
+    },
+    eventRetentionHours: integer(env, 'EVENT_RETENTION_HOURS', 168, 1, 87_600),
     webhook: {
       url: webhookUrl,
       secret: webhookSecret,

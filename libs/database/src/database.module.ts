@@ -3,6 +3,7 @@ import { Global, Module } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '@app/config';
 
 import { DATABASE_OPTIONS, type DatabaseOptions } from './database.options.js';
+import { DatabaseNotifications } from './database-notifications.js';
 import { PrismaService } from './prisma.service.js';
 import { TransactionRunner } from './transaction-runner.js';
 
@@ -14,6 +15,7 @@ import { TransactionRunner } from './transaction-runner.js';
       inject: [APP_CONFIG],
       useFactory: (config: AppConfig): DatabaseOptions => ({
         url: config.databaseUrl,
+        directUrl: config.databaseDirectUrl,
         poolMax: config.databasePoolMax,
         lockTimeoutMs: config.lockTimeoutMs,
         throughPooler: config.databaseDirectUrl !== config.databaseUrl,
@@ -21,7 +23,8 @@ import { TransactionRunner } from './transaction-runner.js';
     },
     PrismaService,
     TransactionRunner,
+    DatabaseNotifications,
   ],
-  exports: [PrismaService, TransactionRunner],
+  exports: [PrismaService, TransactionRunner, DatabaseNotifications],
 })
 export class DatabaseModule {}

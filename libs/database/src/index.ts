@@ -1,4 +1,5 @@
 export * from './database.module.js';
+export * from './database-notifications.js';
 export * from './database.options.js';
 export * from './database-error.js';
 export * from './prisma.service.js';

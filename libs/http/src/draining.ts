@@ -2,24 +2,33 @@ import { Injectable } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
 
 /**
- * Whether this replica has been asked to stop. From then on readiness answers 503 (so the load
- * balancer sends no new requests), answers ask clients not to reuse their connection, and
- * long-lived answers (waits, streams) end early by following `signal`.
+ * A replica's way out, in two steps. Once it is asked to stop (`begin`), readiness answers 503 so the
+ * load balancer sends no new requests, and answers ask clients not to reuse their connection. Once
+ * it stops accepting connections (`stopAccepting`), long-lived answers (decision waits, event
+ * streams) end, so that the server can close: their clients reconnect to another replica, which the
+ * balancer has been sending everything to since the first step.
  */
 @Injectable()
 export class Draining {
-  private readonly controller = new AbortController();
+  private readonly asked = new AbortController();
+  private readonly closing = new AbortController();
 
   get active(): boolean {
-    return this.controller.signal.aborted;
+    return this.asked.signal.aborted;
   }
 
-  get signal(): AbortSignal {
-    return this.controller.signal;
+  /** Aborted when the replica stops accepting connections. */
+  get closingSignal(): AbortSignal {
+    return this.closing.signal;
   }
 
   begin(): void {
-    this.controller.abort();
+    this.asked.abort();
+  }
+
+  stopAccepting(): void {
+    this.asked.abort();
+    this.closing.abort();
   }
 
   /** Keep-alive connections are closed after their current answer, so clients reconnect elsewhere. */

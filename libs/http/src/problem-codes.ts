@@ -36,6 +36,8 @@ export const ERROR_CODE_MEANINGS: Record<ErrorCode, string> = {
   SAME_ENGINEER: 'the engineer already holds the review',
   INVALID_TRANSITION: 'the move is not allowed from the current status (detail names both)',
   DECISION_ALREADY_MADE: 'the incident already has a decision',
+  ALREADY_VOTED: 'this admin already voted on the pending decision (quorum)',
+  EVENT_ID_EXPIRED: 'Last-Event-ID names an event that is unknown or past retention: start afresh',
   IDEMPOTENCY_KEY_REUSED: 'the same Idempotency-Key was sent with a different body',
   RATE_LIMITED: 'too many assignment calls by this subject in the current window',
   METHOD_NOT_ALLOWED: 'the path exists, the method does not',

@@ -19,6 +19,8 @@ export class ReviewMetrics {
   private readonly decisionLatency: Histogram<'decision_type'>;
   private readonly escalations: Counter<'level'>;
   private readonly unrepairedWorkloads: Counter;
+  private readonly votes: Counter<'decision_type'>;
+  private readonly decisions: Counter<'decision_type' | 'source'>;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -42,10 +44,26 @@ export class ReviewMetrics {
       help: 'Engineers a workload reconcile could not repair (open reviews above capacity)',
       registers,
     });
+    this.votes = new Counter({
+      name: 'review_decision_votes_total',
+      help: 'Decision votes that did not yet decide (quorum), by value',
+      labelNames: ['decision_type'],
+      registers,
+    });
+    this.decisions = new Counter({
+      name: 'review_decisions_total',
+      help: 'Decisions by value and source (admin: a request; deadline: DECISION_DEADLINE_ACTION)',
+      labelNames: ['decision_type', 'source'],
+      registers,
+    });
     // Series exist from the start, so rate() and absent-vs-zero behave the same on a fresh replica.
     for (const priority of PRIORITIES) for (const outcome of OUTCOMES) this.assignments.inc({ priority, outcome }, 0);
     for (const decisionType of DECISION_TYPES) this.decisionLatency.zero({ decision_type: decisionType });
     for (const level of ['1', '2']) this.escalations.inc({ level }, 0);
+    for (const decisionType of DECISION_TYPES) {
+      this.votes.inc({ decision_type: decisionType }, 0);
+      for (const source of ['admin', 'deadline']) this.decisions.inc({ decision_type: decisionType, source }, 0);
+    }
   }
 
   assignment(priority: string, outcome: AssignmentOutcome): void {
@@ -56,7 +74,12 @@ export class ReviewMetrics {
     this.duration.observe(Math.max(0, (submittedAt.getTime() - assignedAt.getTime()) / 1000));
   }
 
-  decided(decisionType: string, assignedAt: Date, decidedAt: Date): void {
+  voted(decisionType: string): void {
+    this.votes.inc({ decision_type: decisionType });
+  }
+
+  decided(decisionType: string, assignedAt: Date, decidedAt: Date, source: 'admin' | 'deadline' = 'admin'): void {
+    this.decisions.inc({ decision_type: decisionType, source });
     this.decisionLatency.observe({ decision_type: decisionType }, Math.max(0, (decidedAt.getTime() - assignedAt.getTime()) / 1000));
   }
 

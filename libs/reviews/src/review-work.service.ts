@@ -1,18 +1,32 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 
 import { AuditService } from '@app/audit';
-import { type Actor } from '@app/auth';
+import { Actor } from '@app/auth';
+import { APP_CONFIG, type AppConfig } from '@app/config';
 import { IncidentStatus, ReviewStatus, TransactionRunner, type Tx } from '@app/database';
 import { EngineersRepository } from '@app/engineers';
 import { ConflictError, DomainError, NotFoundError } from '@app/http';
-import { IncidentsRepository, toIncidentView } from '@app/incidents';
+import { type IncidentRow, IncidentsRepository, toIncidentView } from '@app/incidents';
 import { ReviewMetrics } from '@app/observability';
 import { OutboxService } from '@app/webhooks';
 
 import { AssignmentService } from './assignment.service.js';
+import { DecisionRepository, type DecisionValue } from './decision.repository.js';
+import { DecisionService } from './decision.service.js';
+import { type DecisionView, toVoteView } from './decision.view.js';
 import { type ReviewRow, type ReviewView, toReviewView } from './review.view.js';
 import { assertTransition } from './review-state-machine.js';
 import { ReviewsRepository } from './reviews.repository.js';
+
+const DEADLINE_RATIONALE = 'decision deadline passed';
+
+export interface DecisionInput {
+  decision: DecisionValue;
+  rationale: string;
+}
+
+/** A decision, or (quorum) a vote that did not yet decide: the decision view with the votes so far. */
+export type DecisionOutcome = { decided: ReviewView } | { pending: DecisionView };
 
 export interface Submission {
   approach: string;
@@ -34,6 +48,9 @@ export class ReviewWorkService {
     private readonly audit: AuditService,
     private readonly outbox: OutboxService,
     private readonly metrics: ReviewMetrics,
+    private readonly decisions: DecisionRepository,
+    private readonly decisionViews: DecisionService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   async start(actor: Actor, reviewId: string): Promise<ReviewView> {
@@ -72,6 +89,7 @@ export class ReviewWorkService {
       const review = await this.assignments.lockReview(tx, reviewId);
       assertTransition(review.id, review.status, ReviewStatus.cancelled);
       const cancelled = await this.reviews.cancel(tx, review.id, reason);
+      await this.decisions.discardVotes(tx, review.id);
       await this.assignments.release(tx, review);
       await this.incidents.setOpenReview(tx, review.incidentId, null);
       await this.recordReviewChange(tx, actor, 'review.cancelled', review, cancelled);
@@ -81,10 +99,13 @@ export class ReviewWorkService {
 
   /**
    * Checks in the contract's order: DECISION_ALREADY_MADE, NO_SUBMITTED_REVIEW, then separation of
-   * duties: nobody decides on a review they submitted, whatever roles their token carries.
+   * duties (nobody decides on a review they submitted, whatever roles their token carries), then, when
+   * the review's priority needs more than one approval, ALREADY_VOTED. With a quorum each call is a
+   * vote, and the vote that brings one value to the required number decides. Votes on an incident
+   * take turns on its row lock, so concurrent last votes decide exactly once.
    */
-  async decide(actor: Actor, incidentId: string, input: { decision: 'ai_approach' | 'engineer_approach'; rationale: string }): Promise<ReviewView> {
-    const decided = await this.transactions.run(async (tx) => {
+  async decide(actor: Actor, incidentId: string, input: DecisionInput): Promise<DecisionOutcome> {
+    const outcome = await this.transactions.run(async (tx): Promise<{ decided: ReviewRow } | { pending: DecisionView }> => {
       const incident = await this.assignments.lockIncident(tx, incidentId);
       if (incident.chosenApproach !== null || (await this.reviews.hasDecision(tx, incidentId))) {
         throw new ConflictError('DECISION_ALREADY_MADE', `Incident ${incidentId} already has a decision`);
@@ -94,21 +115,67 @@ export class ReviewWorkService {
       if (review.engineerId === actor.engineerId) {
         throw new DomainError(403, 'SELF_DECISION_FORBIDDEN', `Review ${review.id} was submitted by the caller: another admin must decide it`);
       }
-      const after = await this.reviews.decide(tx, review.id, { approach: input.decision, rationale: input.rationale, decidedBy: actor.sub });
-      await this.assignments.release(tx, review);
-      const incidentAfter = await this.incidents.recordDecision(tx, incidentId, input.decision, IncidentStatus.approved);
-      await this.recordReviewChange(tx, actor, 'review.decided', review, after);
-      await this.audit.record(tx, actor, {
-        action: 'incident.decided',
-        entityType: 'incident',
-        entityId: incidentId,
-        before: toIncidentView(incident),
-        after: toIncidentView(incidentAfter),
-      });
-      return after;
+      const required = this.config.decisions.approvals[review.priority];
+      if (required > 1) {
+        const before = await this.decisions.votes(review.id, tx);
+        if (!(await this.decisions.addVote(tx, review.id, { adminSub: actor.sub, decision: input.decision, rationale: input.rationale }))) {
+          throw new ConflictError('ALREADY_VOTED', `${actor.sub} has already voted on review ${review.id}`);
+        }
+        const votes = await this.decisions.votes(review.id, tx);
+        if (votes.filter((vote) => vote.decision === input.decision).length < required) {
+          await this.audit.record(tx, actor, {
+            action: 'review.voted',
+            entityType: 'review',
+            entityId: review.id,
+            before: { ...toReviewView(review), votes: before.map(toVoteView) },
+            after: { ...toReviewView(review), votes: votes.map(toVoteView) },
+          });
+          return { pending: await this.decisionViews.current(incidentId, tx) };
+        }
+      }
+      return { decided: await this.finalizeDecision(tx, actor, incident, review, input) };
     });
-    this.metrics.decided(input.decision, decided.assignedAt, decided.decisionMadeAt ?? new Date());
+    if ('pending' in outcome) {
+      this.metrics.voted(input.decision);
+      return outcome;
+    }
+    this.metrics.decided(input.decision, outcome.decided.assignedAt, outcome.decided.decisionMadeAt ?? new Date());
+    return { decided: toReviewView(outcome.decided) };
+  }
+
+  /**
+   * DECISION_DEADLINE_ACTION: decides a review the scheduler has marked decision-overdue, as system:sla.
+   * Exactly once across replicas: under the incident's row lock, a review that is no longer the
+   * incident's submitted one, or an incident already decided, is left alone (undefined).
+   */
+  async decideAtDeadline(reviewId: string, incidentId: string, decision: DecisionValue): Promise<ReviewView | undefined> {
+    const decided = await this.transactions.run(async (tx) => {
+      const incident = await this.assignments.lockIncident(tx, incidentId);
+      if (incident.chosenApproach !== null || (await this.reviews.hasDecision(tx, incidentId))) return undefined;
+      const review = await this.reviews.lockSubmittedForIncident(tx, incidentId);
+      if (review?.id !== reviewId || review.decisionOverdueAt === null) return undefined;
+      return this.finalizeDecision(tx, Actor.system(), incident, review, { decision, rationale: DEADLINE_RATIONALE });
+    });
+    if (!decided) return undefined;
+    this.metrics.decided(decision, decided.assignedAt, decided.decisionMadeAt ?? new Date(), 'deadline');
     return toReviewView(decided);
+  }
+
+  /** The review decided, the engineer released, the incident approved, both audited, the event recorded, waiters woken at commit. */
+  private async finalizeDecision(tx: Tx, actor: Actor, incident: IncidentRow, review: ReviewRow, input: DecisionInput): Promise<ReviewRow> {
+    const after = await this.reviews.decide(tx, review.id, { approach: input.decision, rationale: input.rationale, decidedBy: actor.sub });
+    await this.assignments.release(tx, review);
+    const incidentAfter = await this.incidents.recordDecision(tx, incident.id, input.decision, IncidentStatus.approved);
+    await this.recordReviewChange(tx, actor, 'review.decided', review, after);
+    await this.audit.record(tx, actor, {
+      action: 'incident.decided',
+      entityType: 'incident',
+      entityId: incident.id,
+      before: toIncidentView(incident),
+      after: toIncidentView(incidentAfter),
+    });
+    await this.decisions.announceDecision(tx, incident.id);
+    return after;
   }
 
   /**

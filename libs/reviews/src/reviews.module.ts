@@ -6,6 +6,9 @@ import { IncidentsModule } from '@app/incidents';
 import { WebhooksModule } from '@app/webhooks';
 
 import { AssignmentService } from './assignment.service.js';
+import { DecisionRepository } from './decision.repository.js';
+import { DecisionService } from './decision.service.js';
+import { DecisionWaiters } from './decision-waiters.js';
 import { EngineerDrainController } from './engineer-drain.controller.js';
 import { IncidentReviewsController } from './incident-reviews.controller.js';
 import { ReviewDeadlines } from './review-deadlines.js';
@@ -19,7 +22,17 @@ import { WorkloadService } from './workload.service.js';
 @Module({
   imports: [AuditModule, EngineersModule, IncidentsModule, WebhooksModule],
   controllers: [ReviewsController, IncidentReviewsController, EngineerDrainController, WorkloadController],
-  providers: [ReviewsRepository, ReviewDeadlines, AssignmentService, ReviewWorkService, ReviewQueriesService, WorkloadService],
-  exports: [ReviewsRepository, AssignmentService],
+  providers: [
+    ReviewsRepository,
+    ReviewDeadlines,
+    AssignmentService,
+    ReviewWorkService,
+    ReviewQueriesService,
+    WorkloadService,
+    DecisionRepository,
+    DecisionWaiters,
+    DecisionService,
+  ],
+  exports: [ReviewsRepository, AssignmentService, ReviewWorkService, DecisionWaiters],
 })
 export class ReviewsModule {}

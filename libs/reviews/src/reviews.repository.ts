@@ -114,8 +114,8 @@ export class ReviewsRepository {
     return row!;
   }
 
-  async forIncident(incidentId: string, ownerId?: string): Promise<ReviewRow[]> {
-    return this.prisma.$queryRaw<ReviewRow[]>`
+  async forIncident(incidentId: string, ownerId?: string, db: Db = this.prisma): Promise<ReviewRow[]> {
+    return db.$queryRaw<ReviewRow[]>`
       SELECT ${COLUMNS} FROM reviews r WHERE r.incident_id = ${incidentId}::uuid
         ${ownerId ? Prisma.sql`AND r.engineer_id = ${ownerId}::uuid` : Prisma.empty}
       ORDER BY r.assigned_at DESC, r.id DESC`;
@@ -203,6 +203,15 @@ export class ReviewsRepository {
   /** Locks up to `limit` submitted reviews waiting for a decision longer than `waitSeconds`, oldest first, skipping locked rows. */
   async claimDecisionOverdue(tx: Tx, waitSeconds: number, after: ReviewCursor | null, limit: number): Promise<ReviewRow[]> {
     return tx.$queryRaw<ReviewRow[]>(claimDecisionOverdueSql(waitSeconds, after, limit));
+  }
+
+  /** Submitted reviews already marked decision-overdue, in (submitted_at, id) order after the cursor. */
+  async listPastDecisionDeadline(after: ReviewCursor | null, limit: number): Promise<{ id: string; incidentId: string; submittedAt: Date }[]> {
+    const position = after ? Prisma.sql`AND (r.submitted_at, r.id) > (${after.at}::timestamptz, ${after.id}::uuid)` : Prisma.empty;
+    return this.prisma.$queryRaw`
+      SELECT r.id::text AS id, r.incident_id::text AS "incidentId", r.submitted_at AS "submittedAt" FROM reviews r
+      WHERE r.status = 'submitted' AND r.decision_overdue_at IS NOT NULL ${position}
+      ORDER BY r.submitted_at, r.id LIMIT ${limit}`;
   }
 
   /** Sets decision_overdue_at once: rows already marked, or no longer submitted, are left alone and not returned. */

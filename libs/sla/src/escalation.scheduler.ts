@@ -48,7 +48,7 @@ export class EscalationScheduler implements OnApplicationBootstrap, OnModuleDest
     })
       .then(
         (result) => {
-          if (result.escalated || result.reassigned || result.decisionOverdue) this.logger.log({ msg: 'SLA escalation pass', ...result });
+          if (result.escalated || result.reassigned || result.decisionOverdue || result.decidedAtDeadline) this.logger.log({ msg: 'SLA escalation pass', ...result });
         },
         (error: unknown) => this.logger.error({ msg: 'SLA escalation pass failed', err: error }),
       )

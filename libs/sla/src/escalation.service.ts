@@ -5,7 +5,15 @@ import { Actor } from '@app/auth';
 import { APP_CONFIG, type AppConfig } from '@app/config';
 import { type ReviewPriority, TransactionRunner, type Tx } from '@app/database';
 import { ReviewMetrics, SchedulerMetrics } from '@app/observability';
-import { AssignmentService, type EscalationDue, type ReviewCursor, type ReviewRow, ReviewsRepository, toReviewView } from '@app/reviews';
+import {
+  AssignmentService,
+  type EscalationDue,
+  type ReviewCursor,
+  type ReviewRow,
+  ReviewsRepository,
+  ReviewWorkService,
+  toReviewView,
+} from '@app/reviews';
 import { OutboxService, type ReviewEvent } from '@app/webhooks';
 
 export interface EscalationPassResult {
@@ -15,6 +23,8 @@ export interface EscalationPassResult {
   reassigned: number;
   /** Submitted reviews newly marked decision-overdue. */
   decisionOverdue: number;
+  /** Reviews decided by DECISION_DEADLINE_ACTION. */
+  decidedAtDeadline: number;
 }
 
 type Level = 1 | 2;
@@ -45,6 +55,7 @@ export class EscalationService implements OnModuleDestroy {
     private readonly transactions: TransactionRunner,
     private readonly reviews: ReviewsRepository,
     private readonly assignments: AssignmentService,
+    private readonly work: ReviewWorkService,
     private readonly audit: AuditService,
     private readonly outbox: OutboxService,
     private readonly reviewMetrics: ReviewMetrics,
@@ -71,7 +82,7 @@ export class EscalationService implements OnModuleDestroy {
   private async sweep(signal: AbortSignal): Promise<EscalationPassResult> {
     const started = performance.now();
     try {
-      const result: EscalationPassResult = { escalated: 0, reassigned: 0, decisionOverdue: 0 };
+      const result: EscalationPassResult = { escalated: 0, reassigned: 0, decisionOverdue: 0, decidedAtDeadline: 0 };
       result.escalated += await this.escalateInBatches(0, signal);
       if (this.config.escalation.autoReassign) {
         const level2 = await this.escalateAndReassign(signal);
@@ -81,6 +92,7 @@ export class EscalationService implements OnModuleDestroy {
         result.escalated += await this.escalateInBatches(1, signal);
       }
       result.decisionOverdue = await this.markDecisionsOverdue(signal);
+      result.decidedAtDeadline = await this.decideAtDeadline(signal);
       this.schedulerMetrics.passSucceeded((performance.now() - started) / 1000);
       return result;
     } catch (error) {
@@ -167,6 +179,30 @@ export class EscalationService implements OnModuleDestroy {
       total += batch.marked;
       const last = batch.claimed.at(-1);
       if (!last?.submittedAt || batch.claimed.length < batchSize) break;
+      after = { at: last.submittedAt, id: last.id };
+    }
+    return total;
+  }
+
+  /**
+   * DECISION_DEADLINE_ACTION, after the decision-overdue step: each review marked overdue (so its
+   * review.decision_overdue entry and event are committed) is decided in its own transaction, which
+   * re-checks under the incident's lock; a replica that comes second finds it decided and skips it.
+   */
+  private async decideAtDeadline(signal: AbortSignal): Promise<number> {
+    const action = this.config.decisions.deadlineAction;
+    if (action === 'none') return 0;
+    const batchSize = this.config.escalation.batchSize;
+    let after: ReviewCursor | null = null;
+    let total = 0;
+    while (!signal.aborted) {
+      const page = await this.reviews.listPastDecisionDeadline(after, batchSize);
+      for (const candidate of page) {
+        if (signal.aborted) break;
+        if (await this.work.decideAtDeadline(candidate.id, candidate.incidentId, action)) total += 1;
+      }
+      const last = page.at(-1);
+      if (!last || page.length < batchSize) break;
       after = { at: last.submittedAt, id: last.id };
     }
     return total;

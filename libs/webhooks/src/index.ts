@@ -1,3 +1,4 @@
 export * from './outbox.service.js';
 export * from './webhook-event.js';
 export * from './webhooks.module.js';
+export * from './event-sequencer.js';

@@ -4,7 +4,7 @@ import { Prisma, PrismaService, type Tx } from '@app/database';
 import { activeTraceparent } from '@app/observability';
 
 import { DELIVER_REVIEW_TASK, DELIVERY_JOB_KEY_PREFIX, deliveryJobKey, deliveryQueueName } from './delivery-queue.js';
-import type { ReviewEvent } from './webhook-event.js';
+import type { LoggedEvent } from './event-log.repository.js';
 
 export type WebhookDeliveryStatus = 'pending' | 'failed' | 'delivered';
 
@@ -32,36 +32,32 @@ export class OutboxRepository {
   constructor(private readonly prisma: PrismaService) {}
 
   /**
-   * Adds the events and their delivery jobs in the caller's transaction, so an event exists exactly
-   * when its change commits. Needs graphile-worker's schema (installed at start when WEBHOOK_URL is set).
+   * Adds the events (as recorded in the event log: same id and time) and their delivery jobs in the
+   * caller's transaction, so an event exists exactly when its change commits. Needs graphile-worker's
+   * schema (installed at start when WEBHOOK_URL is set).
    */
-  async append(tx: Tx, events: ReviewEvent[]): Promise<string[]> {
-    const ids: string[] = [];
+  async append(tx: Tx, events: LoggedEvent[]): Promise<void> {
     const traceparent = activeTraceparent() ?? null;
     for (const reviewId of new Set(events.map((event) => event.review.id))) {
       const own = events.filter((event) => event.review.id === reviewId);
-      const values = own.map((event, index) => Prisma.sql`(${index}::int, ${event.type}::text, ${JSON.stringify(event.review)}::jsonb)`);
-      // One round trip per review: its events and its delivery job. Events of one review get strictly
-      // increasing times (at least 1 ms apart), so that "oldest first" is their order even when one
-      // transaction writes several within a millisecond; writers of one review hold its row lock.
-      // preserve_run_at: a review already waiting out a back-off keeps its schedule.
-      const rows = await tx.$queryRaw<{ id: string }[]>`
-        WITH previous AS (SELECT max(occurred_at) AS at FROM webhook_events WHERE review_id = ${reviewId}::uuid),
-        inserted AS (
+      const values = own.map(
+        (event) => Prisma.sql`(${event.id}::uuid, ${event.type}::text, ${event.occurredAt}::timestamptz, ${JSON.stringify(event.review)}::jsonb)`,
+      );
+      // One round trip per review: its events and its delivery job. preserve_run_at: a review already
+      // waiting out a back-off keeps its schedule.
+      await tx.$queryRaw`
+        WITH inserted AS (
           INSERT INTO webhook_events (id, type, review_id, occurred_at, payload, traceparent)
-          SELECT gen_random_uuid(), v.type, ${reviewId}::uuid,
-                 GREATEST(clock_timestamp(), previous.at + interval '1 millisecond') + v.ord * interval '1 millisecond', v.payload, ${traceparent}::text
-          FROM previous, (VALUES ${Prisma.join(values)}) AS v(ord, type, payload)
-          RETURNING id, occurred_at
+          SELECT v.id, v.type, ${reviewId}::uuid, v.occurred_at, v.payload, ${traceparent}::text
+          FROM (VALUES ${Prisma.join(values)}) AS v(id, type, occurred_at, payload)
+          RETURNING id
         ),
         job AS (
           SELECT graphile_worker.add_job(${DELIVER_REVIEW_TASK}, json_build_object('reviewId', ${reviewId}::text),
             queue_name => ${deliveryQueueName(reviewId)}, job_key => ${deliveryJobKey(reviewId)}, job_key_mode => 'preserve_run_at') AS queued
         )
-        SELECT inserted.id::text AS id FROM inserted, job ORDER BY inserted.occurred_at`;
-      ids.push(...rows.map((row) => row.id));
+        SELECT count(*) FROM inserted, job`;
     }
-    return ids;
   }
 
   async count(filter: WebhookEventFilter): Promise<number> {

@@ -14,5 +14,5 @@ export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 export interface ReviewEvent {
   type: WebhookEventType;
   /** The review as the API shows it. */
-  review: { id: string };
+  review: { id: string; incidentId: string; engineerId: string };
 }

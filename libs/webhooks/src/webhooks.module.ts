@@ -1,6 +1,12 @@
 import { Module } from '@nestjs/common';
 
+import { EngineersModule } from '@app/engineers';
+
 import { DeliveryRepository } from './delivery.repository.js';
+import { EventLogRepository } from './event-log.repository.js';
+import { EventSequencer } from './event-sequencer.js';
+import { EventStreamService } from './event-stream.service.js';
+import { EventsController } from './events.controller.js';
 import { JobQueueSchema } from './job-queue-schema.js';
 import { OutboxRepository } from './outbox.repository.js';
 import { OutboxService } from './outbox.service.js';
@@ -11,10 +17,17 @@ import { WebhookEventsService } from './webhook-events.service.js';
 import { webhookPoolProvider } from './webhook-pool.js';
 import { WebhookSender } from './webhook-sender.js';
 
-/** Transactional outbox of review events, their delivery through graphile-worker, and the operators' listing. */
+/**
+ * Review events: the event log and its stream (GET /api/v1/events), the transactional outbox, delivery
+ * through graphile-worker, and the operators' listing.
+ */
 @Module({
-  controllers: [WebhookEventsController],
+  imports: [EngineersModule],
+  controllers: [WebhookEventsController, EventsController],
   providers: [
+    EventLogRepository,
+    EventSequencer,
+    EventStreamService,
     JobQueueSchema,
     OutboxRepository,
     OutboxService,
@@ -25,6 +38,6 @@ import { WebhookSender } from './webhook-sender.js';
     WebhookDeliveryRunner,
     WebhookEventsService,
   ],
-  exports: [OutboxService],
+  exports: [OutboxService, EventSequencer],
 })
 export class WebhooksModule {}

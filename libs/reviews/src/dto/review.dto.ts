@@ -3,7 +3,7 @@ import { Transform } from 'class-transformer';
 import { IsEnum, IsIn, IsNumber, IsOptional, IsString, IsUUID, Length, Max, MaxLength, Min } from 'class-validator';
 
 import { ReviewPriority, ReviewStatus } from '@app/database';
-import { OptionalField, PageQueryDto, QueryBool, Trim } from '@app/http';
+import { OptionalField, PageQueryDto, QueryBool, QueryInt, Trim } from '@app/http';
 
 import { ReviewView } from '../review.view.js';
 
@@ -93,6 +93,12 @@ export class DecisionDto {
   @IsString()
   @Length(1, 5000)
   rationale!: string;
+}
+
+export class DecisionQueryDto {
+  @IsOptional()
+  @QueryInt({ min: 0, max: 60, default: 0, description: 'Hold the answer up to this many seconds until the incident is decided' })
+  waitSeconds?: number;
 }
 
 export class ListReviewsQueryDto extends PageQueryDto {

@@ -1,0 +1,142 @@
+import { randomUUID } from 'node:crypto';
+
+import { Injectable } from '@nestjs/common';
+
+import { Prisma, PrismaService, type Tx } from '@app/database';
+
+import type { ReviewEvent } from './webhook-event.js';
+
+/** Writers hold it shared from before their events draw a seq until they commit; the sequencer takes it exclusively. */
+const EVENT_GATE_LOCK_KEY = 0xe7e1;
+/** Only one sequencer across replicas numbers events at a time. */
+const EVENT_SEQUENCER_LOCK_KEY = 0xe7e2;
+export const EVENTS_SEQUENCED_CHANNEL = 'review_events_sequenced';
+
+export type LoggedEvent = ReviewEvent & { id: string; occurredAt: Date };
+
+export interface StreamedEvent {
+  id: string;
+  type: string;
+  occurredAt: Date;
+  payload: unknown;
+  position: bigint;
+}
+
+export interface StreamFilter {
+  types?: string[];
+  incidentId?: string;
+  /** Only events of this engineer's reviews. */
+  engineerId?: string;
+}
+
+/** review_events: the log of every review event, read by GET /api/v1/events (docs/architecture.md, "Event stream"). */
+@Injectable()
+export class EventLogRepository {
+  constructor(private readonly prisma: PrismaService) {}
+
+  /**
+   * Records the events in the caller's transaction. Events of one review get strictly increasing
+   * times, at least 1 ms apart (writers of a review hold its row lock). The gate is taken, in shared
+   * mode, before the rows draw their seq (the sort reads every row of the SELECT, the gate included,
+   * before the first insert), so the sequencer's watermark covers them.
+   */
+  async append(tx: Tx, events: ReviewEvent[]): Promise<LoggedEvent[]> {
+    const ids = events.map(() => randomUUID());
+    const times = new Map<string, Date>();
+    for (const reviewId of new Set(events.map((event) => event.review.id))) {
+      const own = events.flatMap((event, index) => (event.review.id === reviewId ? [{ event, id: ids[index]! }] : []));
+      const { incidentId, engineerId } = own[0]!.event.review;
+      const values = own.map(
+        ({ event, id }, ord) => Prisma.sql`(${ord}::int, ${id}::uuid, ${event.type}::text, ${JSON.stringify(event.review)}::jsonb)`,
+      );
+      const rows = await tx.$queryRaw<{ id: string; occurredAt: Date }[]>`
+        WITH gate AS (SELECT pg_advisory_xact_lock_shared(${EVENT_GATE_LOCK_KEY}::bigint)),
+        previous AS (SELECT max(occurred_at) AS at FROM review_events WHERE review_id = ${reviewId}::uuid)
+        INSERT INTO review_events (id, type, review_id, incident_id, engineer_id, occurred_at, payload)
+        SELECT v.id, v.type, ${reviewId}::uuid, ${incidentId}::uuid, ${engineerId}::uuid,
+               GREATEST(clock_timestamp(), previous.at + interval '1 millisecond') + v.ord * interval '1 millisecond', v.payload
+        FROM gate, previous, (VALUES ${Prisma.join(values)}) AS v(ord, id, type, payload)
+        ORDER BY v.ord
+        RETURNING id::text AS id, occurred_at AS "occurredAt"`;
+      for (const row of rows) times.set(row.id, row.occurredAt);
+    }
+    return events.map((event, index) => ({ ...event, id: ids[index]!, occurredAt: times.get(ids[index]!)! }));
+  }
+
+  /** Committed events without a position (a hint, read without any lock). */
+  async hasUnsequenced(): Promise<boolean> {
+    const [row] = await this.prisma.$queryRaw<{ pending: boolean }[]>`SELECT EXISTS (SELECT 1 FROM review_events WHERE position IS NULL) AS pending`;
+    return row?.pending ?? false;
+  }
+
+  /**
+   * Waits, at most `lockTimeoutMs`, until no transaction holds the gate, keeps new writers out until
+   * `tx` ends, and reads the highest seq handed out: every seq up to it is final (committed or never
+   * will be). Past the timeout PostgreSQL raises lock_not_available (55P03).
+   */
+  async watermark(tx: Tx, lockTimeoutMs: number): Promise<bigint> {
+    await tx.$executeRaw`SELECT set_config('lock_timeout', ${`${lockTimeoutMs}ms`}, true)`;
+    await tx.$executeRaw`SELECT pg_advisory_xact_lock(${EVENT_GATE_LOCK_KEY}::bigint)`;
+    const [row] = await tx.$queryRaw<{ last: bigint | null }[]>`
+      SELECT pg_sequence_last_value(pg_get_serial_sequence('review_events', 'seq')::regclass) AS last`;
+    return row?.last ?? 0n;
+  }
+
+  /**
+   * Gives the next positions, in seq order, to at most `limit` events with seq ≤ watermark and
+   * notifies the streams of every replica at commit. Undefined when another sequencer holds the lock.
+   */
+  async sequence(tx: Tx, watermark: bigint, limit: number): Promise<number | undefined> {
+    const [locked] = await tx.$queryRaw<{ locked: boolean }[]>`SELECT pg_try_advisory_xact_lock(${EVENT_SEQUENCER_LOCK_KEY}::bigint) AS locked`;
+    if (!locked?.locked) return undefined;
+    const [row] = await tx.$queryRaw<{ count: number; last: bigint | null }[]>`
+      WITH base AS (SELECT coalesce(max(position), 0) AS at FROM review_events),
+      picked AS (
+        SELECT id, row_number() OVER (ORDER BY seq) AS n
+        FROM (SELECT id, seq FROM review_events WHERE position IS NULL AND seq <= ${watermark} ORDER BY seq LIMIT ${limit}) s
+      ),
+      numbered AS (
+        UPDATE review_events e SET position = base.at + picked.n FROM base, picked WHERE e.id = picked.id RETURNING e.position
+      )
+      SELECT count(*)::int AS count, max(position) AS last FROM numbered`;
+    if (row?.last) await tx.$executeRaw`SELECT pg_notify(${EVENTS_SEQUENCED_CHANNEL}, ${row.last.toString()})`;
+    return row?.count ?? 0;
+  }
+
+  /** The position of a retained, sequenced event; undefined when unknown or purged. */
+  async positionOf(id: string, filter: StreamFilter): Promise<bigint | undefined> {
+    const [row] = await this.prisma.$queryRaw<{ position: bigint }[]>`
+      SELECT position FROM review_events
+      WHERE id = ${id}::uuid AND position IS NOT NULL ${filter.engineerId ? Prisma.sql`AND engineer_id = ${filter.engineerId}::uuid` : Prisma.empty}`;
+    return row?.position;
+  }
+
+  async lastPosition(): Promise<bigint> {
+    const [row] = await this.prisma.$queryRaw<{ last: bigint | null }[]>`SELECT max(position) AS last FROM review_events`;
+    return row?.last ?? 0n;
+  }
+
+  /** Matching events after the position, in position order. */
+  async after(position: bigint, filter: StreamFilter, limit: number): Promise<StreamedEvent[]> {
+    const conditions = [Prisma.sql`position > ${position}`];
+    if (filter.types) conditions.push(Prisma.sql`type = ANY(${filter.types}::text[])`);
+    if (filter.incidentId) conditions.push(Prisma.sql`incident_id = ${filter.incidentId}::uuid`);
+    if (filter.engineerId) conditions.push(Prisma.sql`engineer_id = ${filter.engineerId}::uuid`);
+    return this.prisma.$queryRaw<StreamedEvent[]>`
+      SELECT id::text AS id, type, occurred_at AS "occurredAt", payload, position
+      FROM review_events WHERE ${Prisma.join(conditions, ' AND ')}
+      ORDER BY position LIMIT ${limit}`;
+  }
+
+  /**
+   * Deletes at most `limit` sequenced events older than the cutoff. The event with the highest
+   * position is always kept, so that positions never restart below a live stream's cursor.
+   */
+  async purgeOlderThan(cutoff: Date, limit: number): Promise<number> {
+    return this.prisma.$executeRaw`
+      DELETE FROM review_events WHERE id IN (
+        SELECT id FROM review_events
+        WHERE occurred_at < ${cutoff} AND position < (SELECT max(position) FROM review_events)
+        ORDER BY occurred_at LIMIT ${limit})`;
+  }
+}

@@ -1,0 +1,103 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+
+import { APP_CONFIG, type AppConfig } from '@app/config';
+import { describeDatabaseError, TransactionRunner } from '@app/database';
+
+import { EventLogRepository } from './event-log.repository.js';
+
+/** SQLSTATE raised when lock_timeout expires. */
+const LOCK_NOT_AVAILABLE = '55P03';
+const SEQUENCE_INTERVAL_MS = 250;
+const SEQUENCE_BATCH_SIZE = 1_000;
+/** New writers queue behind the sequencer while it waits for the gate: this bounds that pause. */
+const GATE_LOCK_TIMEOUT_MS = 100;
+const PURGE_INTERVAL_MS = 60_000;
+const PURGE_BATCH_SIZE = 1_000;
+const PURGE_MAX_BATCHES = 100;
+
+/**
+ * Gives committed review events their stream position, in commit order, a quarter of a second after
+ * they commit at the latest (docs/architecture.md, "Event stream"), and purges events past
+ * EVENT_RETENTION_HOURS in bounded batches. Runs on every replica; the locks make one of them do it.
+ */
+@Injectable()
+export class EventSequencer implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger(EventSequencer.name);
+  private sequenceTimer?: NodeJS.Timeout;
+  private purgeTimer?: NodeJS.Timeout;
+  /** Sequencing and purging run independently, so a long purge never delays the streams. */
+  private readonly running = new Map<'sequence' | 'purge', Promise<void>>();
+  private stopping = false;
+  private failing = false;
+
+  constructor(
+    private readonly log: EventLogRepository,
+    private readonly transactions: TransactionRunner,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.sequenceTimer = setInterval(() => this.runInBackground('sequence', () => this.sequencePending()), SEQUENCE_INTERVAL_MS);
+    this.sequenceTimer.unref();
+    this.purgeTimer = setInterval(() => this.runInBackground('purge', () => this.purgeExpired()), PURGE_INTERVAL_MS);
+    this.purgeTimer.unref();
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    this.stopping = true;
+    clearInterval(this.sequenceTimer);
+    clearInterval(this.purgeTimer);
+    await Promise.all(this.running.values());
+  }
+
+  /**
+   * Positions every event final at this moment, in batches; returns how many. Leaves the work to the
+   * next pass when writers hold the gate longer than the timeout or another replica is sequencing.
+   */
+  async sequencePending(): Promise<number> {
+    if (!(await this.log.hasUnsequenced())) return 0;
+    let watermark: bigint;
+    try {
+      watermark = await this.transactions.run((tx) => this.log.watermark(tx, GATE_LOCK_TIMEOUT_MS));
+    } catch (error) {
+      if (describeDatabaseError(error)?.sqlState === LOCK_NOT_AVAILABLE) return 0;
+      throw error;
+    }
+    let total = 0;
+    for (;;) {
+      const count = await this.transactions.run((tx) => this.log.sequence(tx, watermark, SEQUENCE_BATCH_SIZE));
+      if (count === undefined) return total;
+      total += count;
+      if (count < SEQUENCE_BATCH_SIZE || this.stopping) return total;
+    }
+  }
+
+  /** Deletes events older than EVENT_RETENTION_HOURS, at most PURGE_BATCH_SIZE per statement. */
+  async purgeExpired(): Promise<number> {
+    const cutoff = new Date(Date.now() - this.config.eventRetentionHours * 3_600_000);
+    let total = 0;
+    for (let batch = 0; batch < PURGE_MAX_BATCHES && !this.stopping; batch += 1) {
+      const deleted = await this.log.purgeOlderThan(cutoff, PURGE_BATCH_SIZE);
+      total += deleted;
+      if (deleted < PURGE_BATCH_SIZE) break;
+    }
+    return total;
+  }
+
+  private runInBackground(kind: 'sequence' | 'purge', work: () => Promise<unknown>): void {
+    if (this.running.has(kind) || this.stopping) return;
+    const run = work()
+      .then(
+        () => {
+          if (this.failing) this.logger.log('Event sequencing recovered');
+          this.failing = false;
+        },
+        (error: unknown) => {
+          if (!this.failing) this.logger.warn(`Event ${kind} failed, retrying: ${(error as Error).message}`);
+          this.failing = true;
+        },
+      )
+      .finally(() => this.running.delete(kind));
+    this.running.set(kind, run);
+  }
+}
