@@ -162,11 +162,24 @@ const MUTATIONS: Record<string, Mutation> = {
       .map(([body, count]) => ({ text: jsonWith(body, Array.from({ length: count }, (_, index) => [`unknown${index}`, index])), refused: true })),
 };
 
+function idPoolFor(route: RouteInput, ids: IdPools): string[] {
+  return route.path.includes('/engineers/') ? ids.engineers : route.path.includes('/incidents/') ? ids.incidents : ids.reviews;
+}
+
 /** The path with its `:id` replaced by a fixture id, an unknown UUID, or not a UUID. */
 function pathFor(route: RouteInput, ids: IdPools): fc.Arbitrary<string> {
   if (!route.path.includes(':id')) return fc.constant(route.path);
-  const pool = route.path.includes('/engineers/') ? ids.engineers : route.path.includes('/incidents/') ? ids.incidents : ids.reviews;
-  return fc.constantFrom(...pool, '00000000-0000-4000-8000-000000000000', 'not-a-uuid').map((id) => route.path.replace(':id', id));
+  return fc.constantFrom(...idPoolFor(route, ids), '00000000-0000-4000-8000-000000000000', 'not-a-uuid').map((id) => route.path.replace(':id', id));
+}
+
+/**
+ * The path with its `:id` replaced by a fixture id: for properties where only the query varies. The
+ * decision view gets a decided incident, which it answers at once whatever `waitSeconds` says.
+ */
+function fixturePathFor(route: RouteInput, ids: IdPools, decidedIncidentId: string): fc.Arbitrary<string> {
+  if (!route.path.includes(':id')) return fc.constant(route.path);
+  const pool = route.path.endsWith('/decision') ? [decidedIncidentId] : idPoolFor(route, ids);
+  return fc.constantFrom(...pool).map((id) => route.path.replace(':id', id));
 }
 
 function queryString(fields: FieldSpec[], values: Record<string, unknown>, extra: [string, string][] = []): string {
@@ -201,6 +214,7 @@ function queryCase(route: RouteInput): fc.Arbitrary<{ query: string } & Expectat
 describe('fuzzing every route from its DTOs (property-based, on real PostgreSQL)', () => {
   let t: TestApp;
   let ids: IdPools;
+  let decidedIncidentId: string;
   let inputs: RouteInput[];
   /** Generated values name their route by key, so that a counterexample prints short. */
   let byKey: Map<string, RouteInput>;
@@ -219,6 +233,11 @@ describe('fuzzing every route from its DTOs (property-based, on real PostgreSQL)
     }
     ids = { engineers: [owner.id, other.id], incidents: incidents.map((incident) => incident.id as string), reviews };
     engineerTokenValue = engineerToken(owner.id);
+    const decided = await createIncident(t);
+    const review = await t.http.post('/api/v1/reviews').set(bearer(adminToken())).send({ incidentId: decided.id, engineerId: other.id });
+    await t.http.post(`/api/v1/reviews/${review.body.id}/submit`).set(bearer(engineerToken(other.id))).send({ approach: 'Roll back' }).expect(200);
+    await t.http.post(`/api/v1/incidents/${decided.id}/decision`).set(bearer(adminToken())).send({ decision: 'ai_approach', rationale: 'fixture' }).expect(200);
+    decidedIncidentId = decided.id as string;
     inputs = routeInputs(t.app.get(RouteCatalog).list(), ids).filter((route) => route.path.startsWith('/api/v1/'));
     byKey = new Map(inputs.map((route) => [route.key, route]));
   });
@@ -313,10 +332,12 @@ describe('fuzzing every route from its DTOs (property-based, on real PostgreSQL)
     const routes = inputs.filter((route) => route.query);
     await run(
       fc.asyncProperty(
-        fc.constantFrom(...routes).chain((route) => queryCase(route).map((generated) => ({ route: route.key, ...generated }))),
-        async ({ route: key, query, ...expectation }) => {
+        fc
+          .constantFrom(...routes)
+          .chain((route) => fc.tuple(queryCase(route), fixturePathFor(route, ids, decidedIncidentId)).map(([generated, path]) => ({ route: route.key, path, ...generated }))),
+        async ({ route: key, path, query, ...expectation }) => {
           const route = byKey.get(key)!;
-          await send({ method: route.method, path: `${route.path}${query}`, token: tokenFor(route), ...expectation });
+          await send({ method: route.method, path: `${path}${query}`, token: tokenFor(route), ...expectation });
         },
       ),
     );

@@ -125,6 +125,30 @@ describe.skipIf(missing !== undefined)('behind PgBouncer in transaction mode', (
     }
   });
 
+  it('streams events live across replicas (the stream wakes through LISTEN on the direct connection)', async () => {
+    const engineer = await createEngineer(replica(0));
+    const incident = await createIncident(replica(0));
+    const aborter = new AbortController();
+    const stream = await fetch(`${replica(0).baseUrl}/api/v1/events`, { headers: { Authorization: `Bearer ${admin}`, Accept: 'text/event-stream' }, signal: aborter.signal });
+    expect(stream.status).toBe(200);
+    const assigned = await call(replica(1).baseUrl, 'POST', '/api/v1/reviews', admin, { incidentId: incident.id, engineerId: engineer.id });
+    expect(assigned.status).toBe(201);
+    const reader = stream.body!.getReader();
+    const decoder = new TextDecoder();
+    let received = '';
+    const deadline = Date.now() + 10_000;
+    try {
+      while (!received.includes(assigned.body.id as string) && Date.now() < deadline) {
+        const chunk = await Promise.race([reader.read(), new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 500))]);
+        if (chunk?.value) received += decoder.decode(chunk.value, { stream: true });
+      }
+    } finally {
+      aborter.abort();
+    }
+    expect(received).toContain('event: review.assigned');
+    expect(received).toContain(assigned.body.id as string);
+  });
+
   it('delivers every webhook event of the run (the worker listens on the direct connection)', async () => {
     const { rows } = await sql.query<{ event: string }>("SELECT type || ':' || review_id AS event FROM webhook_events");
     expect(rows.length).toBeGreaterThan(0);

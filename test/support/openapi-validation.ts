@@ -129,8 +129,8 @@ export class OpenApiResponseValidator {
   private checkBody(exchange: Exchange, response: ResponseObject): string[] {
     const content = response.content ?? {};
     const mediaType = String(exchange.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-    // An NDJSON stream of no items is empty.
-    if (exchange.body.length === 0 && mediaType !== 'application/x-ndjson') {
+    // An NDJSON stream of no items is empty, and so is an event stream closed before its first event.
+    if (exchange.body.length === 0 && mediaType !== 'application/x-ndjson' && mediaType !== 'text/event-stream') {
       return Object.keys(content).length === 0 || exchange.method === 'HEAD' ? [] : ['empty body, but the document describes content'];
     }
     const media = content[mediaType];

@@ -576,7 +576,7 @@ export interface paths {
          * Server-sent stream of review events
          * @description Each event is sent as `id: <event id>`, `event: <type>`, `data: { "id", "type", "occurredAt", "data": Review }` (the webhook body). With `Last-Event-ID` (or `after`) the retained events after that one are replayed first, then new events follow within a second of their commit, from any replica. Across reconnects no event is skipped or sent twice, and one review's events keep their order. A `: keep-alive` comment goes out every 15 s. Engineers receive only events of their own reviews.
          */
-        get: operations["EventsController_stream"];
+        get: operations["streamEvents"];
         put?: never;
         post?: never;
         delete?: never;
@@ -6399,7 +6399,7 @@ export interface operations {
             };
         };
     };
-    EventsController_stream: {
+    streamEvents: {
         parameters: {
             query?: {
                 /** @description Comma-separated event types (review.assigned, review.started, review.submitted, review.decided, review.cancelled, review.reassigned, review.escalated, review.decision_overdue); default: all */
@@ -6471,6 +6471,21 @@ export interface operations {
                         status?: 403;
                         /** @enum {string} */
                         code?: "FORBIDDEN";
+                    };
+                };
+            };
+            /** @description Conflict. `EVENT_ID_EXPIRED`: Last-Event-ID names an event that is unknown or past retention: start afresh */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {integer} */
+                        status?: 409;
+                        /** @enum {string} */
+                        code?: "EVENT_ID_EXPIRED";
                     };
                 };
             };

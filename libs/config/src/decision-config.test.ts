@@ -5,11 +5,11 @@ import { ConfigError, loadAppConfig } from './app-config.js';
 const BASE = { DATABASE_URL: 'postgresql://postgres@127.0.0.1:5432/ers', NODE_ENV: 'test', JWT_SECRET: 'x'.repeat(32) };
 
 describe('decision, event stream and direct connection settings', () => {
-  it('defaults to one approval per priority, no deadline action, a week of events and no direct URL', () => {
+  it('defaults to one approval per priority, no deadline action, a week of events and DATABASE_URL as the direct URL', () => {
     expect(loadAppConfig(BASE)).toMatchObject({
       decisions: { approvals: { critical: 1, high: 1, normal: 1, low: 1 }, deadlineAction: 'none' },
       eventRetentionHours: 168,
-      databaseDirectUrl: undefined,
+      databaseDirectUrl: BASE.DATABASE_URL,
     });
   });
 

@@ -21,7 +21,8 @@ export class DecisionView {
   @ApiProperty({ type: String, format: 'uuid', nullable: true, description: "The incident's open review, else its latest" }) reviewId!: string | null;
   @ApiProperty({ enum: DECISION_STATES, description: 'decided once the incident has a decision; awaiting_decision while a review is submitted' })
   state!: DecisionState;
-  @ApiProperty({ type: String, enum: ['ai_approach', 'engineer_approach'], nullable: true }) decision!: DecisionValue | null;
+  // OpenAPI 3.0: a nullable enum lists null among its values, or null is not one of them.
+  @ApiProperty({ type: String, enum: ['ai_approach', 'engineer_approach', null], nullable: true }) decision!: DecisionValue | null;
   @ApiProperty({ type: String, nullable: true, description: 'The deciding admin, or system:sla at the decision deadline' }) decidedBy!: string | null;
   @ApiProperty({ type: String, format: 'date-time', nullable: true }) decidedAt!: string | null;
   @ApiProperty({ type: String, nullable: true }) rationale!: string | null;

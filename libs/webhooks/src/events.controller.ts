@@ -1,8 +1,9 @@
 import { Controller, Get, Headers, Logger, Query, Req, Res } from '@nestjs/common';
-import { ApiBadRequestResponse, ApiConflictResponse, ApiHeader, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { ApiHeader, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 
 import { type Actor, Allow, CurrentActor, Permission } from '@app/auth';
+import { Problems } from '@app/http';
 
 import { EventStreamQueryDto } from './dto/events.dto.js';
 import type { StreamedEvent } from './event-log.repository.js';
@@ -20,6 +21,7 @@ export class EventsController {
   @Get()
   @Allow(Permission.EventsReadAll, Permission.EventsReadOwn)
   @ApiOperation({
+    operationId: 'streamEvents',
     summary: 'Server-sent stream of review events',
     description:
       'Each event is sent as `id: <event id>`, `event: <type>`, `data: { "id", "type", "occurredAt", "data": Review }` (the webhook body). ' +
@@ -30,8 +32,7 @@ export class EventsController {
   @ApiProduces('text/event-stream')
   @ApiHeader({ name: 'Last-Event-ID', required: false, description: 'Resume after this event id' })
   @ApiOkResponse({ description: 'text/event-stream', content: { 'text/event-stream': { schema: { type: 'string' } } } })
-  @ApiBadRequestResponse({ description: 'VALIDATION_FAILED: types, incidentId or after is invalid' })
-  @ApiConflictResponse({ description: 'EVENT_ID_EXPIRED: Last-Event-ID is unknown or past EVENT_RETENTION_HOURS; start afresh without it' })
+  @Problems({ 409: ['EVENT_ID_EXPIRED'] })
   async stream(
     @CurrentActor() actor: Actor,
     @Query() query: EventStreamQueryDto,
