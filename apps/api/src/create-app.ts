@@ -8,15 +8,17 @@ import { applySecurityHeaders, configureHttp, Draining } from '@app/http';
 import { observeRequests } from '@app/observability';
 
 import { AppModule } from './app.module.js';
+import { serveConsoleConfig } from './console.js';
 
 /** Builds the fully configured application; main.ts and the tests share it. */
 export async function createApp(config: AppConfig): Promise<NestExpressApplication> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), { bodyParser: false, bufferLogs: true });
   app.useLogger(app.get(Logger));
-  applySecurityHeaders(app);
+  applySecurityHeaders(app, config.oidc.issuer ? [new URL(config.oidc.issuer).origin] : []);
   app.use(app.get(Draining).middleware());
   observeRequests(app);
   configureHttp(app);
+  serveConsoleConfig(app, config);
   const document = SwaggerModule.createDocument(
     app,
     new DocumentBuilder()

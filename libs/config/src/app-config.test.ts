@@ -84,7 +84,18 @@ describe('loadAppConfig', () => {
     ['ASSIGN_RATE_LIMIT', { ASSIGN_RATE_LIMIT: '0' }],
     ['ASSIGN_RATE_WINDOW_SECONDS', { ASSIGN_RATE_WINDOW_SECONDS: 'a minute' }],
     ['REDIS_URL', { REDIS_URL: 'http://127.0.0.1:6379' }],
+    ['OIDC_ISSUER', { OIDC_ISSUER: 'accounts.example.com', OIDC_CLIENT_ID: 'console' }],
+    ['OIDC_CLIENT_ID', { OIDC_ISSUER: 'https://accounts.example.com' }],
+    ['OIDC_ISSUER', { OIDC_CLIENT_ID: 'console' }],
   ];
+
+  it('reads the console sign-in settings as a pair', () => {
+    expect(loadAppConfig(BASE).oidc).toEqual({ issuer: undefined, clientId: undefined });
+    expect(loadAppConfig({ ...BASE, OIDC_ISSUER: 'https://accounts.example.com/realms/ops', OIDC_CLIENT_ID: 'review-console' }).oidc).toEqual({
+      issuer: 'https://accounts.example.com/realms/ops',
+      clientId: 'review-console',
+    });
+  });
 
   it.each(invalid)('refuses an invalid %s with a message naming it', (variable, env) => {
     const error = failure({ ...BASE, ...env });
