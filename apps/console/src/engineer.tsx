@@ -2,7 +2,7 @@ import { useState } from 'preact/hooks';
 
 import { api, type Incident, type Review } from './api';
 import { byUrgency, label, timeLeft, when } from './format';
-import { ActionForm, Badge, ErrorBox, Loading, TextField, useResource } from './ui';
+import { ActionForm, Badge, type Done, ErrorBox, Loading, PageNotice, TextField, useResource } from './ui';
 
 const OPEN: Review['status'][] = ['assigned', 'in_progress', 'submitted'];
 const PAST: Review['status'][] = ['accepted', 'rejected', 'cancelled'];
@@ -99,7 +99,7 @@ export function History() {
   );
 }
 
-function SubmitForm({ review, aiProposal, done }: { review: Review; aiProposal: string; done: () => void }) {
+function SubmitForm({ review, aiProposal, done }: { review: Review; aiProposal: string; done: Done }) {
   const [approach, setApproach] = useState('');
   const [analysis, setAnalysis] = useState('');
   const [confidence, setConfidence] = useState('');
@@ -112,6 +112,7 @@ function SubmitForm({ review, aiProposal, done }: { review: Review; aiProposal: 
         return 'Review submitted: it now waits for a lead’s decision.';
       }}
       done={done}
+      announceHere={false}
     >
       <TextField label="My approach" value={approach} onInput={setApproach} required multiline rows={12} maxLength={20000} hint="The remediation you propose; it is compared line by line with the AI's proposal." />
       <button type="button" class="secondary" onClick={() => setApproach(aiProposal)}>
@@ -128,12 +129,18 @@ export function ReviewPage({ id }: { id: string }) {
   const incident = useResource(async () => (review.data ? api.incident(review.data.incidentId) : null), `incident-of-${review.data?.incidentId ?? ''}`);
   const r = review.data;
   const i = incident.data;
+  const [notice, setNotice] = useState<string | null>(null);
+  const done: Done = (message) => {
+    setNotice(message);
+    void review.reload();
+  };
   return (
     <section aria-labelledby="review-title">
       <p>
         <a href="#/">← My queue</a>
       </p>
       <h1 id="review-title">{i ? i.title : 'Review'}</h1>
+      <PageNotice message={notice} />
       <ErrorBox error={review.error ?? incident.error} />
       {(!r || !i) && !review.error && !incident.error && <Loading what="the review" />}
       {r && i && (
@@ -154,11 +161,19 @@ export function ReviewPage({ id }: { id: string }) {
             <div class="column">
               <h2>My approach</h2>
               {r.status === 'assigned' && (
-                <ActionForm label="Start review" run={async () => void (await api.start(r.id))} done={() => void review.reload()}>
+                <ActionForm
+                  label="Start review"
+                  run={async () => {
+                    await api.start(r.id);
+                    return 'Review started.';
+                  }}
+                  done={done}
+                  announceHere={false}
+                >
                   <p>Starting tells the lead you are working on it. You may also submit directly.</p>
                 </ActionForm>
               )}
-              {(r.status === 'assigned' || r.status === 'in_progress') && <SubmitForm review={r} aiProposal={i.aiProposal} done={() => void review.reload()} />}
+              {(r.status === 'assigned' || r.status === 'in_progress') && <SubmitForm review={r} aiProposal={i.aiProposal} done={done} />}
               {r.approach !== null && (
                 <>
                   <pre class="proposal" tabIndex={0} aria-label="My submitted approach">

@@ -4,7 +4,7 @@ import { useState } from 'preact/hooks';
 import { api, type DecisionValue, type Engineer, type IncidentWithReviews, type Priority, type Review } from './api';
 import { ReviewBadges } from './engineer';
 import { label, timeLeft, when } from './format';
-import { ActionForm, ErrorBox, Loading, SelectField, TextField, useResource } from './ui';
+import { ActionForm, type Done, ErrorBox, Loading, PageNotice, SelectField, TextField, useResource } from './ui';
 
 const PRIORITIES: { value: Priority; label: string }[] = (['critical', 'high', 'normal', 'low'] as const).map((value) => ({ value, label: value }));
 
@@ -28,7 +28,7 @@ function EngineerChoice({ engineers, value, onChange, label: text }: { engineers
   );
 }
 
-function AssignPanel({ incident, done }: { incident: IncidentWithReviews; done: () => void }) {
+function AssignPanel({ incident, done }: { incident: IncidentWithReviews; done: Done }) {
   const candidates = useResource(() => api.available(incident.requiredExpertise), `available-${incident.id}`, true);
   const [priority, setPriority] = useState<Priority>(incident.severity === 'critical' ? 'critical' : incident.severity === 'high' ? 'high' : 'normal');
   const [engineerId, setEngineerId] = useState('');
@@ -55,6 +55,7 @@ function AssignPanel({ incident, done }: { incident: IncidentWithReviews; done: 
           return `Assigned to ${list.find((engineer) => engineer.id === review.engineerId)?.name ?? review.engineerId}.`;
         }}
         done={done}
+        announceHere={false}
       />
       <ActionForm
         label="Assign to chosen engineer"
@@ -64,6 +65,7 @@ function AssignPanel({ incident, done }: { incident: IncidentWithReviews; done: 
           return `Assigned to ${list.find((engineer) => engineer.id === engineerId)?.name ?? 'the engineer'}.`;
         }}
         done={done}
+        announceHere={false}
       >
         <EngineerChoice engineers={list} value={engineerId} onChange={setEngineerId} label="Engineer (in auto-assign order)" />
       </ActionForm>
@@ -71,7 +73,7 @@ function AssignPanel({ incident, done }: { incident: IncidentWithReviews; done: 
   );
 }
 
-function OpenReviewPanel({ review, incident, done }: { review: Review; incident: IncidentWithReviews; done: () => void }) {
+function OpenReviewPanel({ review, incident, done }: { review: Review; incident: IncidentWithReviews; done: Done }) {
   const candidates = useResource(() => api.available(incident.requiredExpertise), `reassign-${review.id}`);
   const [cancelReason, setCancelReason] = useState('');
   const [reassignReason, setReassignReason] = useState('');
@@ -93,6 +95,7 @@ function OpenReviewPanel({ review, incident, done }: { review: Review; incident:
             return 'Reassigned.';
           }}
           done={done}
+          announceHere={false}
         >
           <ErrorBox error={candidates.error} />
           <EngineerChoice engineers={others} value={engineerId} onChange={setEngineerId} label="Reassign to" />
@@ -107,6 +110,7 @@ function OpenReviewPanel({ review, incident, done }: { review: Review; incident:
           return 'Review cancelled; the incident waits for a new review.';
         }}
         done={done}
+        announceHere={false}
       >
         <TextField label="Reason for cancelling" value={cancelReason} onInput={setCancelReason} required maxLength={1000} />
       </ActionForm>
@@ -143,7 +147,7 @@ export function Diff({ from, to }: { from: string; to: string }) {
   );
 }
 
-function DecisionPanel({ review, incident, done }: { review: Review; incident: IncidentWithReviews; done: () => void }) {
+function DecisionPanel({ review, incident, done }: { review: Review; incident: IncidentWithReviews; done: Done }) {
   const view = useResource(() => api.decision(incident.id), `decision-${incident.id}`, true);
   const [decision, setDecision] = useState<DecisionValue | ''>('');
   const [rationale, setRationale] = useState('');
@@ -183,6 +187,7 @@ function DecisionPanel({ review, incident, done }: { review: Review; incident: I
           return `Decision recorded: ${label(decision)}.`;
         }}
         done={done}
+        announceHere={false}
       >
         <fieldset>
           <legend>Which approach is applied?</legend>
@@ -201,7 +206,11 @@ function DecisionPanel({ review, incident, done }: { review: Review; incident: I
 export function IncidentPage({ id }: { id: string }) {
   const incident = useResource(() => api.incident(id), `incident-${id}`, true);
   const i = incident.data;
-  const reload = () => void incident.reload();
+  const [notice, setNotice] = useState<string | null>(null);
+  const done: Done = (message) => {
+    setNotice(message);
+    void incident.reload();
+  };
   const reviews = i?.reviews ?? [];
   const open = reviews.find((review) => review.id === i?.openReviewId);
   const closed = i?.status === 'approved' || i?.status === 'resolved';
@@ -211,6 +220,7 @@ export function IncidentPage({ id }: { id: string }) {
         <a href="#/">← Board</a>
       </p>
       <h1 id="incident-title">{i ? i.title : 'Incident'}</h1>
+      <PageNotice message={notice} />
       <ErrorBox error={incident.error} />
       {!i && !incident.error && <Loading what="the incident" />}
       {i && (
@@ -220,9 +230,9 @@ export function IncidentPage({ id }: { id: string }) {
             {i.chosenApproach ? ` · chosen: ${label(i.chosenApproach)}` : ''} · detected {when(i.createdAt)}
           </p>
           {i.description && <p class="prewrap">{i.description}</p>}
-          {!open && !closed && <AssignPanel incident={i} done={reload} />}
-          {open && open.status === 'submitted' && <DecisionPanel review={open} incident={i} done={reload} />}
-          {open && <OpenReviewPanel review={open} incident={i} done={reload} />}
+          {!open && !closed && <AssignPanel incident={i} done={done} />}
+          {open && open.status === 'submitted' && <DecisionPanel review={open} incident={i} done={done} />}
+          {open && <OpenReviewPanel review={open} incident={i} done={done} />}
           {!open && (
             <details>
               <summary>AI proposal</summary>

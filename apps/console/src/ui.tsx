@@ -63,9 +63,13 @@ export function Loading({ what }: { what: string }) {
   return <p aria-busy="true">Loading {what}…</p>;
 }
 
+/** What a page does after one of its actions succeeded, with the message to announce. */
+export type Done = (message: string | null) => void;
+
 /**
  * A form that runs one API action: the button is disabled while it runs, an error is shown where
- * the person acted, and a success message is announced.
+ * the person acted, and a success message is announced: here, or by the page when `announceHere`
+ * is false (for forms that the success removes, such as submit or decide).
  */
 export function ActionForm({
   label,
@@ -74,13 +78,15 @@ export function ActionForm({
   children,
   danger = false,
   disabled = false,
+  announceHere = true,
 }: {
   label: string;
   run: () => Promise<string | void>;
-  done?: () => void;
+  done?: Done;
   children?: ComponentChildren;
   danger?: boolean;
   disabled?: boolean;
+  announceHere?: boolean;
 }) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
@@ -91,9 +97,9 @@ export function ActionForm({
     setError(null);
     setNotice(null);
     try {
-      const message = await run();
-      setNotice(message || null);
-      done?.();
+      const message = (await run()) || null;
+      if (announceHere) setNotice(message);
+      done?.(message);
     } catch (caught) {
       setError(caught);
     } finally {
@@ -202,6 +208,15 @@ export function SelectField<T extends string>({ label, value, options, onChange 
         ))}
       </select>
     </div>
+  );
+}
+
+/** The page's own live region for the outcome of actions whose form the outcome removes. */
+export function PageNotice({ message }: { message: string | null }) {
+  return (
+    <p class="notice" role="status">
+      {message ?? ''}
+    </p>
   );
 }
 
