@@ -73,7 +73,7 @@ function AssignPanel({ incident, done }: { incident: IncidentWithReviews; done: 
   );
 }
 
-function OpenReviewPanel({ review, incident, done }: { review: Review; incident: IncidentWithReviews; done: Done }) {
+function OpenReviewPanel({ review, incident, engineerName, done }: { review: Review; incident: IncidentWithReviews; engineerName: string; done: Done }) {
   const candidates = useResource(() => api.available(incident.requiredExpertise), `reassign-${review.id}`);
   const [cancelReason, setCancelReason] = useState('');
   const [reassignReason, setReassignReason] = useState('');
@@ -84,7 +84,7 @@ function OpenReviewPanel({ review, incident, done }: { review: Review; incident:
     <section aria-labelledby="open-title" class="panel">
       <h2 id="open-title">Open review</h2>
       <p>
-        <ReviewBadges review={review} /> <span class="deadline">{timeLeft(review)}</span> · engineer {review.engineerId} · {review.assignment.strategy} by {review.assignment.assignedBy}
+        <ReviewBadges review={review} /> <span class="deadline">{timeLeft(review)}</span> · {engineerName} · {review.assignment.strategy} by {review.assignment.assignedBy}
       </p>
       {canReassign && (
         <ActionForm
@@ -205,6 +205,8 @@ function DecisionPanel({ review, incident, done }: { review: Review; incident: I
 
 export function IncidentPage({ id }: { id: string }) {
   const incident = useResource(() => api.incident(id), `incident-${id}`, true);
+  const engineers = useResource(() => api.engineers(true), 'engineer-names', true);
+  const nameOf = (engineerId: string): string => engineers.data?.items.find((engineer) => engineer.id === engineerId)?.name ?? engineerId;
   const i = incident.data;
   const [notice, setNotice] = useState<string | null>(null);
   const done: Done = (message) => {
@@ -221,7 +223,7 @@ export function IncidentPage({ id }: { id: string }) {
       </p>
       <h1 id="incident-title">{i ? i.title : 'Incident'}</h1>
       <PageNotice message={notice} />
-      <ErrorBox error={incident.error} />
+      <ErrorBox error={incident.error ?? engineers.error} />
       {!i && !incident.error && <Loading what="the incident" />}
       {i && (
         <>
@@ -232,7 +234,7 @@ export function IncidentPage({ id }: { id: string }) {
           {i.description && <p class="prewrap">{i.description}</p>}
           {!open && !closed && <AssignPanel incident={i} done={done} />}
           {open && open.status === 'submitted' && <DecisionPanel review={open} incident={i} done={done} />}
-          {open && <OpenReviewPanel review={open} incident={i} done={done} />}
+          {open && <OpenReviewPanel review={open} incident={i} engineerName={nameOf(open.engineerId)} done={done} />}
           {!open && (
             <details>
               <summary>AI proposal</summary>
@@ -246,7 +248,7 @@ export function IncidentPage({ id }: { id: string }) {
             <ul>
               {reviews.map((review) => (
                 <li key={review.id}>
-                  {label(review.status)} · engineer {review.engineerId} · assigned {when(review.assignedAt)}
+                  {label(review.status)} · {nameOf(review.engineerId)} · assigned {when(review.assignedAt)}
                   {review.cancellationReason ? ` · reason: ${review.cancellationReason}` : ''}
                   {review.decisionRationale ? ` · rationale: ${review.decisionRationale}` : ''}
                 </li>

@@ -1,13 +1,14 @@
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 
-import { setToken } from './api';
+import { api, setToken } from './api';
 import { Audit } from './audit';
 import { type Session, type SignIn, signIn, signOut } from './auth';
 import { Board } from './board';
 import { History, Queue, ReviewPage } from './engineer';
 import { Engineers } from './engineers';
 import { IncidentPage } from './incident';
+import { useResource } from './ui';
 
 function useRoute(): string {
   const [route, setRoute] = useState(location.hash.replace(/^#/, '') || '/');
@@ -55,6 +56,15 @@ function Navigation({ session }: { session: Session }) {
   );
 }
 
+function Who({ session }: { session: Session }) {
+  const me = useResource(async () => (session.roles.includes('engineer') ? (await api.me()).name : session.sub), `who-${session.sub}`);
+  return (
+    <span class="who">
+      {me.data ?? session.sub} ({session.roles.join(', ')})
+    </span>
+  );
+}
+
 function App() {
   const [state, setState] = useState<SignIn | null>(null);
   const route = useRoute();
@@ -92,9 +102,7 @@ function App() {
       <header>
         <strong>Engineer Review Console</strong>
         <Navigation session={session} />
-        <span class="who">
-          {session.sub} ({session.roles.join(', ')})
-        </span>
+        <Who session={session} />
         <button
           type="button"
           class="secondary"
