@@ -5,26 +5,60 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { type BrowserGlobals, consoleBuilt, type ConsolePage, hasChromium, launchBrowser, openConsole, tabTo } from '../support/browser.js';
 import { createEngineer, createIncident } from '../support/factories.js';
+import { type OidcProvider, startOidcProvider } from '../support/oidc-provider.js';
 import { adminToken, bearer, engineerToken, startTestApp, type TestApp } from '../support/test-app.js';
 
 const admin = bearer(adminToken());
 const SCREENSHOTS = process.env.CONSOLE_SCREENSHOTS === 'true' ? path.join(process.cwd(), 'docs') : null;
 const LIVE_WAIT_MS = 12_000;
 
-describe('console settings', () => {
+describe('console sign-in with an identity provider', () => {
   let t: TestApp;
+  let idp: OidcProvider;
+  let browser: Browser | undefined;
   beforeAll(async () => {
-    t = await startTestApp({ OIDC_ISSUER: 'https://idp.example.com/realms/ops', OIDC_CLIENT_ID: 'review-console' });
+    idp = await startOidcProvider({ sub: 'lead@example.com', roles: ['admin'] });
+    t = await startTestApp({ OIDC_ISSUER: idp.issuer, OIDC_CLIENT_ID: idp.clientId });
   });
-  afterAll(async () => t?.close());
+  afterAll(async () => {
+    await browser?.close();
+    await t?.close();
+    await idp?.close();
+  });
 
   it('publishes only the issuer and the client id, without a token, and lets the console reach the issuer', async () => {
     const config = await t.http.get('/console/config.json');
     expect(config.status).toBe(200);
-    expect(config.body).toEqual({ issuer: 'https://idp.example.com/realms/ops', clientId: 'review-console' });
+    expect(config.body).toEqual({ issuer: idp.issuer, clientId: idp.clientId });
     const csp = config.headers['content-security-policy'];
-    expect(csp).toContain("connect-src 'self' https://idp.example.com");
+    expect(csp).toContain(`connect-src 'self' ${new URL(idp.issuer).origin}`);
     expect(csp).toContain("script-src 'self'");
+  });
+
+  it.skipIf(!hasChromium)('signs in with the authorization code and PKCE, keeping the token out of localStorage, cookies and the address bar', async () => {
+    browser = await launchBrowser();
+    const context = await browser.newContext({ baseURL: t.baseUrl });
+    const page = await context.newPage();
+    const problems: string[] = [];
+    page.on('pageerror', (error) => problems.push(error.message));
+    page.on('console', (message) => {
+      if (message.type() === 'error') problems.push(message.text());
+    });
+    await page.goto('/console/');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Board' }).waitFor();
+    expect(idp.verifiedExchanges).toBe(1);
+    expect(await page.locator('header').textContent()).toContain('lead@example.com (admin)');
+    expect(page.url()).toBe(`${t.baseUrl}/console/#/`);
+    const storage = await page.evaluate(() => {
+      const browserStorage = globalThis as unknown as { localStorage: { length: number }; sessionStorage: { getItem(key: string): string | null } };
+      return { local: browserStorage.localStorage.length, session: browserStorage.sessionStorage.getItem('console.token') };
+    });
+    expect(storage.local).toBe(0);
+    expect(storage.session).toMatch(/^ey/);
+    expect(await context.cookies()).toEqual([]);
+    expect(problems).toEqual([]);
+    await context.close();
   });
 });
 
@@ -86,7 +120,7 @@ describe.skipIf(!hasChromium)('console (Chromium)', () => {
 
   it("an engineer's whole flow: the queue, start, then submit beside the AI proposal", async () => {
     const engineer = await createEngineer(t, { name: 'Katherine Johnson' });
-    const urgent = await createIncident(t, { title: 'Payments down', aiProposal: 'Fail over to region B' });
+    const urgent = await createIncident(t, { title: 'Payments down', description: 'Card payments fail with 502 since 14:02 in region A.', aiProposal: 'Fail over to region B' });
     const routine = await createIncident(t, { title: 'Slow search', aiProposal: 'Rebuild the index' });
     await assign(routine.id, engineer.id, 'low');
     const review = await assign(urgent.id, engineer.id, 'critical');
@@ -170,7 +204,8 @@ describe.skipIf(!hasChromium)('console (Chromium)', () => {
     const old = await t.http.get(`/api/v1/reviews/${review.id}`).set(admin);
     expect(old.body).toMatchObject({ status: 'cancelled', cancellationReason: 'Alan is on call elsewhere' });
 
-    await expect.poll(() => page.getByText(`engineer ${taking.id}`).count()).toBeGreaterThan(0);
+    expect((await t.http.get(`/api/v1/reviews?incidentId=${first.id}&status=assigned`).set(admin)).body.items[0]).toMatchObject({ engineerId: taking.id, reassignedFromId: review.id });
+    await expect.poll(() => page.getByRole('region', { name: 'Open review' }).textContent()).toContain('Joan Clarke');
     await page.getByLabel('Reason for cancelling').fill('Duplicate of another incident');
     await page.getByRole('button', { name: 'Cancel review' }).click();
     await page.getByRole('heading', { name: 'Assign a review' }).waitFor();
