@@ -238,6 +238,33 @@ describe.skipIf(!hasChromium)('console (Chromium)', () => {
     expect((await t.http.get(`/api/v1/engineers/${busy.id}`).set(admin)).body.deletedAt).toBeNull();
   });
 
+  it('creates an engineer, and says in words why a form was refused', async () => {
+    const taken = await createEngineer(t, { name: 'Hedy Lamarr' });
+    const c = await consoleAs(adminToken(), '#/engineers');
+    c.expectFailedRequests(409);
+    c.expectFailedRequests(400);
+    const { page } = c;
+    await page.getByText('Add an engineer').click();
+    const form = page.locator('form', { has: page.getByRole('button', { name: 'Create engineer' }) });
+    await form.getByLabel('Name').fill('Radia Perlman');
+    await form.getByLabel('Email').fill(taken.email);
+    await form.getByLabel('Expertise (optional)').fill('networking, postgres');
+    await form.getByRole('button', { name: 'Create engineer' }).click();
+    expect(await form.getByRole('alert').textContent()).toContain(taken.email);
+
+    await form.getByLabel('Email').fill('radia@example.com');
+    await form.getByLabel('Capacity').fill('51');
+    await form.getByRole('button', { name: 'Create engineer' }).click();
+    await expect.poll(() => form.getByRole('alert').textContent()).toContain('maxConcurrentReviews');
+
+    await form.getByLabel('Capacity').fill('4');
+    await form.getByRole('button', { name: 'Create engineer' }).click();
+    await form.getByRole('status').filter({ hasText: 'Radia Perlman added' }).waitFor();
+    const created = (await t.http.get('/api/v1/engineers?pageSize=100').set(admin)).body.items.find((e: { email: string }) => e.email === 'radia@example.com');
+    expect(created).toMatchObject({ name: 'Radia Perlman', expertise: ['networking', 'postgres'], maxConcurrentReviews: 4, status: 'active' });
+    await page.getByRole('heading', { name: 'Radia Perlman' }).waitFor({ timeout: LIVE_WAIT_MS });
+  });
+
   it('updates the board without a reload when an incident arrives and a review is assigned', async () => {
     const engineer = await createEngineer(t, { name: 'Frances Allen' });
     const { page } = await consoleAs(adminToken());
