@@ -51,11 +51,16 @@ export class ApiError extends Error {
   ) {
     super(describeProblem(problem, retryAfterSeconds));
   }
+
+  /** The same, naming each refused field by the label the person saw (`fieldLabels`: API field → label). */
+  describe(fieldLabels: Record<string, string> = {}): string {
+    return describeProblem(this.problem, this.retryAfterSeconds, fieldLabels);
+  }
 }
 
-function describeProblem(problem: Problem, retryAfterSeconds: number | null): string {
+function describeProblem(problem: Problem, retryAfterSeconds: number | null, fieldLabels: Record<string, string> = {}): string {
   const lines = [problem.detail || problem.title || `The service answered ${problem.status}.`];
-  for (const error of problem.errors ?? []) lines.push(`${error.field}: ${error.message}`);
+  for (const error of problem.errors ?? []) lines.push(`${fieldLabels[error.field.split('.')[0]] ?? error.field}: ${error.message}`);
   if (problem.status === 401) lines.push('Sign in again to continue.');
   if (problem.status === 403) lines.push('Your role does not allow this.');
   if (retryAfterSeconds !== null) lines.push(`Try again in ${retryAfterSeconds} s.`);

@@ -106,6 +106,7 @@ function SubmitForm({ review, aiProposal, done }: { review: Review; aiProposal: 
   return (
     <ActionForm
       label="Submit review"
+      fieldLabels={{ approach: 'My approach', analysis: 'Analysis', confidence: 'Confidence' }}
       run={async () => {
         const value = confidence.trim() === '' ? null : Number(confidence);
         await api.submit(review.id, { approach, analysis: analysis.trim() === '' ? null : analysis, confidence: value });

@@ -22,6 +22,7 @@ function CreateEngineer({ done }: { done: () => void }) {
       <summary>Add an engineer</summary>
       <ActionForm
         label="Create engineer"
+        fieldLabels={{ name: 'Name', email: 'Email', expertise: 'Expertise', maxConcurrentReviews: 'Capacity' }}
         run={async () => {
           const engineer = await api.createEngineer({ name, email, expertise: tags(expertise), maxConcurrentReviews: Number(capacity), status: 'active' });
           setName('');
@@ -64,6 +65,7 @@ function EngineerRow({ engineer, done }: { engineer: Engineer; done: () => void 
       <div class="row-actions" role="group" aria-label={`Manage ${engineer.name}`}>
         <ActionForm
           label={`Save ${engineer.name}`}
+          fieldLabels={{ maxConcurrentReviews: 'Capacity', status: 'Status' }}
           run={async () => {
             await api.updateEngineer(engineer.id, { maxConcurrentReviews: Number(capacity), status });
             return 'Saved.';
@@ -75,6 +77,7 @@ function EngineerRow({ engineer, done }: { engineer: Engineer; done: () => void 
         </ActionForm>
         <ActionForm
           label={`Drain ${engineer.name}`}
+          fieldLabels={{ reason: 'Reason for draining', status: 'New status' }}
           run={async () => {
             const result = await api.drain(engineer.id, drainStatus, reason);
             return `${result.reassigned.length} review(s) moved to others${result.notReassigned.length ? `; ${result.notReassigned.length} could not be moved and stay with ${engineer.name}` : ''}.`;

@@ -89,6 +89,7 @@ function OpenReviewPanel({ review, incident, engineerName, done }: { review: Rev
       {canReassign && (
         <ActionForm
           label="Reassign"
+          fieldLabels={{ reason: 'Reason for reassigning' }}
           disabled={engineerId === ''}
           run={async () => {
             await api.reassign(review.id, engineerId, reassignReason);
@@ -104,6 +105,7 @@ function OpenReviewPanel({ review, incident, engineerName, done }: { review: Rev
       )}
       <ActionForm
         label="Cancel review"
+        fieldLabels={{ reason: 'Reason for cancelling' }}
         danger
         run={async () => {
           await api.cancel(review.id, cancelReason);
@@ -180,6 +182,7 @@ function DecisionPanel({ review, incident, done }: { review: Review; incident: I
       )}
       <ActionForm
         label="Record decision"
+        fieldLabels={{ rationale: 'Rationale', decision: 'Which approach is applied?' }}
         disabled={decision === ''}
         run={async () => {
           if (decision === '') return;

@@ -4,8 +4,8 @@ import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError } from './api';
 import { watchChanges } from './live';
 
-export function messageOf(error: unknown): string {
-  if (error instanceof ApiError) return error.message;
+export function messageOf(error: unknown, fieldLabels?: Record<string, string>): string {
+  if (error instanceof ApiError) return error.describe(fieldLabels);
   if (error instanceof Error) return `Something went wrong in the console: ${error.message}`;
   return String(error);
 }
@@ -46,11 +46,11 @@ export function useResource<T>(load: () => Promise<T>, key: string, live = false
   return { data, error, reload };
 }
 
-export function ErrorBox({ error }: { error: unknown }) {
+export function ErrorBox({ error, fieldLabels }: { error: unknown; fieldLabels?: Record<string, string> }) {
   if (!error) return null;
   return (
     <div class="error" role="alert">
-      {messageOf(error)
+      {messageOf(error, fieldLabels)
         .split('\n')
         .map((line) => (
           <p key={line}>{line}</p>
@@ -79,6 +79,7 @@ export function ActionForm({
   danger = false,
   disabled = false,
   announceHere = true,
+  fieldLabels,
 }: {
   label: string;
   run: () => Promise<string | void>;
@@ -87,6 +88,7 @@ export function ActionForm({
   danger?: boolean;
   disabled?: boolean;
   announceHere?: boolean;
+  fieldLabels?: Record<string, string>;
 }) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
@@ -112,7 +114,7 @@ export function ActionForm({
       <button type="submit" class={danger ? 'danger' : undefined} disabled={busy || disabled}>
         {label}
       </button>
-      <ErrorBox error={error} />
+      <ErrorBox error={error} fieldLabels={fieldLabels} />
       {notice && (
         <p class="notice" role="status">
           {notice}
