@@ -321,6 +321,7 @@ describe.skipIf(!hasChromium)('console (Chromium)', () => {
           return documentElement.scrollWidth - documentElement.clientWidth;
         });
         expect(overflow, `${route} at ${width} px scrolls sideways`).toBeLessThanOrEqual(0);
+        if (SCREENSHOTS && width === 390 && route.startsWith('#/incident/')) await page.screenshot({ path: path.join(SCREENSHOTS, 'console-decision-390.png'), fullPage: true });
       }
     }
   });
