@@ -85,8 +85,8 @@ describe.skipIf(!hasChromium)('console (Chromium)', () => {
     }
   });
 
-  async function consoleAs(token: string, route = '/', viewport?: { width: number; height: number }): Promise<ConsolePage> {
-    const c = await openConsole(browser, t.baseUrl, token, route, viewport);
+  async function consoleAs(token: string, route = '/', viewport?: { width: number; height: number }, expectedFailures: number[] = []): Promise<ConsolePage> {
+    const c = await openConsole(browser, t.baseUrl, token, route, viewport, expectedFailures);
     open.push(c);
     return c;
   }
@@ -263,6 +263,15 @@ describe.skipIf(!hasChromium)('console (Chromium)', () => {
     const created = (await t.http.get('/api/v1/engineers?pageSize=100').set(admin)).body.items.find((e: { email: string }) => e.email === 'radia@example.com');
     expect(created).toMatchObject({ name: 'Radia Perlman', expertise: ['networking', 'postgres'], maxConcurrentReviews: 4, status: 'active' });
     await page.getByRole('heading', { name: 'Radia Perlman' }).waitFor({ timeout: LIVE_WAIT_MS });
+  });
+
+  it('asks to sign in again when the service refuses the token', async () => {
+    const forged = `${adminToken().split('.').slice(0, 2).join('.')}.${'A'.repeat(43)}`;
+    const c = await consoleAs(forged, '/', undefined, [401]);
+    const alert = c.page.getByRole('alert');
+    await alert.waitFor();
+    expect(await alert.textContent()).toMatch(/Sign in again/);
+    expect(await c.page.getByRole('navigation', { name: 'Main' }).count()).toBe(0);
   });
 
   it('updates the board without a reload when an incident arrives and a review is assigned', async () => {

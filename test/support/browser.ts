@@ -40,11 +40,18 @@ export interface ConsolePage {
   close(): Promise<void>;
 }
 
-export async function openConsole(browser: Browser, baseUrl: string, token: string, route = '/', viewport = { width: 1280, height: 900 }): Promise<ConsolePage> {
+export async function openConsole(
+  browser: Browser,
+  baseUrl: string,
+  token: string,
+  route = '/',
+  viewport = { width: 1280, height: 900 },
+  expectedFailures: number[] = [],
+): Promise<ConsolePage> {
   const context = await browser.newContext({ viewport, baseURL: baseUrl });
   const page = await context.newPage();
   const problems: string[] = [];
-  const expected = new Set<number>();
+  const expected = new Set<number>(expectedFailures);
   await page.addInitScript(() => {
     const browser = globalThis as unknown as BrowserGlobals;
     browser.document.addEventListener('securitypolicyviolation', (event) => browser.console.error(`CSP violation: ${event.violatedDirective} ${event.blockedURI}`));

@@ -68,9 +68,15 @@ function describeProblem(problem: Problem, retryAfterSeconds: number | null, fie
 }
 
 let currentToken: string | null = null;
+let onUnauthenticated: (error: ApiError) => void = () => undefined;
 
 export function setToken(token: string | null): void {
   currentToken = token;
+}
+
+/** Called when the service refuses the token itself (401): the person has to sign in again. */
+export function whenUnauthenticated(handler: (error: ApiError) => void): void {
+  onUnauthenticated = handler;
 }
 
 const auth: Middleware = {
@@ -89,7 +95,9 @@ function problemOf(response: Response, body: unknown): ApiError {
     body && typeof body === 'object'
       ? { status: response.status, ...(body as Partial<Problem>) }
       : { status: response.status, detail: `The service answered ${response.status} ${response.statusText}.` };
-  return new ApiError(response.status, problem, Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : null);
+  const error = new ApiError(response.status, problem, Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : null);
+  if (response.status === 401) onUnauthenticated(error);
+  return error;
 }
 
 async function unwrap<T>(call: Promise<{ data?: T; error?: unknown; response: Response }>): Promise<T> {

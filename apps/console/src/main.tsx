@@ -1,7 +1,7 @@
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 
-import { api, setToken } from './api';
+import { api, setToken, whenUnauthenticated } from './api';
 import { Audit } from './audit';
 import { type Session, type SignIn, signIn, signOut } from './auth';
 import { Board } from './board';
@@ -72,6 +72,12 @@ function App() {
     void signIn().then((result) => {
       if ('session' in result) setToken(result.session.token);
       setState(result);
+    });
+    whenUnauthenticated((error) => {
+      setToken(null);
+      void signOut()
+        .then(signIn)
+        .then((result) => setState('session' in result ? result : { ...result, problem: `${error.problem.detail ?? 'Your sign-in is no longer valid.'} Sign in again.` }));
     });
   }, []);
   if (!state) return <p aria-busy="true">Signing in…</p>;
