@@ -13,7 +13,6 @@ export type Incident = Schemas['IncidentView'];
 export type IncidentWithReviews = Incident & { reviews?: Review[] };
 export type AuditEntry = Schemas['AuditEntryView'];
 export type AuditAction = AuditEntry['action'];
-export type AuditPage = Schemas['AuditPageDto'];
 export type ChainVerification = Schemas['ChainVerificationDto'] & { unsealed?: number };
 export type DecisionValue = Schemas['DecisionDto']['decision'];
 export type CreateEngineer = Schemas['CreateEngineerDto'];

@@ -5,7 +5,7 @@ import type { UserManager } from 'oidc-client-ts';
 
 const TOKEN_KEY = 'console.token';
 
-export type Role = 'admin' | 'engineer' | 'service';
+type Role = 'admin' | 'engineer' | 'service';
 
 export interface Session {
   token: string;
@@ -33,7 +33,7 @@ function decodeClaims(token: string): Record<string, unknown> | null {
   }
 }
 
-export function sessionFor(token: string): Session | null {
+function sessionFor(token: string): Session | null {
   const claims = decodeClaims(token);
   if (!claims || typeof claims.sub !== 'string' || !Array.isArray(claims.roles) || typeof claims.exp !== 'number') return null;
   if (claims.exp * 1000 <= Date.now()) return null;

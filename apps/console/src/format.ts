@@ -7,7 +7,7 @@ export function byUrgency(a: Review, b: Review): number {
   return Number(b.overdue) - Number(a.overdue) || PRIORITY_RANK[a.priority] - PRIORITY_RANK[b.priority] || a.expectedCompletionAt.localeCompare(b.expectedCompletionAt);
 }
 
-export function duration(ms: number): string {
+function duration(ms: number): string {
   const minutes = Math.max(1, Math.round(Math.abs(ms) / 60_000));
   if (minutes < 60) return `${minutes} min`;
   const hours = Math.floor(minutes / 60);
@@ -28,5 +28,3 @@ export function when(iso: string | null | undefined): string {
 }
 
 export const label = (value: string): string => value.replace(/_/g, ' ');
-
-export const shortId = (id: string): string => id.slice(0, 8);

@@ -120,7 +120,7 @@ function OpenReviewPanel({ review, incident, engineerName, done }: { review: Rev
   );
 }
 
-export function Diff({ from, to }: { from: string; to: string }) {
+function Diff({ from, to }: { from: string; to: string }) {
   const lines = diffLines(from.endsWith('\n') ? from : `${from}\n`, to.endsWith('\n') ? to : `${to}\n`).flatMap((change) =>
     change.value
       .replace(/\n$/, '')

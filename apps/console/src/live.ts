@@ -1,7 +1,7 @@
 // How pages learn that what they show may have changed. Today: a short refresh while the tab is
 // visible. The service's event stream (GET /api/v1/events) will replace the body of watchChanges
 // without touching its callers.
-export const REFRESH_INTERVAL_MS = 5_000;
+const REFRESH_INTERVAL_MS = 5_000;
 
 export function watchChanges(onChange: () => void): () => void {
   const refreshIfVisible = () => {

@@ -4,13 +4,13 @@ import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError } from './api';
 import { watchChanges } from './live';
 
-export function messageOf(error: unknown, fieldLabels?: Record<string, string>): string {
+function messageOf(error: unknown, fieldLabels?: Record<string, string>): string {
   if (error instanceof ApiError) return error.describe(fieldLabels);
   if (error instanceof Error) return `Something went wrong in the console: ${error.message}`;
   return String(error);
 }
 
-export interface Resource<T> {
+interface Resource<T> {
   data: T | undefined;
   error: unknown;
   reload: () => Promise<void>;
