@@ -333,5 +333,5 @@ describe.skipIf(!hasChromium)('console (Chromium)', () => {
         if (SCREENSHOTS && width === 390 && route.startsWith('#/incident/')) await page.screenshot({ path: path.join(SCREENSHOTS, 'console-decision-390.png'), fullPage: true });
       }
     }
-  });
+  }, 180_000);
 });
