@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
-import { type BrowserGlobals, consoleBuilt, type ConsolePage, hasChromium, launchBrowser, openConsole, tabTo } from '../support/browser.js';
+import { type BrowserGlobals, CHROMIUM_PATH, consoleBuilt, type ConsolePage, hasChromium, launchBrowser, openConsole, tabTo } from '../support/browser.js';
 import { createEngineer, createIncident } from '../support/factories.js';
 import { type OidcProvider, startOidcProvider } from '../support/oidc-provider.js';
 import { adminToken, bearer, engineerToken, startTestApp, type TestApp } from '../support/test-app.js';
@@ -62,7 +62,7 @@ describe('console sign-in with an identity provider', () => {
   });
 });
 
-if (!hasChromium) console.warn('SKIPPED: the console browser tests need Chromium at /usr/bin/chromium (apt-get install chromium) or CHROMIUM_PATH.');
+if (!hasChromium) console.warn(`SKIPPED: the console browser tests need Chromium at ${CHROMIUM_PATH} (apt-get install chromium, or set CHROMIUM_PATH).`);
 
 describe.skipIf(!hasChromium)('console (Chromium)', () => {
   let t: TestApp;
