@@ -12,6 +12,8 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
+import jwt from 'jsonwebtoken';
+
 import { DEVELOPMENT_SECRET_FILE, developmentJwtSecret } from './development-secret.mjs';
 
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -24,6 +26,8 @@ const SHUTDOWN_GRACE_MS = 15_000;
 /** The app's pool on the embedded database: it has one session behind it, more connections only queue. */
 const EMBEDDED_POOL_MAX = '4';
 const DEFAULT_EMBEDDED_PORT = 54329;
+/** The console link's admin token lives a working day at most, and never longer than the service accepts. */
+const CONSOLE_TOKEN_TTL_SECONDS = 8 * 3600;
 
 function log(level, msg, fields = {}) {
   const line = JSON.stringify({ level, msg, ...fields });
@@ -58,6 +62,34 @@ function embeddedPort() {
   return { port, anyPortIfTaken: false };
 }
 
+/**
+ * With the development secret this script can sign a token itself: once the service answers, it
+ * prints a console link that signs a local admin in (the token travels in the fragment, which
+ * browsers do not send to the server).
+ */
+async function printConsoleLink(env, child) {
+  const port = Number(env.PORT?.trim() || 3000);
+  const host = !env.HOST?.trim() || env.HOST.trim() === '0.0.0.0' || env.HOST.trim() === '::' ? '127.0.0.1' : env.HOST.trim();
+  const base = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const maxTtl = Number(env.JWT_MAX_TTL_SECONDS?.trim() || 86_400);
+  const ttl = Math.min(CONSOLE_TOKEN_TTL_SECONDS, Number.isFinite(maxTtl) && maxTtl > 0 ? maxTtl : CONSOLE_TOKEN_TTL_SECONDS);
+  const claims = { sub: 'local-admin', roles: ['admin'] };
+  const options = { algorithm: 'HS256', expiresIn: ttl, ...(env.JWT_ISSUER?.trim() ? { issuer: env.JWT_ISSUER.trim() } : {}), ...(env.JWT_AUDIENCE?.trim() ? { audience: env.JWT_AUDIENCE.trim() } : {}) };
+  const token = jwt.sign(claims, env.JWT_SECRET, options);
+  while (child.exitCode === null && child.signalCode === null) {
+    try {
+      if ((await fetch(`${base}/health/live`)).ok) {
+        const built = existsSync(path.join(projectRoot, 'dist', 'console', 'index.html'));
+        log('info', built ? `Console for a local admin (valid ${ttl / 3600} h): ${base}/console/#token=${token}` : 'The console is not built yet: run npm run build:console, then open the link printed at the next start');
+        return;
+      }
+    } catch {
+      // Not listening yet.
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
 async function main() {
   let stopRequested = false;
   let forwardedSignal;
@@ -88,7 +120,8 @@ async function main() {
   }
 
   const env = { ...process.env };
-  if (!built && !['JWT_SECRET', 'JWT_PUBLIC_KEY', 'JWT_JWKS_URL'].some((name) => env[name]?.trim())) {
+  const developmentSecret = !built && !['JWT_SECRET', 'JWT_PUBLIC_KEY', 'JWT_JWKS_URL'].some((name) => env[name]?.trim());
+  if (developmentSecret) {
     env.JWT_SECRET = developmentJwtSecret();
     log('warn', 'JWT_SECRET is not set: npm start signs and verifies tokens with a DEVELOPMENT secret (npm run token uses it too). The built service (npm run start:prod) never does this.', {
       secretFile: path.relative(projectRoot, DEVELOPMENT_SECRET_FILE),
@@ -127,6 +160,7 @@ async function main() {
     env,
     stdio: 'inherit',
   });
+  if (developmentSecret) void printConsoleLink(env, child);
   const [code, signal] = await new Promise((resolve) => child.once('exit', (...result) => resolve(result)));
   clearTimeout(graceTimer);
   await embedded?.stop();

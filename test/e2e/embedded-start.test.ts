@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -107,6 +107,26 @@ describe('npm start without DATABASE_URL', () => {
     expect(unauthenticated.status).toBe(401);
     const withDevelopmentToken = await fetch(`${baseUrl}/api/v1/engineers`, { headers: { Authorization: `Bearer ${jwt.sign({ sub: 'local-admin', roles: ['admin'] }, developmentJwtSecret(), { expiresIn: '5m' })}` } });
     expect(withDevelopmentToken.status).toBe(200);
+  });
+
+  it('prints a console link whose admin token the service accepts and which lives 8 h at most', async () => {
+    await expect.poll(() => logged().find((line) => line.msg?.startsWith('Console for a local admin') || line.msg?.startsWith('The console is not built yet')), { timeout: 10_000 }).toBeDefined();
+    // npm test builds the console first; a run of this file alone may come before any build.
+    if (!existsSync(path.join(root, 'dist', 'console', 'index.html'))) {
+      expect(logged().some((entry) => entry.msg?.startsWith('The console is not built yet'))).toBe(true);
+      return;
+    }
+    const line = logged().find((entry) => entry.msg?.startsWith('Console for a local admin'));
+    expect(line).toBeDefined();
+    const link = /(http:\/\/\S+\/console\/)#token=(\S+)$/.exec(line!.msg!)!;
+    expect(link[1]).toBe(`${baseUrl}/console/`);
+    const claims = jwt.decode(link[2]) as { sub: string; roles: string[]; exp: number; iat: number };
+    expect(claims).toMatchObject({ sub: 'local-admin', roles: ['admin'] });
+    expect(claims.exp - claims.iat).toBeLessThanOrEqual(8 * 3600);
+    const page = await fetch(link[1]);
+    expect(page.status).toBe(200);
+    const withLinkToken = await fetch(`${baseUrl}/api/v1/engineers`, { headers: { Authorization: `Bearer ${link[2]}` } });
+    expect(withLinkToken.status).toBe(200);
   });
 
   it("enforces the migration's hand-written invariants on the embedded database", async () => {

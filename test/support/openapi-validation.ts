@@ -27,8 +27,8 @@ interface Operation {
 /** Headers this service sets itself; sending one where the document does not list it is a mismatch. */
 const OWN_HEADERS = ['retry-after', 'idempotent-replayed', 'x-request-id'];
 const JSON_TYPES = new Set(['application/json', 'application/problem+json']);
-/** Swagger UI and the document itself: served by the Swagger module, not operations of the API. */
-const OUTSIDE_THE_DOCUMENT = /^\/docs(-json)?(\/|$)/;
+/** Swagger UI, the document itself and the console's static files: not operations of the API. */
+const OUTSIDE_THE_DOCUMENT = /^\/(docs(-json)?|console)(\/|$)/;
 
 function isReference(value: unknown): value is ReferenceObject {
   return typeof value === 'object' && value !== null && '$ref' in value;

@@ -94,7 +94,18 @@ describe('loadAppConfig', () => {
     ['AUDIT_HMAC_KEY', { AUDIT_HMAC_KEY: `${'k'.repeat(32)},short` }],
     ['AUDIT_HMAC_KEY', { AUDIT_HMAC_KEY: 'unkeyed' }],
     ['AUDIT_HMAC_KEY', { AUDIT_HMAC_KEY: `unkeyed,${'k'.repeat(32)}` }],
+    ['OIDC_ISSUER', { OIDC_ISSUER: 'accounts.example.com', OIDC_CLIENT_ID: 'console' }],
+    ['OIDC_CLIENT_ID', { OIDC_ISSUER: 'https://accounts.example.com' }],
+    ['OIDC_ISSUER', { OIDC_CLIENT_ID: 'console' }],
   ];
+
+  it('reads the console sign-in settings as a pair', () => {
+    expect(loadAppConfig(BASE).oidc).toEqual({ issuer: undefined, clientId: undefined });
+    expect(loadAppConfig({ ...BASE, OIDC_ISSUER: 'https://accounts.example.com/realms/ops', OIDC_CLIENT_ID: 'review-console' }).oidc).toEqual({
+      issuer: 'https://accounts.example.com/realms/ops',
+      clientId: 'review-console',
+    });
+  });
 
   it.each(invalid)('refuses an invalid %s with a message naming it', (variable, env) => {
     const error = failure({ ...BASE, ...env });

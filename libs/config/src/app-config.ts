@@ -76,6 +76,8 @@ export interface AppConfig {
   metricsPublic: boolean;
   /** AUDIT_HMAC_KEY: the first key seals, the retired ones after it only verify; none: unkeyed chain. */
   auditChain: { keys: string[]; acceptsUnkeyed: boolean };
+  /** The console's sign-in (authorization code with PKCE); both set or neither. */
+  oidc: { issuer?: string; clientId?: string };
 }
 
 export class ConfigError extends Error {
@@ -197,6 +199,14 @@ function jwtConfig(env: Env): AppConfig['jwt'] {
 }
 
 /** Engineer ids are on /metrics: in production it is closed unless opened on purpose. */
+function oidcConfig(env: Env): AppConfig['oidc'] {
+  const issuer = url(env, 'OIDC_ISSUER', ['https:', 'http:']);
+  const clientId = optional(env, 'OIDC_CLIENT_ID');
+  if (issuer && !clientId) throw new ConfigError('OIDC_CLIENT_ID', 'is required when OIDC_ISSUER is set');
+  if (clientId && !issuer) throw new ConfigError('OIDC_ISSUER', 'is required when OIDC_CLIENT_ID is set');
+  return { issuer, clientId };
+}
+
 function metricsAccess(env: Env, nodeEnv: AppConfig['nodeEnv']): { metricsToken?: string; metricsPublic: boolean } {
   const metricsToken = optional(env, 'METRICS_TOKEN');
   const metricsPublic = boolean(env, 'METRICS_PUBLIC', false);
@@ -282,6 +292,7 @@ export function loadAppConfig(env: Env = process.env): AppConfig {
     redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
     ...metricsAccess(env, nodeEnv),
     auditChain,
+    oidc: oidcConfig(env),
   };
 }
 

@@ -10,12 +10,13 @@ import { API_PREFIX } from './http-setup.js';
  * Content-Security-Policy that lets the pages this service serves (Swagger UI at /docs) load only
  * their own scripts and styles. Upgrading insecure requests is left to whoever terminates TLS: the
  * service is also reached over plain HTTP on a loopback address. API answers are never cached.
+ * `connectOrigins` are the other origins the console's scripts may call (its identity provider).
  */
-export function applySecurityHeaders(app: INestApplication): void {
+export function applySecurityHeaders(app: INestApplication, connectOrigins: string[] = []): void {
   const express = app as NestExpressApplication;
   express.use(
     helmet({
-      contentSecurityPolicy: { useDefaults: true, directives: { upgradeInsecureRequests: null, frameAncestors: ["'none'"] } },
+      contentSecurityPolicy: { useDefaults: true, directives: { upgradeInsecureRequests: null, frameAncestors: ["'none'"], ...(connectOrigins.length > 0 ? { connectSrc: ["'self'", ...connectOrigins] } : {}) } },
       frameguard: { action: 'deny' },
       referrerPolicy: { policy: 'no-referrer' },
     }),
