@@ -5,10 +5,10 @@
 // still a live replica, and marking every replica down would make HAProxy itself answer 503.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 
 import { waitForOk } from './http-client.mjs';
+import { freePort } from './replicas.mjs';
 
 const HAPROXY = ['/usr/sbin/haproxy', '/usr/bin/haproxy'].find((candidate) => existsSync(candidate));
 
@@ -17,15 +17,6 @@ export function haproxyVersion() {
   return spawnSync(HAPROXY, ['-v'], { encoding: 'utf8' }).stdout.split('\n')[0] ?? null;
 }
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
 
 function configuration(port, replicaPorts) {
   return [

@@ -1,6 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 
 import { Reflector } from '@nestjs/core';
@@ -13,6 +12,7 @@ import { IdempotencyInterceptor, IdempotencyPurger, IdempotencyRepository, MAX_S
 import { databaseUrl } from '../support/database.js';
 import { createEngineer, createIncident } from '../support/factories.js';
 import { call } from '../support/http-client.js';
+import { freePort } from '../support/ports.js';
 import { adminToken, startTestApp, TEST_JWT_SECRET, type TestApp } from '../support/test-app.js';
 
 const admin = adminToken();
@@ -176,13 +176,3 @@ describe('Idempotency-Key claims are leases', () => {
   });
 });
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}

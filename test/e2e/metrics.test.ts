@@ -1,6 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { type AddressInfo, createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -12,6 +12,7 @@ import { AUDIT_SEAL_LOCK_KEY } from '@app/audit';
 import { createApp } from '../../apps/api/src/create-app.js';
 import { createEngineer, createIncident } from '../support/factories.js';
 import { checkResponsesAgainstDocument } from '../support/openapi-validation.js';
+import { freePort } from '../support/ports.js';
 import { adminToken, bearer, engineerToken, startTestApp, type TestApp } from '../support/test-app.js';
 
 interface Sample {
@@ -334,13 +335,3 @@ function replicaUrl(app: NestExpressApplication): string {
   return `http://127.0.0.1:${port}`;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}

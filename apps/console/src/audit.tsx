@@ -4,25 +4,27 @@ import { api, type AuditAction, type AuditFilters } from './api';
 import { when } from './format';
 import { ErrorBox, Loading, SelectField, TextField, useResource } from './ui';
 
-const ACTIONS: AuditAction[] = [
-  'engineer.created',
-  'engineer.updated',
-  'engineer.deleted',
-  'engineer.drained',
-  'incident.created',
-  'incident.status_changed',
-  'incident.decided',
-  'review.assigned',
-  'review.started',
-  'review.submitted',
-  'review.cancelled',
-  'review.decided',
-  'review.reassigned',
-  'review.escalated',
-  'review.decision_overdue',
-  'workload.reconciled',
-];
-
+/** Every action the API lists; naming one more or one fewer than AuditAction is a type error. */
+const ACTION_SET = {
+  'engineer.created': true,
+  'engineer.updated': true,
+  'engineer.deleted': true,
+  'engineer.drained': true,
+  'incident.created': true,
+  'incident.status_changed': true,
+  'incident.decided': true,
+  'review.assigned': true,
+  'review.started': true,
+  'review.submitted': true,
+  'review.cancelled': true,
+  'review.decided': true,
+  'review.reassigned': true,
+  'review.escalated': true,
+  'review.decision_overdue': true,
+  'review.voted': true,
+  'workload.reconciled': true,
+} satisfies Record<AuditAction, true>;
+const ACTIONS = Object.keys(ACTION_SET) as AuditAction[];
 interface Draft {
   entityType: '' | 'engineer' | 'incident' | 'review';
   entityId: string;

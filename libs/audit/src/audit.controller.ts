@@ -3,6 +3,7 @@ import { ApiExtraModels, ApiOkResponse, ApiOperation, ApiProduces, ApiTags, getS
 import type { Request, Response } from 'express';
 
 import { Allow, Permission } from '@app/auth';
+import { drainedOrClosed } from '@app/http';
 
 import { AuditService } from './audit.service.js';
 import { AuditChainService } from './audit-chain.service.js';
@@ -88,17 +89,4 @@ export class AuditController {
   head(): Promise<ChainHeadDto> {
     return this.chain.head();
   }
-}
-
-/** Backpressure: resolves once the client has taken the buffered data, or has gone away. */
-function drainedOrClosed(res: Response): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      res.off('drain', done);
-      res.off('close', done);
-      resolve();
-    };
-    res.on('drain', done);
-    res.on('close', done);
-  });
 }

@@ -17,3 +17,4 @@ export * from './idempotency.interceptor.js';
 export * from './problem-codes.js';
 export * from './openapi-conventions.js';
 export * from './public-route.js';
+export * from './backpressure.js';

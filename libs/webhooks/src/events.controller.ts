@@ -3,7 +3,7 @@ import { ApiHeader, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@n
 import type { Request, Response } from 'express';
 
 import { type Actor, Allow, CurrentActor, Permission } from '@app/auth';
-import { Problems } from '@app/http';
+import { drainedOrClosed, Problems } from '@app/http';
 
 import { EventStreamQueryDto } from './dto/events.dto.js';
 import type { StreamedEvent } from './event-log.repository.js';
@@ -66,17 +66,4 @@ export class EventsController {
 function frame(event: StreamedEvent): string {
   const data = JSON.stringify({ id: event.id, type: event.type, occurredAt: event.occurredAt.toISOString(), data: event.payload });
   return `id: ${event.id}\nevent: ${event.type}\ndata: ${data}\n\n`;
-}
-
-/** Backpressure: resolves once the client has taken the buffered data, or has gone away. */
-function drainedOrClosed(res: Response): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      res.off('drain', done);
-      res.off('close', done);
-      resolve();
-    };
-    res.on('drain', done);
-    res.on('close', done);
-  });
 }
