@@ -19,18 +19,8 @@ export type UpdateEngineer = Schemas['UpdateEngineerDto'];
 export type AuditFilters = NonNullable<paths['/api/v1/audit']['get']['parameters']['query']>;
 export type DrainResult = { engineer: Engineer; reassigned: { fromReviewId: string; toReviewId: string; engineerId: string }[]; notReassigned: string[] };
 
-/** GET /audit/head and GET /incidents/{id}/decision are in the contract but not yet in this service's OpenAPI document. */
-export interface AuditHead {
-  seq: number | null;
-  hash: string | null;
-  sealedAt: string | null;
-}
-export interface DecisionView {
-  state: 'awaiting_review' | 'awaiting_decision' | 'decided';
-  votes: { adminSub: string; decision: DecisionValue; rationale: string; at: string }[];
-  requiredVotes: number;
-  deadlineAt: string | null;
-}
+export type AuditHead = Schemas['ChainHeadDto'];
+export type DecisionView = Schemas['DecisionView'];
 
 export interface Problem {
   status: number;
@@ -109,20 +99,6 @@ async function unwrap<T>(call: Promise<{ data?: T; error?: unknown; response: Re
   return result.data as T;
 }
 
-/** For the endpoints the OpenAPI document does not list yet: null when the service does not have them (404, or 405 beside a POST). */
-async function optionalGet<T>(path: string): Promise<T | null> {
-  let response: Response;
-  try {
-    response = await fetch(path, { headers: currentToken ? { Authorization: `Bearer ${currentToken}` } : {} });
-  } catch {
-    throw new ApiError(0, { status: 0, detail: 'The service could not be reached. Check your connection and try again.' });
-  }
-  if (response.status === 404 || response.status === 405) return null;
-  const body: unknown = await response.json().catch(() => null);
-  if (!response.ok) throw problemOf(response, body);
-  return body as T;
-}
-
 const commaList = { array: { style: 'form', explode: false } } as const;
 
 export const api = {
@@ -141,9 +117,12 @@ export const api = {
 
   incident: (id: string) => unwrap(client.GET('/api/v1/incidents/{id}', { params: { path: { id } } })) as Promise<IncidentWithReviews>,
   incidents: (status: Incident['status']) => unwrap(client.GET('/api/v1/incidents', { params: { query: { status, pageSize: 100 } } })),
-  decide: (incidentId: string, decision: DecisionValue, rationale: string) =>
-    unwrap(client.POST('/api/v1/incidents/{id}/decision', { params: { path: { id: incidentId } }, body: { decision, rationale } })),
-  decision: (incidentId: string) => optionalGet<DecisionView>(`/api/v1/incidents/${encodeURIComponent(incidentId)}/decision`),
+  /** The decision, or with a quorum (DECISION_APPROVALS_<priority> > 1) a vote: then the decision's state while more are needed. */
+  decide: async (incidentId: string, decision: DecisionValue, rationale: string): Promise<DecisionView | null> => {
+    const answer = await unwrap(client.POST('/api/v1/incidents/{id}/decision', { params: { path: { id: incidentId } }, body: { decision, rationale } }));
+    return 'state' in answer ? answer : null;
+  },
+  decision: (incidentId: string) => unwrap(client.GET('/api/v1/incidents/{id}/decision', { params: { path: { id: incidentId } } })),
 
   engineers: (includeDeleted = false) => unwrap(client.GET('/api/v1/engineers', { params: { query: { pageSize: 100, includeDeleted } } })),
   available: (expertise: string[]) => unwrap(client.GET('/api/v1/engineers/available', { params: { query: { expertise, limit: 10 } } })),
@@ -157,5 +136,5 @@ export const api = {
 
   audit: (query: AuditFilters) => unwrap(client.GET('/api/v1/audit', { params: { query } })),
   verifyAudit: () => unwrap(client.GET('/api/v1/audit/verify')) as Promise<ChainVerification>,
-  auditHead: () => optionalGet<AuditHead>('/api/v1/audit/head'),
+  auditHead: () => unwrap(client.GET('/api/v1/audit/head')),
 };

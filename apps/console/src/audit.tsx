@@ -67,7 +67,6 @@ function Integrity() {
           {verify.data.unsealed ? `; ${verify.data.unsealed} recent entries not sealed yet` : ''}.
         </p>
       )}
-      {head.data === null && <p>This service does not publish the chain head yet.</p>}
       {head.data && (
         <p>
           Head: entry {head.data.seq ?? '—'}, sealed {when(head.data.sealedAt)}, hash <code class="hash">{head.data.hash ?? '—'}</code>

@@ -186,8 +186,10 @@ function DecisionPanel({ review, incident, done }: { review: Review; incident: I
         disabled={decision === ''}
         run={async () => {
           if (decision === '') return;
-          await api.decide(incident.id, decision, rationale);
-          return `Decision recorded: ${label(decision)}.`;
+          const pending = await api.decide(incident.id, decision, rationale);
+          return pending
+            ? `Vote recorded: ${pending.votes.length} of ${pending.requiredVotes} votes needed; another admin must agree.`
+            : `Decision recorded: ${label(decision)}.`;
         }}
         done={done}
         announceHere={false}
