@@ -33,12 +33,21 @@ const HTTP_CODES: Partial<Record<number, ErrorCode>> = {
   503: 'SERVICE_UNAVAILABLE',
 };
 
-/** Database constraints whose violation has a contract error code of its own. */
-const CONSTRAINT_CODES: Record<string, { status: HttpStatus; code: ErrorCode; detail: string }> = {
-  engineers_email_key: { status: HttpStatus.CONFLICT, code: 'EMAIL_TAKEN', detail: 'Another engineer has this email' },
-  reviews_one_open_per_incident: { status: HttpStatus.CONFLICT, code: 'INCIDENT_HAS_OPEN_REVIEW', detail: 'The incident already has an open review' },
-  engineers_review_count_within_capacity: { status: HttpStatus.CONFLICT, code: 'ENGINEER_AT_CAPACITY', detail: 'The engineer is at capacity' },
-};
+export interface ConstraintProblem {
+  status: HttpStatus;
+  code: ErrorCode;
+  detail: string;
+}
+
+const constraintProblems = new Map<string, ConstraintProblem>();
+
+/**
+ * A module names the database constraints of its own tables whose violation has a contract code:
+ * the last word behind its checks (a race the locks did not stop still answers the contract's 409).
+ */
+export function registerConstraintProblems(problems: Record<string, ConstraintProblem>): void {
+  for (const [constraint, mapped] of Object.entries(problems)) constraintProblems.set(constraint, mapped);
+}
 
 export interface ProblemContext {
   path: string;
@@ -100,7 +109,7 @@ export function toProblem(error: unknown, context: ProblemContext): ClassifiedEr
     return { problem: problem(503, 'SERVICE_UNAVAILABLE', context, 'The database is unavailable; retry later'), unexpected: false };
   }
   const database = describeDatabaseError(error);
-  const mapped = database?.constraint ? CONSTRAINT_CODES[database.constraint] : undefined;
+  const mapped = database?.constraint ? constraintProblems.get(database.constraint) : undefined;
   if (mapped) {
     return { problem: problem(mapped.status, mapped.code, context, mapped.detail), unexpected: false };
   }
