@@ -148,7 +148,7 @@ describe('webhook delivery', () => {
     expect(reassigned.status).toBe(201);
     const replacement = reassigned.body;
 
-    await waitFor('all 7 events delivered', async () => (await undelivered(t.sql)) === 0 && receiver.received.filter((d) => d.reply === 200).length >= 7);
+    await waitFor('all 7 events delivered', async () => (await undelivered(t.sql)) === 0 && receiver.received.filter((d) => d.reply === 200).length >= 7, 30_000);
 
     for (const delivery of receiver.received) expectSigned(delivery);
     const delivered = receiver.received.filter((delivery) => delivery.reply === 200);

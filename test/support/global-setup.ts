@@ -15,6 +15,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
   await dropDatabase(template);
   await withAdmin((client) => client.query(`CREATE DATABASE "${template}"`));
   await applyMigrations(databaseUrl(template));
+  // The schema engine leaves its connection to close in its own time, and while any session is on
+  // the template every clone waits ("source database is being accessed by other users").
+  await withAdmin((client) =>
+    client.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [template]),
+  );
   project.provide('templateDatabase', template);
   return async () => {
     const clones = await withAdmin((client) =>
