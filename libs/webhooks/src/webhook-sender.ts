@@ -56,6 +56,11 @@ export class WebhookSender {
     // traces (same trace id, the delivery span as parent), else the stored traceparent itself.
     if (event.traceparent) headers.traceparent = event.traceparent;
     propagation.inject(context.active(), headers);
+    // A timer of our own, not AbortSignal.timeout(): combined by AbortSignal.any() on Node 20, that
+    // signal is only weakly held and a garbage collection can drop it, leaving the request (and the
+    // review's delivery job) waiting for ever on a receiver that never answers.
+    const timeout = new AbortController();
+    const timer = setTimeout(() => timeout.abort(new DOMException(`no answer within ${timeoutMs} ms`, 'TimeoutError')), timeoutMs);
     try {
       const response = await fetch(url, {
         method: 'POST',
@@ -63,7 +68,7 @@ export class WebhookSender {
         headers,
         // A redirect is not a delivery: following it would re-send the event somewhere unconfigured.
         redirect: 'manual',
-        signal: AbortSignal.any([AbortSignal.timeout(timeoutMs), shutdown]),
+        signal: AbortSignal.any([timeout.signal, shutdown]),
       });
       // The answer's body is of no interest; dropping it frees the connection.
       await response.body?.cancel().catch(() => undefined);
@@ -73,6 +78,8 @@ export class WebhookSender {
       if (shutdown.aborted) return { delivered: false, error: 'interrupted: the dispatcher stopped during the request', interrupted: true };
       if ((error as Error).name === 'TimeoutError') return { delivered: false, error: `no answer within ${timeoutMs} ms`, interrupted: false };
       return { delivered: false, error: describeFetchError(error).slice(0, MAX_ERROR_LENGTH), interrupted: false };
+    } finally {
+      clearTimeout(timer);
     }
   }
 }
