@@ -20,6 +20,7 @@ const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 const built = process.argv.includes('--built');
 const builtMain = path.join(projectRoot, 'dist', 'apps', 'api', 'src', 'main.js');
 const generatedClient = path.join(projectRoot, 'libs', 'database', 'src', 'generated', 'prisma', 'client.ts');
+const consoleIndex = path.join(projectRoot, 'dist', 'console', 'index.html');
 const SHUTDOWN_SIGNALS = ['SIGINT', 'SIGTERM'];
 /** How long the app may take to shut down gracefully before it is killed. */
 const SHUTDOWN_GRACE_MS = 15_000;
@@ -62,6 +63,16 @@ function embeddedPort() {
   return { port, anyPortIfTaken: false };
 }
 
+/** The console is built into dist/console (git-ignored): build it on the first start of a fresh clone. */
+function ensureConsoleBuilt() {
+  if (existsSync(consoleIndex)) return;
+  log('info', 'Building the console (first start)');
+  const viteCli = path.join(path.dirname(createRequire(import.meta.url).resolve('vite/package.json')), 'bin', 'vite.js');
+  const result = spawnSync(process.execPath, [viteCli, 'build', '--config', 'apps/console/vite.config.mjs', '--logLevel', 'warn'], { cwd: projectRoot, stdio: 'inherit' });
+  // The API works without it: say so and go on.
+  if (result.status !== 0) log('warn', 'Building the console failed: /console is not served (npm run build:console shows why)');
+}
+
 /**
  * With the development secret this script can sign a token itself: once the service answers, it
  * prints a console link that signs a local admin in (the token travels in the fragment, which
@@ -79,7 +90,7 @@ async function printConsoleLink(env, child) {
   while (child.exitCode === null && child.signalCode === null) {
     try {
       if ((await fetch(`${base}/health/live`)).ok) {
-        const built = existsSync(path.join(projectRoot, 'dist', 'console', 'index.html'));
+        const built = existsSync(consoleIndex);
         log('info', built ? `Console for a local admin (valid ${ttl / 3600} h): ${base}/console/#token=${token}` : 'The console is not built yet: run npm run build:console, then open the link printed at the next start');
         return;
       }
@@ -151,7 +162,10 @@ async function main() {
     await embedded?.stop();
     return 0;
   }
-  if (!built) ensurePrismaClient();
+  if (!built) {
+    ensurePrismaClient();
+    ensureConsoleBuilt();
+  }
 
   // Source maps only for the sources: on the built tree they make every Error's stack expensive.
   const entry = built ? [builtMain] : ['--enable-source-maps', '--import', '@swc-node/register/esm-register', 'apps/api/src/main.ts'];
