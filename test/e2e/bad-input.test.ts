@@ -175,6 +175,21 @@ describe('bad input: refused as 400 problem+json, changing nothing', () => {
     }
   });
 
+  it('refuses __proto__, constructor and toString as query parameters, naming them, instead of dropping them', async () => {
+    for (const [query, field] of [
+      ['__proto__=1', '__proto__'],
+      ['__proto__[status]=active', '__proto__'],
+      ['constructor=1', 'constructor'],
+      ['toString=x', 'toString'],
+    ]) {
+      const res = await t.http.get(`/api/v1/engineers?${query}`).set(bearer(adminToken()));
+      expect(res.status, query).toBe(400);
+      expect(res.body.code).toBe('VALIDATION_FAILED');
+      expect(res.body.errors.map((error: { field: string }) => error.field), query).toContain(field);
+    }
+    expect((await t.http.get('/api/v1/engineers?status=active&page=1').set(bearer(adminToken()))).status).toBe(200);
+  });
+
   it('answers an unknown route at any path 404 problem+json, token or not; public routes ignore Authorization', async () => {
     for (const path of ['/nope', '/api/nope', '/health/nope', '/api/v1/nope', '/metrics/x/y']) {
       for (const headers of [{}, bearer(adminToken()), { Authorization: 'Bearer garbage' }]) {

@@ -4,6 +4,7 @@ import type { NextFunction, Request, Response } from 'express';
 
 import { bodyParserErrors, checkBodyContent, jsonBodyParser, requireJsonBody } from './body-parsing.js';
 import { toProblem } from './problem.js';
+import { parseQueryString } from './query-parser.js';
 import { requestIdMiddleware } from './request-context.js';
 import { installResponseOverride } from './response-override.js';
 import { RouteCatalog } from './route-catalog.js';
@@ -35,7 +36,7 @@ function answerUnknownRoutesEverywhere(app: INestApplication): void {
 export function configureHttp(app: INestApplication): void {
   const express = app as NestExpressApplication;
   express.disable('x-powered-by');
-  express.set('query parser', 'extended');
+  express.set('query parser', parseQueryString);
   express.use(requestIdMiddleware);
   express.use(requireJsonBody);
   express.use(jsonBodyParser);
