@@ -1,15 +1,13 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 
 import { APP_CONFIG, type AppConfig } from '@app/config';
-import { describeDatabaseError, TransactionRunner, type Tx } from '@app/database';
+import { isLockNotAvailable, TransactionRunner, type Tx } from '@app/database';
 
 import { AuditRepository } from './audit.repository.js';
 import type { AuditSeal, ChainHead, ChainVerification } from './audit.types.js';
 import { chainHash, type ChainKeys, ChainWalker, GENESIS_HASH } from './audit-chain.js';
 import { keysetRows } from './keyset.js';
 
-/** SQLSTATE raised when lock_timeout expires. */
-const LOCK_NOT_AVAILABLE = '55P03';
 
 const SEAL_INTERVAL_MS = 1_000;
 const SEAL_BATCH_SIZE = 500;
@@ -142,7 +140,7 @@ export class AuditChainService implements OnApplicationBootstrap, OnModuleDestro
         return this.repository.lastAllocatedSeq(tx);
       });
     } catch (error) {
-      if (describeDatabaseError(error)?.sqlState === LOCK_NOT_AVAILABLE) return undefined;
+      if (isLockNotAvailable(error)) return undefined;
       throw error;
     }
   }

@@ -82,8 +82,12 @@ export function isRetryableConflict(error: unknown): boolean {
  * Prisma timeout (P2028, usually while waiting for a lock): the work may succeed if retried later.
  */
 export function isLockWaitExceeded(error: unknown): boolean {
-  const info = describeDatabaseError(error);
-  return info?.sqlState === '55P03' || info?.kind === 'P2028';
+  return isLockNotAvailable(error) || describeDatabaseError(error)?.kind === 'P2028';
+}
+
+/** lock_not_available (55P03): a lock not obtained within lock_timeout. */
+export function isLockNotAvailable(error: unknown): boolean {
+  return describeDatabaseError(error)?.sqlState === '55P03';
 }
 
 export function isConnectionFailure(error: unknown): boolean {

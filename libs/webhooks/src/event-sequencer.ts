@@ -1,12 +1,10 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 
 import { APP_CONFIG, type AppConfig } from '@app/config';
-import { describeDatabaseError, TransactionRunner } from '@app/database';
+import { isLockNotAvailable, TransactionRunner } from '@app/database';
 
 import { EventLogRepository } from './event-log.repository.js';
 
-/** SQLSTATE raised when lock_timeout expires. */
-const LOCK_NOT_AVAILABLE = '55P03';
 const SEQUENCE_INTERVAL_MS = 250;
 const SEQUENCE_BATCH_SIZE = 1_000;
 /** New writers queue behind the sequencer while it waits for the gate: this bounds that pause. */
@@ -60,7 +58,7 @@ export class EventSequencer implements OnApplicationBootstrap, OnModuleDestroy {
     try {
       watermark = await this.transactions.run((tx) => this.log.watermark(tx, GATE_LOCK_TIMEOUT_MS));
     } catch (error) {
-      if (describeDatabaseError(error)?.sqlState === LOCK_NOT_AVAILABLE) return 0;
+      if (isLockNotAvailable(error)) return 0;
       throw error;
     }
     let total = 0;
