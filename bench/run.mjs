@@ -16,6 +16,7 @@ import { performance } from 'node:perf_hooks';
 
 import pg from 'pg';
 
+import { CpuWindow } from './lib/cpu.mjs';
 import {
   Acknowledged,
   checkInvariants,
@@ -115,11 +116,11 @@ async function main() {
   const results = {
     startedAt: startedAt.toISOString(),
     options: { ...options, service: mode },
-    host: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGiB: round(os.totalmem() / 2 ** 30, 1), node: process.version, pgbench: pgbench ?? null },
+    host: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGiB: round(os.totalmem() / 2 ** 30, 1), node: process.version, pgbench: pgbench ?? null, loadAverageAtStart: os.loadavg().map((value) => round(value, 2)) },
   };
   const databaseName = `ers_bench_${process.pid}`;
   const databaseUrl = databaseUrlFor(options.databaseUrl, databaseName);
-  const ctx = { options, results, log, databaseUrl, workDir, outDir, stamp, pgbench: Boolean(pgbench), mode, replicas: [], pgbenchFullSeeded: 0, stop: { aborted: false } };
+  const ctx = { options, results, log, databaseName, databaseUrl, workDir, outDir, stamp, pgbench: Boolean(pgbench), mode, replicas: [], pgbenchFullSeeded: 0, stop: { aborted: false } };
 
   let interrupted = false;
   const onSignal = () => {
@@ -152,14 +153,14 @@ async function main() {
     }
     const secret = randomBytes(32).toString('hex');
     ctx.tokens = new Tokens(secret);
-    const env = {
+    ctx.env = {
       DATABASE_URL: databaseUrl,
       JWT_SECRET: secret,
       ASSIGN_RATE_LIMIT: '100000000',
       DATABASE_POOL_MAX: String(options.poolMax),
       ...(ctx.receiver ? { WEBHOOK_URL: ctx.receiver.url, WEBHOOK_SECRET: ctx.receiver.secret } : {}),
     };
-    ctx.replicas = range(options.replicas).map((index) => new Replica({ index, root: options.root, mode, env, logDir: workDir }));
+    ctx.replicas = range(options.replicas).map((index) => new Replica({ index, root: options.root, mode, env: ctx.env, logDir: workDir }));
     const startMs = await Promise.all(ctx.replicas.map((replica) => replica.start()));
     results.startupMs = startMs;
     log(`${options.replicas} replica(s) ready (${mode}) in ${startMs.map((ms) => `${(ms / 1000).toFixed(1)} s`).join(', ')}: ${ctx.replicas.map((r) => r.baseUrl).join(' ')}`);
@@ -250,16 +251,42 @@ function assignCancelPool(ctx, tag, clients) {
   return new IncidentPool(ctx.db, tag, { status: 'pending_approval', batch: Math.max(64, clients * 4) });
 }
 
-async function pgbenchRun(ctx, cycle, clients, repeat) {
+/** Requests per cycle: what CPU per request divides by. */
+const REQUESTS_PER_CYCLE = { full: 4, cancel: 2 };
+
+/**
+ * A CPU window's figures per group: ms per cycle, ms per request and cores used (CPU ms per wall
+ * ms). `names` maps the window's group keys to the names the report uses.
+ */
+function cpuFigures(measured, cycles, requestsPerCycle, names) {
+  const groups = {};
+  for (const [key, name] of Object.entries(names)) {
+    const ms = measured.cpuMs[key];
+    if (ms === undefined) continue;
+    groups[name] = {
+      cpuMs: ms,
+      msPerCycle: cycles > 0 ? round(ms / cycles, 2) : null,
+      msPerRequest: cycles > 0 ? round(ms / (cycles * requestsPerCycle), 2) : null,
+      cores: round(ms / measured.wallMs, 2),
+    };
+  }
+  return { wallMs: round(measured.wallMs, 0), backends: measured.backends, groups };
+}
+
+/**
+ * pgbench on one of bench/pgbench/*.sql at the level's concurrency: `sql` is 'service' (the
+ * service's statements) or 'minimal' (the business operation's least SQL, assign → cancel only).
+ */
+async function pgbenchRun(ctx, cycle, clients, repeat, sql = 'service') {
   const free = await freeConnections(ctx.db, 20);
   const connections = Math.max(1, Math.min(clients, free));
   const seconds = ctx.options.durationSeconds;
   let script;
   const variables = { webhooks: ctx.receiver ? 1 : 0 };
   if (cycle === 'cancel') {
-    variables.tag = `pgb-ac-c${clients}-r${repeat}`;
+    variables.tag = `pgb-${sql === 'minimal' ? 'min' : 'ac'}-c${clients}-r${repeat}`;
     await seedIncidents(ctx.db, variables.tag, 1, connections, 'pending_approval');
-    script = 'assign_cancel.sql';
+    script = sql === 'minimal' ? 'assign_cancel_minimal.sql' : 'assign_cancel.sql';
   } else {
     const { rows } = await ctx.db.query('SELECT last_value, is_called FROM bench_pgbench_full_seq');
     const next = Number(rows[0].last_value) + (rows[0].is_called ? 1 : 0);
@@ -268,8 +295,11 @@ async function pgbenchRun(ctx, cycle, clients, repeat) {
     ctx.pgbenchFullSeeded = Math.max(ctx.pgbenchFullSeeded, upTo);
     script = 'full_cycle.sql';
   }
+  const window = new CpuWindow({ database: ctx.databaseName });
   const result = await runPgbench({ databaseUrl: ctx.databaseUrl, script, clients: connections, seconds, variables });
+  result.cpu = cpuFigures(window.stop(), result.cycles ?? 0, REQUESTS_PER_CYCLE[cycle], { childTool: 'pgbench', postgres: 'postgres' });
   if (ctx.receiver) await removePgbenchJobs(ctx.db);
+  result.script = script;
   result.clientsRequested = clients;
   result.capped = connections < clients;
   if (!result.ok || result.failed > 0) fail(`pgbench ${script} at ${connections} clients: exit ${result.exitCode}, ${result.failed} failed, ${result.errors.join(' | ')}`);
@@ -277,9 +307,50 @@ async function pgbenchRun(ctx, cycle, clients, repeat) {
   return result;
 }
 
+/** Starts the lean reference (bench/lean/server.mjs) as many processes as there are replicas, on the scratch database. */
+async function startLean(ctx) {
+  const env = { ...ctx.env };
+  ctx.lean = range(ctx.options.replicas).map(
+    (index) => new Replica({ index, root: ctx.options.root, env, logDir: ctx.workDir, name: 'lean', command: [path.join(benchDir, 'lean', 'server.mjs')] }),
+  );
+  const startMs = await Promise.all(ctx.lean.map((server) => server.start()));
+  ctx.leanClient = new ServiceClient(
+    ctx.lean.map((server) => server.baseUrl),
+    { maxSockets: 1024 },
+  );
+  ctx.log(`${ctx.lean.length} lean reference process(es) ready in ${startMs.map((ms) => `${(ms / 1000).toFixed(1)} s`).join(', ')}: ${ctx.lean.map((server) => server.baseUrl).join(' ')}`);
+}
+
+async function stopLean(ctx) {
+  ctx.leanClient?.close();
+  await Promise.all((ctx.lean ?? []).map((server) => server.stop()));
+  ctx.lean = undefined;
+  ctx.leanClient = undefined;
+}
+
+/** One HTTP run of a cycle against `client` (the replicas or the lean processes), with its CPU window and checks. */
+async function httpRun(ctx, { cycle, clients, repeat, target, client, groups }) {
+  const acks = new Acknowledged();
+  const pool = cycle === 'full' ? ctx.fullPool : assignCancelPool(ctx, `${target === 'lean' ? 'lean' : 'svc'}-ac-c${clients}-r${repeat}`, clients);
+  if (cycle === 'cancel') await pool.fill();
+  const cpuBefore = replicasCpuMs(ctx);
+  const window = new CpuWindow({ groups, database: ctx.databaseName });
+  const run = await runClients({ client, tokens: ctx.tokens, specs: cycleSpecs(cycle, clients, pool), durationMs: ctx.options.durationSeconds * 1000, acks, stop: ctx.stop });
+  const measured = window.stop();
+  // The machine is shared: the 1-minute load average says how busy it was with other work too.
+  run.loadAverage = round(os.loadavg()[0], 2);
+  run.replicaCpuMsPerCycle = round((replicasCpuMs(ctx) - cpuBefore) / run.cycles, 1);
+  run.cpu = cpuFigures(measured, run.cycles, REQUESTS_PER_CYCLE[cycle], { [target]: target, ...(target === 'lean' ? { replicas: 'replicas' } : {}), postgres: 'postgres', loadClient: 'loadClient' });
+  await pool.settle();
+  const label = `${cycle} c=${clients} #${repeat + 1}${target === 'lean' ? ' lean' : ''}`;
+  checkServerErrors(run, label);
+  checkLoadErrors(run, label);
+  const checks = await checkAfterRun(ctx, acks, label);
+  return { run, checks, label };
+}
+
 async function loadPhase(ctx) {
-  const { options, results, log } = ctx;
-  const durationMs = options.durationSeconds * 1000;
+  const { options, results } = ctx;
   // JIT and connection pools warm up on a short unrecorded run of both cycles.
   const warmAcks = new Acknowledged();
   const warmPool = assignCancelPool(ctx, 'warm-ac', 8);
@@ -292,36 +363,57 @@ async function loadPhase(ctx) {
     acks: warmAcks,
   });
   await checkAfterRun(ctx, warmAcks, 'warm-up');
+  const reference = options.cycles.includes('cancel');
+  if (reference) {
+    await startLean(ctx);
+    const leanWarmAcks = new Acknowledged();
+    const leanWarmPool = assignCancelPool(ctx, 'warm-lean-ac', 4);
+    await leanWarmPool.fill();
+    await runClients({ client: ctx.leanClient, tokens: ctx.tokens, specs: cycleSpecs('cancel', 4, leanWarmPool), durationMs: options.smoke ? 1_000 : 3_000, acks: leanWarmAcks });
+    await checkAfterRun(ctx, leanWarmAcks, 'lean warm-up');
+  }
+  try {
+    results.load = { levels: await loadLevels(ctx) };
+  } finally {
+    if (reference) await stopLean(ctx);
+  }
+}
 
+async function loadLevels(ctx) {
+  const { options, log } = ctx;
+  const replicaPids = () => ctx.replicas.map((replica) => replica.pid);
+  const leanPids = () => (ctx.lean ?? []).map((server) => server.pid);
   const levels = [];
   for (const cycle of options.cycles) {
     for (const clients of options.clients) {
       if (ctx.stop.aborted) break;
       const level = { cycle, clients, runs: [] };
       for (let repeat = 0; repeat < options.repeat && !ctx.stop.aborted; repeat += 1) {
-        const acks = new Acknowledged();
-        const pool = cycle === 'full' ? ctx.fullPool : assignCancelPool(ctx, `svc-ac-c${clients}-r${repeat}`, clients);
-        if (cycle === 'cancel') await pool.fill();
-        const cpuBefore = replicasCpuMs(ctx);
-        const service = await runClients({ client: ctx.client, tokens: ctx.tokens, specs: cycleSpecs(cycle, clients, pool), durationMs, acks, stop: ctx.stop });
-        service.replicaCpuMsPerCycle = round((replicasCpuMs(ctx) - cpuBefore) / service.cycles, 1);
-        await pool.settle();
-        const label = `${cycle} c=${clients} #${repeat + 1}`;
-        checkServerErrors(service, label);
-        checkLoadErrors(service, label);
-        const checks = await checkAfterRun(ctx, acks, label);
+        const { run: service, checks, label } = await httpRun(ctx, { cycle, clients, repeat, target: 'replicas', client: ctx.client, groups: { replicas: replicaPids } });
         const run = { service: figures(service), checks };
         if (ctx.pgbench && !ctx.stop.aborted) {
           run.pgbench = await pgbenchRun(ctx, cycle, clients, repeat);
           run.pgbenchInvariants = await checkInvariants(ctx.db);
           if (!run.pgbenchInvariants.ok) fail(`${label}: invariants after pgbench ${JSON.stringify(run.pgbenchInvariants)}`);
         }
+        if (cycle === 'cancel' && ctx.pgbench && !ctx.stop.aborted) {
+          run.pgbenchMinimal = await pgbenchRun(ctx, cycle, clients, repeat, 'minimal');
+          run.pgbenchMinimalInvariants = await checkInvariants(ctx.db);
+          if (!run.pgbenchMinimalInvariants.ok) fail(`${label}: invariants after the minimal-SQL pgbench ${JSON.stringify(run.pgbenchMinimalInvariants)}`);
+        }
+        if (cycle === 'cancel' && ctx.lean && !ctx.stop.aborted) {
+          const lean = await httpRun(ctx, { cycle, clients, repeat, target: 'lean', client: ctx.leanClient, groups: { lean: leanPids, replicas: replicaPids } });
+          run.lean = figures(lean.run);
+          run.leanChecks = lean.checks;
+        }
         level.runs.push(run);
         const latency = service.latency;
         log(
           `${label}: service ${service.cyclesPerSecond.toFixed(1)} cycles/s (cycle p50 ${latency.cycle?.p50} p99 ${latency.cycle?.p99} ms, ` +
-            `errors ${JSON.stringify(service.errors)})` +
+            `replicas ${service.cpu.groups.replicas.msPerRequest} ms CPU/request, PostgreSQL ${service.cpu.groups.postgres.msPerCycle} ms/cycle, errors ${JSON.stringify(service.errors)})` +
             (run.pgbench ? `, pgbench ${run.pgbench.cyclesPerSecond?.toFixed(1)} cycles/s with ${run.pgbench.clients} clients (cycle p99 ${run.pgbench.cycleLatency.p99} ms)` : '') +
+            (run.pgbenchMinimal ? `, minimal SQL ${run.pgbenchMinimal.cyclesPerSecond?.toFixed(1)} cycles/s (PostgreSQL ${run.pgbenchMinimal.cpu.groups.postgres.msPerCycle} ms/cycle)` : '') +
+            (run.lean ? `, lean ${run.lean.cyclesPerSecond.toFixed(1)} cycles/s (${run.lean.cpu.groups.lean.msPerRequest} ms CPU/request)` : '') +
             (checks.outbox ? `, outbox drained in ${(checks.outbox.waitedMs / 1000).toFixed(1)} s` : ''),
         );
       }
@@ -330,7 +422,26 @@ async function loadPhase(ctx) {
       levels.push(level);
     }
   }
-  results.load = { levels };
+  return levels;
+}
+
+/** The median of each number over objects of the same shape (nulls and missing values ignored). */
+function medianTree(objects) {
+  const present = objects.filter((object) => object !== undefined && object !== null);
+  if (present.length === 0) return null;
+  if (typeof present[0] !== 'object') return median(present);
+  const keys = new Set(present.flatMap((object) => Object.keys(object)));
+  return Object.fromEntries([...keys].map((key) => [key, medianTree(present.map((object) => object[key]))]));
+}
+
+/** One tool's row of the side-by-side table: throughput, latency percentiles and CPU per group. */
+function sideRow(run, kind) {
+  if (!run) return undefined;
+  if (kind === 'http') {
+    const pick = (operation) => (run.latency[operation] ? { p50: run.latency[operation].p50, p99: run.latency[operation].p99 } : undefined);
+    return { cyclesPerSecond: run.cyclesPerSecond, clients: null, latency: { cycle: pick('cycle'), assign: pick('assign'), cancel: pick('cancel') }, cpu: run.cpu.groups };
+  }
+  return { cyclesPerSecond: run.cyclesPerSecond, clients: run.clients, latency: { cycle: { p50: run.cycleLatency.p50, p99: run.cycleLatency.p99 } }, cpu: run.cpu.groups };
 }
 
 function medianOfRuns(runs) {
@@ -341,6 +452,12 @@ function medianOfRuns(runs) {
   }
   const service = median(runs.map((run) => run.service.cyclesPerSecond));
   const pgbenchRate = median(runs.map((run) => run.pgbench?.cyclesPerSecond));
+  const sideBySide = {
+    service: medianTree(runs.map((run) => sideRow(run.service, 'http'))),
+    lean: medianTree(runs.map((run) => sideRow(run.lean, 'http'))),
+    pgbenchService: medianTree(runs.map((run) => sideRow(run.pgbench, 'pgbench'))),
+    pgbenchMinimal: medianTree(runs.map((run) => sideRow(run.pgbenchMinimal, 'pgbench'))),
+  };
   return {
     serviceCyclesPerSecond: round(service, 1),
     pgbenchCyclesPerSecond: round(pgbenchRate, 1),
@@ -350,7 +467,9 @@ function medianOfRuns(runs) {
     pgbenchCommitShare: median(runs.map((run) => run.pgbench?.commitShare)),
     replicaCpuMsPerCycle: median(runs.map((run) => run.service.replicaCpuMsPerCycle)),
     pgbenchCycleLatency: Object.fromEntries(['p50', 'p95', 'p99'].map((p) => [p, median(runs.map((run) => run.pgbench?.cycleLatency?.[p]))])),
-    errors: runs.reduce((sum, run) => sum + Object.values(run.service.errors).reduce((a, b) => a + b, 0), 0),
+    loadAverage: median(runs.map((run) => run.service.loadAverage)),
+    sideBySide: Object.fromEntries(Object.entries(sideBySide).filter(([, row]) => row !== null)),
+    errors: runs.reduce((sum, run) => sum + Object.values(run.service.errors).reduce((a, b) => a + b, 0) + Object.values(run.lean?.errors ?? {}).reduce((a, b) => a + b, 0), 0),
   };
 }
 

@@ -35,9 +35,13 @@ export function serviceCommand(root, mode) {
   return ['--import', '@swc-node/register/esm-register', path.join('apps', 'api', 'src', 'main.ts')];
 }
 
+/**
+ * One process of the service (or, with `name` and `command`, of another server that answers
+ * /health/ready the same way, like the lean reference), logging to <logDir>/<name>-<index>.log.
+ */
 export class Replica {
-  constructor({ index, root, mode, env, logDir }) {
-    Object.assign(this, { index, root, mode, env, logDir, child: undefined, port: undefined, exited: undefined });
+  constructor({ index, root, mode, env, logDir, name = 'replica', command }) {
+    Object.assign(this, { index, root, mode, env, logDir, name, command, child: undefined, port: undefined, exited: undefined });
   }
 
   get baseUrl() {
@@ -51,7 +55,8 @@ export class Replica {
   /** Starts the process (on the same port as before when restarted) and resolves once /health/ready is 200. */
   async start({ nodeArgs = [] } = {}) {
     this.port ??= await freePort();
-    const log = openSync(path.join(this.logDir, `replica-${this.index}.log`), 'a');
+    const logFile = path.join(this.logDir, `${this.name}-${this.index}.log`);
+    const log = openSync(logFile, 'a');
     const env = {
       PATH: process.env.PATH,
       HOME: process.env.HOME,
@@ -68,7 +73,7 @@ export class Replica {
       ...this.env,
       PORT: String(this.port),
     };
-    const child = spawn(process.execPath, [...nodeArgs, ...serviceCommand(this.root, this.mode)], { cwd: this.root, env, stdio: ['ignore', log, log] });
+    const child = spawn(process.execPath, [...nodeArgs, ...(this.command ?? serviceCommand(this.root, this.mode))], { cwd: this.root, env, stdio: ['ignore', log, log] });
     this.spawnedAt = Date.now();
     closeSync(log);
     this.child = child;
@@ -76,7 +81,7 @@ export class Replica {
     const started = Date.now();
     const ready = await Promise.race([waitForOk(this.baseUrl, '/health/ready', READY_TIMEOUT_MS), this.exited.then(() => null)]);
     if (ready === null) {
-      throw new Error(`Replica ${this.index} did not become ready (see ${path.join(this.logDir, `replica-${this.index}.log`)})`);
+      throw new Error(`${this.name} ${this.index} did not become ready (see ${logFile})`);
     }
     return Date.now() - started;
   }

@@ -142,6 +142,91 @@ function loadTables(levels) {
   return lines;
 }
 
+/** Issue 16's goals for assign → cancel at 32 clients (bench/README.md, "Goal"). */
+export const GOALS = { clients: 32, minRatio: 0.3, minRatioWebhooks: 0.25, maxReplicaCpuMsPerRequest: 2, maxPostgresCpuFactor: 1.5, maxP99Factor: 2 };
+
+const SIDE_ROWS = [
+  ['service', 'service', 'replicas'],
+  ['lean', 'lean reference (node:http + pg)', 'lean'],
+  ['pgbenchService', "pgbench, the service's SQL", 'pgbench'],
+  ['pgbenchMinimal', 'pgbench, minimal SQL', 'pgbench'],
+];
+
+const cpuCell = (group) => (group ? `${fmt(group.msPerRequest, 2)} / ${fmt(group.msPerCycle, 2)} (${fmt(group.cores, 2)})` : '–');
+
+/** The service beside the lean reference and both pgbench scripts, per assign → cancel level. */
+function sideBySideTables(levels) {
+  const lines = [];
+  for (const level of levels.filter((entry) => entry.cycle === 'cancel' && entry.median.sideBySide?.service)) {
+    const rows = level.median.sideBySide;
+    const service = rows.service.cyclesPerSecond;
+    lines.push(
+      `### Assign → cancel side by side at ${level.clients} clients (medians of ${level.runs.length} run(s); 1-minute load average after the service runs ${fmt(level.median.loadAverage, 1)})`,
+      '',
+    );
+    lines.push(
+      '| what | cycles/s | service ÷ this | cycle p50 / p99 ms | assign p50 / p99 ms | cancel p50 / p99 ms | own processes: CPU ms per request / per cycle (cores) | PostgreSQL backends: ms per request / per cycle (cores) | load client: ms per request / per cycle (cores) |',
+      '|---|--:|--:|---|---|---|---|---|---|',
+    );
+    for (const [key, label, own] of SIDE_ROWS) {
+      const row = rows[key];
+      if (!row) continue;
+      const op = (name) => (row.latency?.[name] ? `${fmt(row.latency[name].p50)} / ${fmt(row.latency[name].p99)}` : '–');
+      lines.push(
+        `| ${label}${row.clients && row.clients !== level.clients ? ` (${row.clients} connections)` : ''} | ${fmt(row.cyclesPerSecond)} | ${key === 'service' ? '1' : fmt(service / row.cyclesPerSecond, 2)} | ${op('cycle')} | ${op('assign')} | ${op('cancel')} | ` +
+          `${cpuCell(row.cpu?.[own])} | ${cpuCell(row.cpu?.postgres)} | ${cpuCell(row.cpu?.loadClient)} |`,
+      );
+    }
+    if (rows.lean?.cpu?.replicas) {
+      lines.push('', `During the lean runs the replicas used ${cpuCell(rows.lean.cpu.replicas)} ms per request / per cycle (cores): delivering the lean processes' webhook events, as they deliver the service's.`);
+    }
+    lines.push('');
+  }
+  return lines;
+}
+
+/** Issue 16's goals, evaluated on the assign → cancel level at GOALS.clients. */
+export function evaluateGoals(results) {
+  const level = (results.load?.levels ?? []).find((entry) => entry.cycle === 'cancel' && entry.clients === GOALS.clients && entry.median.sideBySide?.service);
+  if (!level) return [];
+  const { service, pgbenchMinimal, pgbenchService } = level.median.sideBySide;
+  const goals = [];
+  const minRatio = results.options.webhooks ? GOALS.minRatioWebhooks : GOALS.minRatio;
+  if (pgbenchMinimal) {
+    const ratio = service.cyclesPerSecond / pgbenchMinimal.cyclesPerSecond;
+    goals.push({
+      goal: `service ≥ ${minRatio} × the minimal-SQL pgbench (webhooks ${results.options.webhooks ? 'on' : 'off'})`,
+      measured: `${fmt(service.cyclesPerSecond)} ÷ ${fmt(pgbenchMinimal.cyclesPerSecond)} = ${fmt(ratio, 3)}`,
+      met: ratio >= minRatio,
+    });
+  }
+  const replicaCpu = service.cpu?.replicas?.msPerRequest;
+  goals.push({ goal: `≤ ${GOALS.maxReplicaCpuMsPerRequest} ms of replica CPU per request`, measured: `${fmt(replicaCpu, 2)} ms`, met: replicaCpu === null ? null : replicaCpu <= GOALS.maxReplicaCpuMsPerRequest });
+  if (pgbenchMinimal?.cpu?.postgres && service.cpu?.postgres) {
+    const factor = service.cpu.postgres.msPerCycle / pgbenchMinimal.cpu.postgres.msPerCycle;
+    goals.push({
+      goal: `PostgreSQL CPU per cycle ≤ ${GOALS.maxPostgresCpuFactor} × the minimal SQL's`,
+      measured: `${fmt(service.cpu.postgres.msPerCycle, 2)} ÷ ${fmt(pgbenchMinimal.cpu.postgres.msPerCycle, 2)} ms = ${fmt(factor, 2)} ×`,
+      met: factor <= GOALS.maxPostgresCpuFactor,
+    });
+  }
+  for (const [reference, label] of [
+    [pgbenchMinimal, 'minimal SQL'],
+    [pgbenchService, "service's SQL"],
+  ]) {
+    const limit = reference?.latency?.cycle?.p99;
+    if (!limit) continue;
+    const worst = ['assign', 'cancel'].map((op) => [op, service.latency?.[op]?.p99 ?? null]).sort((a, b) => (b[1] ?? 0) - (a[1] ?? 0))[0];
+    goals.push({
+      goal: `p99 of each operation ≤ ${GOALS.maxP99Factor} × pgbench's cycle p99 (${label})`,
+      measured: `worst ${worst[0]} ${fmt(worst[1])} ms (service cycle p99 ${fmt(service.latency?.cycle?.p99)} ms) against ${fmt(limit)} ms`,
+      met: worst[1] !== null && worst[1] <= GOALS.maxP99Factor * limit,
+    });
+  }
+  goals.push({ goal: 'every correctness check holds', measured: results.failures?.length ? `${results.failures.length} failed` : 'all passed', met: !results.failures?.length });
+  return goals;
+}
+
 function correctnessTable(levels) {
   const lines = ['| run | invariants | acknowledged writes checked | lost | outbox drained after |', '|---|---|---|---|---|'];
   for (const level of levels) {
@@ -253,7 +338,8 @@ export function renderMarkdown(results, charts) {
   const { options, host } = results;
   const lines = [`# Benchmark ${results.startedAt}`, ''];
   lines.push(
-    `Host: ${host.cpus} CPUs (${host.cpuModel}), ${host.memoryGiB} GiB, Node ${host.node}, ${host.postgres ?? 'PostgreSQL ?'} (max_connections ${host.maxConnections ?? '?'}), ${host.pgbench ?? 'no pgbench'}. ` +
+    `Host: ${host.cpus} CPUs (${host.cpuModel}), ${host.memoryGiB} GiB, Node ${host.node}, ${host.postgres ?? 'PostgreSQL ?'} (max_connections ${host.maxConnections ?? '?'}), ${host.pgbench ?? 'no pgbench'}` +
+      `${host.loadAverageAtStart ? `; load average at the start ${host.loadAverageAtStart.join(', ')}` : ''}. ` +
       `Service: ${options.replicas} replica(s) of the ${options.service === 'dist' ? 'built service (dist/)' : 'TypeScript sources'}, DATABASE_POOL_MAX ${options.poolMax}, ` +
       `webhooks ${options.webhooks ? 'on (local receiver)' : 'off'}; load runs of ${options.durationSeconds} s, ${options.repeat} per level and tool (medians shown). ` +
       'Clients, replicas, pgbench and PostgreSQL share the same machine, so absolute figures are noisy: compare ratios.',
@@ -269,8 +355,14 @@ export function renderMarkdown(results, charts) {
     for (const target of targets) lines.push(`| ${target.target} | ${target.measured} | ${target.met === null ? '–' : target.met ? 'yes' : '**NO**'} |`);
     lines.push('');
   }
+  const goals = evaluateGoals(results);
+  if (goals.length) {
+    lines.push(`## Goal (assign → cancel at ${GOALS.clients} clients, ${options.replicas} replica(s))`, '', '| goal | measured (medians) | met |', '|---|---|---|');
+    for (const goal of goals) lines.push(`| ${goal.goal} | ${goal.measured} | ${goal.met === null ? '–' : goal.met ? 'yes' : '**NO**'} |`);
+    lines.push('');
+  }
   if (results.load) {
-    lines.push('## Load', '', ...loadTables(results.load.levels));
+    lines.push('## Load', '', ...sideBySideTables(results.load.levels), ...loadTables(results.load.levels));
     if (charts.throughput) lines.push(`![throughput](${charts.throughput})`, '');
     if (charts.latency) lines.push(`![latency](${charts.latency})`, '');
     lines.push('### Correctness after each run', '', ...correctnessTable(results.load.levels), '');
@@ -318,6 +410,7 @@ export async function writeReport(results, outDir, stamp) {
   if (results.soak) await chart('rss', rssSpec(results.soak.samples));
   if (results.scale) await chart('scale', scaleSpec(results.scale.endpoints));
   results.targets = evaluateTargets(results);
+  results.goals = evaluateGoals(results);
   const json = path.join(outDir, `${stamp}.json`);
   const markdown = path.join(outDir, `${stamp}.md`);
   writeFileSync(json, `${JSON.stringify(results, null, 2)}\n`);
