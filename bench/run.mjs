@@ -373,23 +373,40 @@ async function loadPhase(ctx) {
     await checkAfterRun(ctx, leanWarmAcks, 'lean warm-up');
   }
   try {
-    results.load = { levels: await loadLevels(ctx) };
+    const idle = await idleCpu(ctx);
+    results.load = { idle, levels: await loadLevels(ctx) };
   } finally {
     if (reference) await stopLean(ctx);
   }
 }
 
+const replicaPids = (ctx) => () => ctx.replicas.map((replica) => replica.pid);
+const leanPids = (ctx) => () => (ctx.lean ?? []).map((server) => server.pid);
+
+/**
+ * CPU per second of the replicas, the lean processes and the database's backends with no load (the
+ * outbox drained): what they spend on timers, pollers and sweeps whatever the traffic. At low
+ * throughput it is a visible part of the CPU per request.
+ */
+async function idleCpu(ctx) {
+  const window = new CpuWindow({ groups: { replicas: replicaPids(ctx), lean: leanPids(ctx) }, database: ctx.databaseName });
+  await sleep(ctx.options.smoke ? 1_000 : 5_000);
+  const { wallMs, cpuMs } = window.stop();
+  const perSecond = (ms) => round((1000 * ms) / wallMs, 1);
+  const idle = { seconds: round(wallMs / 1000, 1), replicasMsPerSecond: perSecond(cpuMs.replicas), leanMsPerSecond: perSecond(cpuMs.lean), postgresMsPerSecond: perSecond(cpuMs.postgres) };
+  ctx.log(`Idle CPU per second: replicas ${idle.replicasMsPerSecond} ms, lean ${idle.leanMsPerSecond} ms, PostgreSQL backends ${idle.postgresMsPerSecond} ms`);
+  return idle;
+}
+
 async function loadLevels(ctx) {
   const { options, log } = ctx;
-  const replicaPids = () => ctx.replicas.map((replica) => replica.pid);
-  const leanPids = () => (ctx.lean ?? []).map((server) => server.pid);
   const levels = [];
   for (const cycle of options.cycles) {
     for (const clients of options.clients) {
       if (ctx.stop.aborted) break;
       const level = { cycle, clients, runs: [] };
       for (let repeat = 0; repeat < options.repeat && !ctx.stop.aborted; repeat += 1) {
-        const { run: service, checks, label } = await httpRun(ctx, { cycle, clients, repeat, target: 'replicas', client: ctx.client, groups: { replicas: replicaPids } });
+        const { run: service, checks, label } = await httpRun(ctx, { cycle, clients, repeat, target: 'replicas', client: ctx.client, groups: { replicas: replicaPids(ctx) } });
         const run = { service: figures(service), checks };
         if (ctx.pgbench && !ctx.stop.aborted) {
           run.pgbench = await pgbenchRun(ctx, cycle, clients, repeat);
@@ -402,7 +419,7 @@ async function loadLevels(ctx) {
           if (!run.pgbenchMinimalInvariants.ok) fail(`${label}: invariants after the minimal-SQL pgbench ${JSON.stringify(run.pgbenchMinimalInvariants)}`);
         }
         if (cycle === 'cancel' && ctx.lean && !ctx.stop.aborted) {
-          const lean = await httpRun(ctx, { cycle, clients, repeat, target: 'lean', client: ctx.leanClient, groups: { lean: leanPids, replicas: replicaPids } });
+          const lean = await httpRun(ctx, { cycle, clients, repeat, target: 'lean', client: ctx.leanClient, groups: { lean: leanPids(ctx), replicas: replicaPids(ctx) } });
           run.lean = figures(lean.run);
           run.leanChecks = lean.checks;
         }

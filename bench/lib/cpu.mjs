@@ -1,11 +1,12 @@
-// CPU used by each process group over a run's window, from /proc (Linux, utime + stime in clock
-// ticks of 10 ms). Groups are lists of pids read at the start and end of the window, except
-// PostgreSQL: its backends are the processes titled "postgres: … <user> <database> …" for the bench's
-// scratch database (the server is shared with other work, so the whole server's CPU would count
-// theirs; its WAL writer, checkpointer and other auxiliary processes are left out for the same
-// reason). Backends come and go (pgbench opens its connections at the start and closes them at the
-// end), so they are sampled every SAMPLE_MS: a backend born during the window counts from zero, and
-// one that exits loses at most its last SAMPLE_MS of CPU.
+// CPU used by each process group over a run's window, from /proc (Linux): utime + stime (clock ticks
+// of 10 ms, all threads) for Node.js processes, schedstat (ns) for PostgreSQL backends. Groups are
+// lists of pids read at the start and end of the window, except PostgreSQL: its backends are the
+// processes titled "postgres: … <user> <database> …" for the bench's scratch database (the server is
+// shared with other work, so the whole server's CPU would count theirs; its WAL writer, checkpointer
+// and other auxiliary processes are left out for the same reason). Backends come and go (pgbench
+// opens its connections at the start and closes them at the end), so they are sampled every
+// SAMPLE_MS: a backend born during the window counts from zero, and one that exits loses at most its
+// last SAMPLE_MS of CPU.
 import { readdirSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 
@@ -20,6 +21,19 @@ export function pidCpuMs(pid) {
     return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
   } catch {
     return null;
+  }
+}
+
+/**
+ * CPU time of a single-threaded process in ms from /proc/<pid>/schedstat (nanoseconds on the CPU):
+ * exact, where utime + stime move in 10 ms ticks, which at a few cycles per second is several ms
+ * per cycle summed over 20 backends.
+ */
+function singleThreadCpuMs(pid) {
+  try {
+    return Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
+  } catch {
+    return pidCpuMs(pid);
   }
 }
 
@@ -75,7 +89,10 @@ export class CpuWindow {
     this.self = selfCpuMs();
     this.groupStart = Object.fromEntries(Object.entries(groups).map(([name, pids]) => [name, sum(pids().map(pidCpuMs))]));
     if (this.finder) {
-      for (const pid of this.finder.pids()) this.backends.set(pid, { first: pidCpuMs(pid) ?? 0, last: pidCpuMs(pid) ?? 0 });
+      for (const pid of this.finder.pids()) {
+        const cpu = singleThreadCpuMs(pid) ?? 0;
+        this.backends.set(pid, { first: cpu, last: cpu });
+      }
       this.timer = setInterval(() => this.sampleBackends(), SAMPLE_MS);
       this.timer.unref();
     }
@@ -83,7 +100,7 @@ export class CpuWindow {
 
   sampleBackends() {
     for (const pid of this.finder.pids()) {
-      const cpu = pidCpuMs(pid);
+      const cpu = singleThreadCpuMs(pid);
       if (cpu === null) continue;
       const known = this.backends.get(pid);
       if (known) known.last = cpu;
