@@ -1,47 +1,47 @@
-// CPU used by each process group over a run's window, from /proc (Linux): utime + stime (clock ticks
-// of 10 ms, all threads) for Node.js processes, schedstat (ns) for PostgreSQL backends. Groups are
-// lists of pids read at the start and end of the window, except PostgreSQL: its backends are the
-// processes titled "postgres: … <user> <database> …" for the bench's scratch database (the server is
-// shared with other work, so the whole server's CPU would count theirs; its WAL writer, checkpointer
-// and other auxiliary processes are left out for the same reason). Backends come and go (pgbench
-// opens its connections at the start and closes them at the end), so they are sampled every
-// SAMPLE_MS: a backend born during the window counts from zero, and one that exits loses at most its
-// last SAMPLE_MS of CPU.
+// CPU used by each process group over a run's window, from /proc (Linux): the time on a CPU of
+// every thread (/proc/<pid>/task/<tid>/schedstat, in ns). utime + stime are sampled in 10 ms ticks
+// and charged to whatever runs at the tick, which undercounts processes that run in short bursts
+// (PostgreSQL backends, most of all on a loaded machine). Groups are lists of pids read at the start
+// and end of the window, except PostgreSQL: its backends are the processes titled
+// "postgres: … <user> <database> …" for the bench's scratch database (the server is shared with other
+// work, so the whole server's CPU would count theirs; its WAL writer, checkpointer and other
+// auxiliary processes are left out for the same reason). Backends come and go (pgbench opens its
+// connections at the start and closes them at the end), so they are sampled every SAMPLE_MS: a
+// backend born during the window counts from zero, and one that exits loses at most its last
+// SAMPLE_MS of CPU. A thread that ends inside the window loses its time in the same way.
 import { readdirSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 
 const TICK_MS = 10;
 const SAMPLE_MS = 100;
 
-/** utime + stime of a pid in ms, or null once it is gone. */
+/** Time on a CPU of all of a pid's threads in ms, or null once it is gone. */
 export function pidCpuMs(pid) {
+  let tasks;
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
+    tasks = readdirSync(`/proc/${pid}/task`);
   } catch {
     return null;
   }
+  let ns = 0;
+  for (const task of tasks) {
+    try {
+      ns += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      // The thread ended between the listing and the read.
+    }
+  }
+  return ns / 1e6;
 }
 
 /**
- * CPU time of a single-threaded process in ms from /proc/<pid>/schedstat (nanoseconds on the CPU):
- * exact, where utime + stime move in 10 ms ticks, which at a few cycles per second is several ms
- * per cycle summed over 20 backends.
+ * This process's own CPU, and that of the children it has reaped (cutime + cstime, in ticks: the
+ * only count left of a process that has ended), in ms.
  */
-function singleThreadCpuMs(pid) {
-  try {
-    return Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
-  } catch {
-    return pidCpuMs(pid);
-  }
-}
-
-/** This process's own CPU and that of its children it has reaped (cutime + cstime), in ms. */
 function selfCpuMs() {
   const stat = readFileSync('/proc/self/stat', 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return { own: (Number(fields[11]) + Number(fields[12])) * TICK_MS, reapedChildren: (Number(fields[13]) + Number(fields[14])) * TICK_MS };
+  return { own: pidCpuMs(process.pid), reapedChildren: (Number(fields[13]) + Number(fields[14])) * TICK_MS };
 }
 
 /** Finds the backends of one database among the machine's processes; remembers what it has looked at. */
@@ -90,7 +90,7 @@ export class CpuWindow {
     this.groupStart = Object.fromEntries(Object.entries(groups).map(([name, pids]) => [name, sum(pids().map(pidCpuMs))]));
     if (this.finder) {
       for (const pid of this.finder.pids()) {
-        const cpu = singleThreadCpuMs(pid) ?? 0;
+        const cpu = pidCpuMs(pid) ?? 0;
         this.backends.set(pid, { first: cpu, last: cpu });
       }
       this.timer = setInterval(() => this.sampleBackends(), SAMPLE_MS);
@@ -100,7 +100,7 @@ export class CpuWindow {
 
   sampleBackends() {
     for (const pid of this.finder.pids()) {
-      const cpu = singleThreadCpuMs(pid);
+      const cpu = pidCpuMs(pid);
       if (cpu === null) continue;
       const known = this.backends.get(pid);
       if (known) known.last = cpu;
