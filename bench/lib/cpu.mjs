@@ -51,22 +51,27 @@ class BackendFinder {
     this.seen = new Map();
   }
 
+  /** true: a backend of the database; false: anything else; null: a postgres process not titled yet. */
+  classify(pid) {
+    try {
+      if (readFileSync(`/proc/${pid}/comm`, 'utf8') !== 'postgres\n') return false;
+      const title = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      if (!title.startsWith('postgres: ')) return null;
+      return title.includes(this.marker);
+    } catch {
+      return false;
+    }
+  }
+
   pids() {
     const found = [];
     for (const name of readdirSync('/proc')) {
       if (name.charCodeAt(0) > 57) continue;
       let backend = this.seen.get(name);
       if (backend === undefined) {
-        backend = false;
-        try {
-          if (readFileSync(`/proc/${name}/comm`, 'utf8') === 'postgres\n') {
-            const title = readFileSync(`/proc/${name}/cmdline`, 'utf8');
-            backend = title.startsWith('postgres: ') && title.includes(this.marker);
-          }
-        } catch {
-          backend = false;
-        }
-        this.seen.set(name, backend);
+        backend = this.classify(name);
+        // A backend just forked still carries the postmaster's command line until it sets its title.
+        if (backend !== null) this.seen.set(name, backend);
       }
       if (backend) found.push(Number(name));
     }

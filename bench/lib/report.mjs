@@ -181,6 +181,17 @@ function sideBySideTables(levels) {
           `${cpuCell(row.cpu?.[own])} | ${cpuCell(row.cpu?.postgres)} | ${cpuCell(row.cpu?.loadClient)} |`,
       );
     }
+    const ratios = [];
+    const perRequest = (row, group) => row?.cpu?.[group]?.msPerRequest;
+    if (perRequest(rows.lean, 'lean')) ratios.push(`the framework's tax, replica CPU per request ÷ the lean processes' ${fmt(perRequest(rows.service, 'replicas') / perRequest(rows.lean, 'lean'), 2)} ×`);
+    for (const [key, label] of [
+      ['lean', "the lean reference's"],
+      ['pgbenchService', "pgbench's on the service's SQL"],
+      ['pgbenchMinimal', "pgbench's on the minimal SQL"],
+    ]) {
+      if (perRequest(rows[key], 'postgres')) ratios.push(`PostgreSQL CPU per cycle, the service's ÷ ${label} ${fmt(perRequest(rows.service, 'postgres') / perRequest(rows[key], 'postgres'), 2)} ×`);
+    }
+    if (ratios.length) lines.push('', `Ratios: ${ratios.join('; ')}.`);
     if (rows.lean?.cpu?.replicas) {
       lines.push('', `During the lean runs the replicas used ${cpuCell(rows.lean.cpu.replicas)} ms per request / per cycle (cores): delivering the lean processes' webhook events, as they deliver the service's.`);
     }
