@@ -159,7 +159,7 @@ const SIDE_ROWS = [
 const cpuCell = (group) => (group ? `${fmt(group.msPerRequest, 2)} / ${fmt(group.msPerCycle, 2)} (${fmt(group.cores, 2)})` : '–');
 
 /** The service beside the lean reference and both pgbench scripts, per assign → cancel level. */
-function sideBySideTables(levels) {
+function sideBySideTables(levels, webhooks) {
   const lines = [];
   for (const level of levels.filter((entry) => entry.cycle === 'cancel' && entry.median.sideBySide?.service)) {
     const rows = level.median.sideBySide;
@@ -193,7 +193,8 @@ function sideBySideTables(levels) {
     }
     if (ratios.length) lines.push('', `Ratios: ${ratios.join('; ')}.`);
     if (rows.lean?.cpu?.replicas) {
-      lines.push('', `During the lean runs the replicas used ${cpuCell(rows.lean.cpu.replicas)} ms per request / per cycle (cores): delivering the lean processes' webhook events, as they deliver the service's.`);
+      const work = webhooks ? "their background work, the delivery of the lean processes' webhook events included" : 'their background work (timers, pollers)';
+      lines.push('', `During the lean runs the replicas used ${cpuCell(rows.lean.cpu.replicas)} ms per request / per cycle (cores): ${work}.`);
     }
     lines.push('');
   }
@@ -254,11 +255,17 @@ function correctnessTable(levels) {
   const lines = ['| run | invariants | acknowledged writes checked | lost | outbox drained after |', '|---|---|---|---|---|'];
   for (const level of levels) {
     level.runs.forEach((run, index) => {
-      const { invariants, acknowledged, outbox } = run.checks;
-      lines.push(
-        `| ${level.cycle} c=${level.clients} #${index + 1} | ${invariants.ok ? 'ok' : `VIOLATED ${JSON.stringify(invariants)}`} | ${acknowledged.checked} | ${acknowledged.lost} | ` +
-          `${outbox ? `${fmt(outbox.waitedMs / 1000)} s (${outbox.undelivered} left)` : 'webhooks off'} |`,
-      );
+      for (const [checks, what] of [
+        [run.checks, ''],
+        [run.leanChecks, ' lean'],
+      ]) {
+        if (!checks) continue;
+        const { invariants, acknowledged, outbox } = checks;
+        lines.push(
+          `| ${level.cycle} c=${level.clients} #${index + 1}${what} | ${invariants.ok ? 'ok' : `VIOLATED ${JSON.stringify(invariants)}`} | ${acknowledged.checked} | ${acknowledged.lost} | ` +
+            `${outbox ? `${fmt(outbox.waitedMs / 1000)} s (${outbox.undelivered} left)` : 'webhooks off'} |`,
+        );
+      }
     });
   }
   return lines;
@@ -394,7 +401,7 @@ export function renderMarkdown(results, charts) {
         '',
       );
     }
-    lines.push(...sideBySideTables(results.load.levels), ...loadTables(results.load.levels));
+    lines.push(...sideBySideTables(results.load.levels, options.webhooks), ...loadTables(results.load.levels));
     if (charts.throughput) lines.push(`![throughput](${charts.throughput})`, '');
     if (charts.latency) lines.push(`![latency](${charts.latency})`, '');
     lines.push('### Correctness after each run', '', ...correctnessTable(results.load.levels), '');
