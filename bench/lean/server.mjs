@@ -209,7 +209,7 @@ function readJson(request) {
 function validate(body, rules) {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new HttpError(400, 'VALIDATION_FAILED', 'Body must be a JSON object');
   const errors = [];
-  for (const key of Object.keys(body)) if (!Object.hasOwn(rules, key)) errors.push({ field: key, message: 'is not allowed' });
+  for (const key of Object.keys(body)) if (!Object.hasOwn(rules, key)) errors.push({ field: key, message: `property ${key} should not exist` });
   const value = {};
   for (const [field, rule] of Object.entries(rules)) {
     const result = rule(body[field]);
