@@ -14,7 +14,8 @@ import { performance } from 'node:perf_hooks';
 
 import pg from 'pg';
 
-import { applyMigrations } from '../tools/prisma-engine/migrate.mjs';
+import { applyMigrations } from '@app/prisma-engine';
+
 import { createDatabase, databaseUrlFor, dropDatabase } from './lib/database.mjs';
 
 // The service's TypeScript sources are loaded through the same loader `npm start` uses.
