@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 
 import { developmentJwtSecret } from '../scripts/development-secret.mjs';
 
-const SCRIPT = path.join(import.meta.dirname, 'token.mjs');
+const SCRIPT = path.join(import.meta.dirname, 'token.ts');
 const SECRET = 'a-configured-secret-of-at-least-32-chars';
 
 interface Run {
@@ -19,7 +19,7 @@ interface Run {
 /** Runs the script as `npm run token` does, with only the given variables (plus PATH). */
 async function runToken(args: string[], env: Record<string, string> = {}): Promise<Run> {
   try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [SCRIPT, ...args], { env: { PATH: process.env.PATH ?? '', ...env } });
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['--import', '@swc-node/register/esm-register', SCRIPT, ...args], { env: { PATH: process.env.PATH ?? '', ...env } });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const failed = error as { code: number; stdout: string; stderr: string };
