@@ -6,6 +6,7 @@
 //
 // The roles, the minimum secret length and JWT_MAX_TTL_SECONDS come from the service's own code, so
 // the script cannot mint a token the service would refuse for a rule that changed there.
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 import jwt from 'jsonwebtoken';
@@ -28,7 +29,8 @@ sets iss/aud from JWT_ISSUER / JWT_AUDIENCE when they are set.`;
 
 const TTL_UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };
 
-class UsageError extends Error {}
+/** A request the script refuses: printed with the usage text, exit code 2. */
+export class UsageError extends Error {}
 
 function ttlSeconds(ttl: string): number {
   return Number(ttl.slice(0, -1)) * TTL_UNIT_SECONDS[ttl.at(-1)!]!;
@@ -57,7 +59,7 @@ function maxTtlSeconds(env: Env): number {
   }
 }
 
-function mintToken(argv: string[], env: Env): string {
+export function mintToken(argv: string[], env: Env): string {
   let values;
   try {
     ({ values } = parseArgs({
@@ -90,14 +92,16 @@ function mintToken(argv: string[], env: Env): string {
   return jwt.sign({ sub, roles }, signingSecret(env), options);
 }
 
-try {
-  process.stdout.write(`${mintToken(process.argv.slice(2), process.env)}\n`);
-} catch (error) {
-  if (!(error instanceof UsageError)) throw error;
-  if (error.message === '') {
-    console.info(USAGE);
-  } else {
-    console.error(`token: ${error.message}\n\n${USAGE}`);
-    process.exitCode = 2;
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  try {
+    process.stdout.write(`${mintToken(process.argv.slice(2), process.env)}\n`);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    if (error.message === '') {
+      console.info(USAGE);
+    } else {
+      console.error(`token: ${error.message}\n\n${USAGE}`);
+      process.exitCode = 2;
+    }
   }
 }
