@@ -1,10 +1,10 @@
-import path from 'node:path';
-
 import { defineConfig } from 'prisma/config';
 
+import { schemaEngineBinary } from '@app/prisma-engine/schema-engine-path';
+
 // No native schema engine can be downloaded here: point the CLI at our wasm-backed drop-in
-// (tools/prisma-engine). Anyone with the native engine can still override the variable.
-process.env.PRISMA_SCHEMA_ENGINE_BINARY ??= path.resolve(import.meta.dirname, 'tools/prisma-engine/schema-engine.mjs');
+// (the @app/prisma-engine workspace package). Anyone with the native engine can still override the variable.
+process.env.PRISMA_SCHEMA_ENGINE_BINARY ??= schemaEngineBinary;
 
 export default defineConfig({
   schema: 'prisma/schema.prisma',

@@ -14,13 +14,14 @@ import { performance } from 'node:perf_hooks';
 
 import pg from 'pg';
 
-import { applyMigrations } from '../tools/prisma-engine/migrate.mjs';
+import { applyMigrations } from '@app/prisma-engine';
+
 import { createDatabase, databaseUrlFor, dropDatabase } from './lib/database.mjs';
 
 // The service's TypeScript sources are loaded through the same loader `npm start` uses.
 await import('@swc-node/register/esm-register');
 const { loadAppConfig } = await import('../libs/config/src/index.ts');
-const { claimDecisionOverdueSql, claimDueForEscalationSql } = await import('../libs/reviews/src/reviews.repository.ts');
+const { claimDecisionOverdueSql, claimDueForEscalationSql } = await import('../libs/reviews/src/index.ts');
 const { createApp } = await import('../apps/api/src/create-app.ts');
 const { EscalationService } = await import('../libs/sla/src/index.ts');
 

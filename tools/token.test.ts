@@ -6,8 +6,9 @@ import jwt from 'jsonwebtoken';
 import { describe, expect, it } from 'vitest';
 
 import { developmentJwtSecret } from '../scripts/development-secret.mjs';
+import { mintToken, UsageError } from './token.js';
 
-const SCRIPT = path.join(import.meta.dirname, 'token.mjs');
+const SCRIPT = path.join(import.meta.dirname, 'token.ts');
 const SECRET = 'a-configured-secret-of-at-least-32-chars';
 
 interface Run {
@@ -19,7 +20,7 @@ interface Run {
 /** Runs the script as `npm run token` does, with only the given variables (plus PATH). */
 async function runToken(args: string[], env: Record<string, string> = {}): Promise<Run> {
   try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [SCRIPT, ...args], { env: { PATH: process.env.PATH ?? '', ...env } });
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['--import', '@swc-node/register/esm-register', SCRIPT, ...args], { env: { PATH: process.env.PATH ?? '', ...env } });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const failed = error as { code: number; stdout: string; stderr: string };
@@ -49,7 +50,16 @@ describe('npm run token', () => {
     expect((payload.exp ?? 0) - (payload.iat ?? 0)).toBe(900);
   });
 
-  it.concurrent.each([
+  it('refuses with the usage text and exit code 2', async () => {
+    const { code, stdout, stderr } = await runToken(['--role', 'root']);
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toContain('token: unknown role(s): root');
+    expect(stderr).toContain('Usage: npm run token');
+  });
+
+  // The refusals themselves, in process: each run of the script loads the TypeScript loader.
+  it.each([
     [['--role', 'root'], {}, 'unknown role(s): root'],
     [[], {}, 'at least one --role is required'],
     [['--role', 'engineer'], {}, '--sub <engineer id> is required'],
@@ -61,11 +71,8 @@ describe('npm run token', () => {
     [['--role', 'admin'], { JWT_JWKS_URL: 'https://idp.example.com/jwks' }, 'JWT_JWKS_URL is set'],
     [['--role', 'admin', '--ttl', '2d'], {}, 'longer than the service accepts (JWT_MAX_TTL_SECONDS = 86400 s)'],
     [['--role', 'admin', '--ttl', '2h'], { JWT_MAX_TTL_SECONDS: '3600' }, 'JWT_MAX_TTL_SECONDS = 3600 s'],
-  ] as [string[], Record<string, string>, string][])('refuses %j %j with a usage error', async (args, env, message) => {
-    const { code, stdout, stderr } = await runToken(args, env);
-    expect(code).toBe(2);
-    expect(stdout).toBe('');
-    expect(stderr).toContain(message);
-    expect(stderr).toContain('Usage: npm run token');
+  ] as [string[], Record<string, string>, string][])('refuses %j %j with a usage error', (args, env, message) => {
+    expect(() => mintToken(args, env)).toThrow(UsageError);
+    expect(() => mintToken(args, env)).toThrow(message);
   });
 });

@@ -1,9 +1,8 @@
 // The scratch database: creation, migration, seeding by set-based SQL, and the checks run after
 // every load run (invariants, acknowledged writes, webhook events).
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
-
 import pg from 'pg';
+
+import { applyMigrations } from '@app/prisma-engine';
 
 import { ADMIN_SUB, benchUuid } from './identity.mjs';
 
@@ -37,10 +36,9 @@ export async function dropDatabase(serverUrl, name) {
   await onServer(serverUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
 }
 
-/** Applies the project's migrations with its own engine (the same code as MIGRATE_ON_START). */
-export async function migrate(root, url) {
-  const tool = await import(pathToFileURL(path.join(root, 'tools', 'prisma-engine', 'migrate.mjs')).href);
-  return tool.applyMigrations(url);
+/** Applies the migrations of the checkout at `root` with the engine of MIGRATE_ON_START. */
+export function migrate(root, url) {
+  return applyMigrations(url, { root });
 }
 
 /** Connections still free on the server, leaving `reserve` for everyone else. */

@@ -191,9 +191,9 @@ export async function explainEndpoints(db, endpoints, { root, mode }) {
     load = (relative) => import(pathToFileURL(path.join(root, relative)).href);
   }
   const { Prisma } = await load('libs/database/src/index.ts');
-  const { ReviewsRepository } = await load('libs/reviews/src/reviews.repository.ts');
-  const { EngineersRepository } = await load('libs/engineers/src/engineers.repository.ts');
-  const { IncidentsRepository } = await load('libs/incidents/src/incidents.repository.ts');
+  const { ReviewsRepository } = await load('libs/reviews/src/index.ts');
+  const { EngineersRepository } = await load('libs/engineers/src/index.ts');
+  const { IncidentsRepository } = await load('libs/incidents/src/index.ts');
   const captured = [];
   const recorder = { $queryRaw: (strings, ...values) => (captured.push(Prisma.sql(strings, ...values)), Promise.resolve([])) };
   const repositories = { reviews: new ReviewsRepository(recorder), engineers: new EngineersRepository(recorder), incidents: new IncidentsRepository(recorder) };

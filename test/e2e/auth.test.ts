@@ -117,9 +117,9 @@ describe('JWT authentication with HS256 and JWT_SECRET', () => {
   });
 
   it('accepts the tokens minted by npm run token', async () => {
-    const script = path.join(import.meta.dirname, '..', '..', 'tools', 'token.mjs');
+    const script = path.join(import.meta.dirname, '..', '..', 'tools', 'token.ts');
     const env = { PATH: process.env.PATH ?? '', JWT_SECRET: TEST_JWT_SECRET };
-    const { stdout } = await promisify(execFile)(process.execPath, [script, '--role', 'admin', '--ttl', '5m'], { env });
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', '@swc-node/register/esm-register', script, '--role', 'admin', '--ttl', '5m'], { env });
     await expectAccepted(t, stdout.trim());
   });
 });

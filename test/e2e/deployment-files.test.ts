@@ -116,7 +116,8 @@ describe('deployment files', () => {
       const env = of(runtime, 'ENV').join(' ');
       expect(env).toMatch(new RegExp(`\\bPORT=${defaultPort}\\b`));
       expect(of(runtime, 'EXPOSE')).toEqual([defaultPort]);
-      for (const [, name] of env.matchAll(/\b([A-Z][A-Z0-9_]*)=/g)) expect(knownVariable(name!), name).toBe(true);
+      // PATH is the shell's (it makes the workspace package's command runnable), not a setting of the service.
+      for (const [, name] of env.matchAll(/\b([A-Z][A-Z0-9_]*)=/g)) if (name !== 'PATH') expect(knownVariable(name!), name).toBe(true);
     });
 
     it('ships what the service reads at run time: package.json (ESM), the migrations and the migration tool', () => {
@@ -124,9 +125,16 @@ describe('deployment files', () => {
       expect(copies).toContain('package.json ./');
       expect((JSON.parse(read('package.json')) as { type: string }).type).toBe('module');
       expect(copies).toContain('prisma ./prisma');
-      const script = (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts['db:migrate'];
-      const tool = script!.replace(/^node /, '');
-      expect(copies.some((copy) => tool.startsWith(copy.split(' ')[0]!))).toBe(true);
+      // db:migrate is the command of a workspace package: the image needs the package's folder (its
+      // node_modules entry is a link to it) and node_modules/.bin on PATH, as npm run has it.
+      const script = (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts['db:migrate']!;
+      const owner = readdirSync(path.join(root, 'packages')).find((folder) => {
+        const manifest = JSON.parse(read(path.join('packages', folder, 'package.json'))) as { bin?: Record<string, string> };
+        return manifest.bin?.[script] !== undefined;
+      });
+      expect(owner, script).toBeDefined();
+      expect(copies).toContain(`packages/${owner} ./packages/${owner}`);
+      expect(of(runtime, 'ENV').join(' ')).toMatch(/\bPATH=\/app\/node_modules\/\.bin:\$PATH\b/);
     });
 
     it('copies only files that exist and that .dockerignore lets into the context', () => {

@@ -3,27 +3,15 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { auditOf } from '../support/audit.js';
-import { createEngineer, createIncident } from '../support/factories.js';
+import { assignReview, createEngineer, createIncident } from '../support/factories.js';
 import { adminToken, bearer, engineerToken, serviceToken, startTestApp, type TestApp } from '../support/test-app.js';
 
 const admin = bearer(adminToken());
 const ENGINEERS = '/api/v1/engineers';
 
-/**
- * An open review made directly in the database (the review endpoints are another module's): an
- * incident, an `assigned` review and the counter bump that an assignment makes.
- */
+/** An open (`assigned`) review of a new incident for the engineer, assigned through the API. */
 async function openReviewFor(t: TestApp, engineerId: string): Promise<string> {
-  const incidentId = randomUUID();
-  const reviewId = randomUUID();
-  await t.sql.query(`INSERT INTO incidents (id, title, severity, ai_proposal) VALUES ($1, 'Fixture', 'high', 'Restart it')`, [incidentId]);
-  await t.sql.query(
-    `INSERT INTO reviews (id, incident_id, engineer_id, status, expected_completion_at, assignment_strategy, assigned_by)
-     VALUES ($1, $2, $3, 'assigned', now() + interval '1 day', 'manual', 'test')`,
-    [reviewId, incidentId, engineerId],
-  );
-  await t.sql.query('UPDATE engineers SET current_review_count = current_review_count + 1 WHERE id = $1', [engineerId]);
-  return reviewId;
+  return (await assignReview(t, (await createIncident(t)).id, engineerId)).id;
 }
 
 /** A tag no other test uses, so that list and ranking assertions see only their own engineers. */
@@ -380,8 +368,7 @@ describe('Engineers API', () => {
     it('deletes an engineer whose reviews are all final (history stays)', async () => {
       const engineer = await createEngineer(t);
       const reviewId = await openReviewFor(t, engineer.id);
-      await t.sql.query(`UPDATE reviews SET status = 'cancelled', cancelled_at = now() WHERE id = $1`, [reviewId]);
-      await t.sql.query('UPDATE engineers SET current_review_count = 0 WHERE id = $1', [engineer.id]);
+      await t.http.post(`/api/v1/reviews/${reviewId}/cancel`).set(admin).send({ reason: 'Not needed' }).expect(200);
       await t.http.delete(`${ENGINEERS}/${engineer.id}`).set(admin).expect(204);
       expect((await t.sql.query('SELECT 1 FROM reviews WHERE engineer_id = $1', [engineer.id])).rowCount).toBe(1);
     });

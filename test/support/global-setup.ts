@@ -1,6 +1,7 @@
 import type { TestProject } from 'vitest/node';
 
-import { applyMigrations } from '../../tools/prisma-engine/migrate.mjs';
+import { applyMigrations } from '@app/prisma-engine';
+
 import { databaseUrl, dropDatabase, withAdmin } from './database.js';
 
 declare module 'vitest' {

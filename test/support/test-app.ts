@@ -26,7 +26,7 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-const TEST_ENV = {
+export const TEST_ENV = {
   NODE_ENV: 'test',
   JWT_SECRET: TEST_JWT_SECRET,
   LOG_LEVEL: 'silent',

@@ -1,10 +1,4 @@
-import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { pathToFileURL } from 'node:url';
-
-interface MigrationTool {
-  applyMigrations(url: string): Promise<string[]>;
-}
 
 /**
  * Prisma's engine serialises migration runs with an advisory lock, but gives up after waiting 10 s
@@ -19,8 +13,8 @@ const LOCK_RETRY_DELAY_MS = 1_000;
  * one applies the migrations, the others wait for it and then find nothing pending.
  */
 export async function applyPendingMigrations(databaseUrl: string): Promise<string[]> {
-  const toolPath = pathToFileURL(path.join(process.cwd(), 'tools', 'prisma-engine', 'migrate.mjs')).href;
-  const tool = (await import(toolPath)) as MigrationTool;
+  // Loaded only when migrations run: the wasm engine is large and most starts do not need it.
+  const tool = await import('@app/prisma-engine');
   const giveUpAt = Date.now() + LOCK_WAIT_LIMIT_MS;
   for (;;) {
     try {

@@ -86,7 +86,7 @@ export class ConfigError extends Error {
   }
 }
 
-const MIN_JWT_SECRET_LENGTH = 32;
+export const MIN_JWT_SECRET_LENGTH = 32;
 const MIN_RSA_MODULUS_BITS = 2048;
 
 type Env = Record<string, string | undefined>;
@@ -183,7 +183,7 @@ function jwtConfig(env: Env): AppConfig['jwt'] {
   const secret = optional(env, 'JWT_SECRET');
   const issuer = optional(env, 'JWT_ISSUER');
   const audience = optional(env, 'JWT_AUDIENCE');
-  const maxTtlSeconds = integer(env, 'JWT_MAX_TTL_SECONDS', 86_400, 60, 31 * 86_400);
+  const maxTtlSeconds = jwtMaxTtlSecondsFrom(env);
   if (publicKeyPem && jwks) throw new ConfigError('JWT_JWKS_URL', 'and JWT_PUBLIC_KEY are exclusive: set one of them');
   const key = publicKeyPem ? publicKeyAlgorithm(publicKeyPem) : undefined;
   if ((key || jwks) && !audience) {
@@ -214,6 +214,11 @@ function metricsAccess(env: Env, nodeEnv: AppConfig['nodeEnv']): { metricsToken?
     throw new ConfigError('METRICS_TOKEN', 'is required in production (or METRICS_PUBLIC=true for an intentionally open /metrics, which lists engineer ids)');
   }
   return { metricsToken, metricsPublic };
+}
+
+/** JWT_MAX_TTL_SECONDS: the longest lifetime a token may have (default 1 d); `npm run token` mints within it. */
+export function jwtMaxTtlSecondsFrom(env: Env): number {
+  return integer(env, 'JWT_MAX_TTL_SECONDS', 86_400, 60, 31 * 86_400);
 }
 
 export function databaseUrlFrom(env: Env): string {

@@ -1,17 +1,19 @@
-// The Prisma CLI driving tools/prisma-engine/schema-engine.mjs (the wasm-backed drop-in for the
+// The Prisma CLI driving schema-engine.mjs (the wasm-backed drop-in for the
 // native schema engine) against throwaway databases `pe_test_<random>` on the local PostgreSQL.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-const projectRoot = path.resolve(import.meta.dirname, '../..');
+const packageRoot = path.resolve(import.meta.dirname, '..');
 const enginePath = path.join(import.meta.dirname, 'schema-engine.mjs');
-const prismaCli = path.join(projectRoot, 'node_modules/prisma/build/index.js');
+// The CLI the workspace installs (this package's peer), found from here as Node would find it.
+const prismaCli = path.join(path.dirname(createRequire(import.meta.url).resolve('prisma/package.json')), 'build/index.js');
 const serverUrl = process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 
 const SCHEMA = `generator client {
@@ -194,7 +196,7 @@ describe('schema-engine.mjs driven by the Prisma CLI', { timeout: 120_000 }, () 
   });
 
   it('answers --version', async () => {
-    const result = await run(process.execPath, [enginePath, '--version'], { cwd: projectRoot });
+    const result = await run(process.execPath, [enginePath, '--version'], { cwd: packageRoot });
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^schema-engine-cli [0-9a-f]{40}/);
   });
@@ -202,7 +204,7 @@ describe('schema-engine.mjs driven by the Prisma CLI', { timeout: 120_000 }, () 
   it('reports a missing database as P1003 in the CLI log format', async () => {
     const datasource = JSON.stringify({ url: databaseUrl(mainDatabase) });
     const result = await run(process.execPath, [enginePath, '--datasource', datasource, 'cli', 'can-connect-to-database'], {
-      cwd: projectRoot,
+      cwd: packageRoot,
     });
     expect(result.code).toBe(1);
     const [, logLine] = result.stderr.trim().split('\n');
