@@ -11,17 +11,18 @@ const root = path.resolve(import.meta.dirname, '..', '..');
 
 /** Lower layers first; a module may depend only on modules listed before it, and only on these. */
 const ALLOWED_DEPENDENCIES: Record<string, string[]> = {
-  config: [],
-  database: ['config'],
-  http: ['config', 'database'],
-  observability: ['config', 'database', 'http'],
-  auth: ['config', 'database', 'http'],
-  audit: ['auth', 'config', 'database', 'http', 'observability'],
-  engineers: ['audit', 'auth', 'config', 'database', 'http', 'observability'],
-  incidents: ['audit', 'auth', 'config', 'database', 'http', 'observability'],
-  webhooks: ['auth', 'config', 'database', 'engineers', 'http', 'observability'],
-  reviews: ['audit', 'auth', 'config', 'database', 'engineers', 'http', 'incidents', 'observability', 'webhooks'],
-  sla: ['audit', 'auth', 'config', 'database', 'engineers', 'http', 'incidents', 'observability', 'reviews', 'webhooks'],
+  common: [],
+  config: ['common'],
+  database: ['common', 'config'],
+  http: ['common', 'config', 'database'],
+  observability: ['common', 'config', 'database', 'http'],
+  auth: ['common', 'config', 'database', 'http'],
+  audit: ['auth', 'common', 'config', 'database', 'http', 'observability'],
+  engineers: ['audit', 'auth', 'common', 'config', 'database', 'http', 'observability'],
+  incidents: ['audit', 'auth', 'common', 'config', 'database', 'http', 'observability'],
+  webhooks: ['auth', 'common', 'config', 'database', 'engineers', 'http', 'observability'],
+  reviews: ['audit', 'auth', 'common', 'config', 'database', 'engineers', 'http', 'incidents', 'observability', 'webhooks'],
+  sla: ['audit', 'auth', 'common', 'config', 'database', 'engineers', 'http', 'incidents', 'observability', 'reviews', 'webhooks'],
 };
 
 interface SourceFile {
