@@ -1,7 +1,5 @@
 import { ConflictError, DomainError, mapConstraintErrors } from '@app/common';
 
-import type { EngineerRow } from './engineer.view.js';
-
 export class EmailDomainNotAllowedError extends DomainError {
   constructor(domain: string) {
     super('EMAIL_DOMAIN_NOT_ALLOWED', `Email domain ${domain} is not allowed`);
@@ -35,7 +33,7 @@ export class CapacityBelowOpenReviewsError extends ConflictError {
 
 /** The engineer holds maxConcurrentReviews open reviews; without the row, the CHECK constraint caught it. */
 export class EngineerAtCapacityError extends ConflictError {
-  constructor(engineer?: Pick<EngineerRow, 'id' | 'currentReviewCount' | 'maxConcurrentReviews'>) {
+  constructor(engineer?: { id: string; currentReviewCount: number; maxConcurrentReviews: number }) {
     super(
       'ENGINEER_AT_CAPACITY',
       engineer
