@@ -4,7 +4,9 @@ import { applyDecorators, type ExecutionContext, Injectable, SetMetadata } from 
 import { ThrottlerGuard, type ThrottlerLimitDetail } from '@nestjs/throttler';
 import type { Request, Response } from 'express';
 
-import { DomainError, Problems } from '@app/http';
+import { Problems } from '@app/http';
+
+import { RateLimitedError } from './auth.errors.js';
 
 export const ASSIGN_RATE_LIMITED = 'auth:assign-rate-limited';
 /** The one throttler: every @AssignRateLimited() route draws from the same per-subject bucket. */
@@ -45,6 +47,6 @@ export class AssignRateLimitGuard extends ThrottlerGuard {
     const retryAfter = Math.max(1, detail.timeToBlockExpire);
     context.switchToHttp().getResponse<Response>().setHeader('Retry-After', String(retryAfter));
     const windowSeconds = Math.round(detail.ttl / 1000);
-    throw new DomainError(429, 'RATE_LIMITED', `At most ${detail.limit} assignment calls per ${windowSeconds} s; retry in ${retryAfter} s`);
+    throw new RateLimitedError(detail.limit, windowSeconds, retryAfter);
   }
 }

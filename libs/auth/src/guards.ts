@@ -3,7 +3,8 @@ import { Reflector } from '@nestjs/core';
 import { AuthGuard } from '@nestjs/passport';
 import type { Request, Response } from 'express';
 
-import { type Caller, DomainError, IS_PUBLIC } from '@app/http';
+import { DomainError, ForbiddenError, UnauthenticatedError } from '@app/common';
+import { type Caller, IS_PUBLIC } from '@app/http';
 
 import { REQUIRED_PERMISSIONS } from './decorators.js';
 import { type Permission, permissionsOf } from './permissions.js';
@@ -44,7 +45,7 @@ export class JwtAuthGuard extends AuthGuard('jwt') {
     if (error || !user) {
       http.getResponse<Response>().setHeader('WWW-Authenticate', 'Bearer realm="api"');
       if (error instanceof DomainError) throw error;
-      throw new DomainError(401, 'UNAUTHENTICATED', `Authentication failed: ${describeTokenRejection(error ?? info)}`);
+      throw new UnauthenticatedError(`Authentication failed: ${describeTokenRejection(error ?? info)}`);
     }
     http.getRequest<Request>().caller = user as unknown as Caller;
     return user;
@@ -66,6 +67,6 @@ export class PermissionsGuard {
     const caller = context.switchToHttp().getRequest<Request>().caller;
     const granted = permissionsOf(caller?.roles ?? []);
     if (required.some((permission) => granted.has(permission))) return true;
-    throw new DomainError(403, 'FORBIDDEN', 'Your role may not call this endpoint');
+    throw new ForbiddenError('Your role may not call this endpoint');
   }
 }

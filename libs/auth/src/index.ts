@@ -6,3 +6,4 @@ export * from './guards.js';
 export * from './jwt.strategy.js';
 export * from './permissions.js';
 export * from './rate-limit-store.js';
+export * from './auth.errors.js';

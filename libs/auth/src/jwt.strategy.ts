@@ -6,8 +6,9 @@ import type { Request } from 'express';
 import { createRemoteJWKSet, decodeProtectedHeader } from 'jose';
 import { ExtractJwt, type SecretOrKeyProvider, Strategy } from 'passport-jwt';
 
+import { UnauthenticatedError } from '@app/common';
 import { APP_CONFIG, type AppConfig } from '@app/config';
-import { type Caller, DomainError } from '@app/http';
+import { type Caller } from '@app/http';
 
 import { isRole } from './permissions.js';
 
@@ -48,8 +49,8 @@ function jwksKeyProvider(jwksUrl: string): SecretOrKeyProvider<Request> {
   };
 }
 
-function unauthenticated(detail: string): DomainError {
-  return new DomainError(401, 'UNAUTHENTICATED', detail);
+function unauthenticated(detail: string): UnauthenticatedError {
+  return new UnauthenticatedError(detail);
 }
 
 /** Checks the claims the contract requires beyond the signature; anything malformed is a 401. */

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { DomainError } from '@app/http';
+import { DomainError } from '@app/common';
 
 import { MemoryFixedWindowStore, RedisFixedWindowStore } from './rate-limit-store.js';
 
@@ -80,7 +80,7 @@ describe('RedisFixedWindowStore', () => {
     await store.onApplicationShutdown();
     const failure = await store.increment('gone', 1_000, 3).catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(DomainError);
-    expect(failure).toMatchObject({ status: 503, code: 'SERVICE_UNAVAILABLE' });
+    expect(failure).toMatchObject({ kind: 'unavailable', code: 'SERVICE_UNAVAILABLE' });
 
     const unreachable = new RedisFixedWindowStore('redis://127.0.0.1:1/0');
     await expect(unreachable.onModuleInit()).rejects.toThrow(/REDIS_URL: cannot connect/);

@@ -2,8 +2,8 @@ import { Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/c
 import type { ThrottlerStorage } from '@nestjs/throttler';
 import { Redis } from 'ioredis';
 
+import { ServiceUnavailableError } from '@app/common';
 import type { AppConfig } from '@app/config';
-import { DomainError } from '@app/http';
 
 type ThrottlerStorageRecord = Awaited<ReturnType<ThrottlerStorage['increment']>>;
 
@@ -102,7 +102,7 @@ export class RedisFixedWindowStore implements ThrottlerStorage, OnModuleInit, On
       result = await this.redis.eval(FIXED_WINDOW_HIT, 1, `${KEY_PREFIX}${key}`, ttl);
     } catch (error) {
       this.logger.error(`Rate-limit Redis unavailable: ${(error as Error).message}`);
-      throw new DomainError(503, 'SERVICE_UNAVAILABLE', 'The rate-limit store is unavailable; retry shortly');
+      throw new ServiceUnavailableError('The rate-limit store is unavailable; retry shortly');
     }
     const [hits, msLeft] = result as [number, number];
     return toRecord({ hits, msLeft }, limit);

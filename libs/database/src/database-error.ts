@@ -57,20 +57,6 @@ function constraintFromMessage(message: string | undefined): string | undefined 
   return message?.match(/constraint "([^"]+)"/)?.[1] ?? message?.match(/index "([^"]+)"/)?.[1];
 }
 
-export function isUniqueViolation(error: unknown, constraint?: string): boolean {
-  const info = describeDatabaseError(error);
-  if (!info) return false;
-  const unique = info.sqlState === '23505' || info.kind === 'UniqueConstraintViolation' || info.kind === 'P2002';
-  return unique && (constraint === undefined || info.constraint === constraint || info.message.includes(constraint));
-}
-
-export function isCheckViolation(error: unknown, constraint?: string): boolean {
-  const info = describeDatabaseError(error);
-  if (!info) return false;
-  const check = info.sqlState === '23514';
-  return check && (constraint === undefined || info.constraint === constraint || info.message.includes(constraint));
-}
-
 /** Deadlocks and serialization failures: the transaction can simply be run again. */
 export function isRetryableConflict(error: unknown): boolean {
   const info = describeDatabaseError(error);

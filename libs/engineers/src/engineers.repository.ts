@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
 
 import { type EngineerStatus, Prisma, PrismaService, type Tx } from '@app/database';
-import { registerConstraintProblems } from '@app/http';
 
 import type { EngineerRow } from './engineer.view.js';
 
@@ -39,10 +38,6 @@ export interface Candidate {
   /** All eligible engineers, including ones locked by concurrent assignments. */
   candidates: number;
 }
-
-registerConstraintProblems({
-  engineers_review_count_within_capacity: { status: 409, code: 'ENGINEER_AT_CAPACITY', detail: 'The engineer is at capacity' },
-});
 
 /** The only code that reads or writes the engineers table; other modules call it with their transaction. */
 @Injectable()

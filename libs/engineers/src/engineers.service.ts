@@ -2,19 +2,15 @@ import { Inject, Injectable } from '@nestjs/common';
 
 import { AuditService } from '@app/audit';
 import { type Actor, Permission } from '@app/auth';
+import { NotFoundError } from '@app/common';
 import { APP_CONFIG, type AppConfig } from '@app/config';
-import { EngineerStatus, isUniqueViolation, TransactionRunner, type Tx } from '@app/database';
-import { ConflictError, DomainError, NotFoundError, type Page, pageWindow, toPage } from '@app/http';
+import { EngineerStatus, TransactionRunner, type Tx } from '@app/database';
+import { type Page, pageWindow, toPage } from '@app/http';
 
 import type { AvailableEngineersQueryDto, CreateEngineerDto, ListEngineersQueryDto, UpdateEngineerDto } from './dto/engineer.dto.js';
+import { CapacityBelowOpenReviewsError, EmailDomainNotAllowedError, EngineerDeletedError, EngineerHasOpenReviewsError } from './engineer.errors.js';
 import { type EngineerRow, type EngineerView, toEngineerView } from './engineer.view.js';
 import { type EngineerChanges, EngineersRepository } from './engineers.repository.js';
-
-export class EngineerDeletedError extends ConflictError {
-  constructor(id: string) {
-    super('ENGINEER_DELETED', `Engineer ${id} is deleted`);
-  }
-}
 
 @Injectable()
 export class EngineersService {
@@ -25,26 +21,21 @@ export class EngineersService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
+  /** A taken email is decided by the unique index (EmailTakenError), not by a prior SELECT. */
   async create(actor: Actor, input: CreateEngineerDto): Promise<EngineerView> {
     this.checkEmailDomain(input.email);
-    try {
-      return await this.transactions.run(async (tx) => {
-        const row = await this.engineers.insert(tx, {
-          name: input.name,
-          email: input.email,
-          expertise: input.expertise ?? [],
-          maxConcurrentReviews: input.maxConcurrentReviews ?? 3,
-          status: input.status ?? EngineerStatus.active,
-        });
-        const view = toEngineerView(row);
-        await this.audit.record(tx, actor, { action: 'engineer.created', entityType: 'engineer', entityId: row.id, before: null, after: view });
-        return view;
+    return this.transactions.run(async (tx) => {
+      const row = await this.engineers.insert(tx, {
+        name: input.name,
+        email: input.email,
+        expertise: input.expertise ?? [],
+        maxConcurrentReviews: input.maxConcurrentReviews ?? 3,
+        status: input.status ?? EngineerStatus.active,
       });
-    } catch (error) {
-      // Decided by the unique index, not by a prior SELECT: two racing creates get one 201 and one 409.
-      if (isUniqueViolation(error, 'engineers_email_key')) throw new ConflictError('EMAIL_TAKEN', `Email ${input.email} is already taken`);
-      throw error;
-    }
+      const view = toEngineerView(row);
+      await this.audit.record(tx, actor, { action: 'engineer.created', entityType: 'engineer', entityId: row.id, before: null, after: view });
+      return view;
+    });
   }
 
   async list(query: ListEngineersQueryDto): Promise<Page<EngineerView>> {
@@ -87,10 +78,7 @@ export class EngineersService {
       const changes = changedFields(before, input);
       if (Object.keys(changes).length === 0) return toEngineerView(before);
       if (changes.maxConcurrentReviews !== undefined && changes.maxConcurrentReviews < before.currentReviewCount) {
-        throw new ConflictError(
-          'CAPACITY_BELOW_OPEN_REVIEWS',
-          `Engineer ${id} has ${before.currentReviewCount} open reviews; maxConcurrentReviews cannot be ${changes.maxConcurrentReviews}`,
-        );
+        throw new CapacityBelowOpenReviewsError(id, before.currentReviewCount, changes.maxConcurrentReviews);
       }
       const after = await this.engineers.update(tx, id, changes);
       await this.audit.record(tx, actor, {
@@ -110,7 +98,7 @@ export class EngineersService {
       const before = await this.lockExisting(tx, id);
       if (before.deletedAt) return;
       const open = await this.engineers.countOpenReviews(tx, id);
-      if (open > 0) throw new ConflictError('ENGINEER_HAS_OPEN_REVIEWS', `Engineer ${id} has ${open} open reviews`);
+      if (open > 0) throw new EngineerHasOpenReviewsError(id, open);
       const after = await this.engineers.softDelete(tx, id);
       await this.audit.record(tx, actor, {
         action: 'engineer.deleted',
@@ -136,9 +124,7 @@ export class EngineersService {
   private checkEmailDomain(email: string): void {
     const allowed = this.config.allowedEmailDomains;
     const domain = email.split('@').pop() ?? '';
-    if (allowed && !allowed.includes(domain)) {
-      throw new DomainError(400, 'EMAIL_DOMAIN_NOT_ALLOWED', `Email domain ${domain} is not allowed`);
-    }
+    if (allowed && !allowed.includes(domain)) throw new EmailDomainNotAllowedError(domain);
   }
 }
 

@@ -1,4 +1,5 @@
-import { type DomainError, type FieldError, ValidationFailedError } from './domain-error.js';
+import { type DomainError, type FieldError, ValidationFailedError } from '@app/common';
+
 import { fieldName, MAX_FIELD_ERRORS, validationFailed } from './validation-errors.js';
 
 /**

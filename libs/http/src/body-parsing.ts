@@ -2,8 +2,10 @@ import { type CallHandler, type ExecutionContext, Injectable, type NestIntercept
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Observable } from 'rxjs';
 
+import { type DomainError, ValidationFailedError } from '@app/common';
+
 import { bodyContentViolation, bodyLimitViolation } from './body-limits.js';
-import { DomainError } from './domain-error.js';
+import { PayloadTooLargeError, UnsupportedMediaTypeError } from './http.errors.js';
 
 declare module 'express' {
   interface Request {
@@ -33,7 +35,7 @@ function isJson(req: Request): boolean {
  */
 export function requireJsonBody(req: Request, _res: Response, next: NextFunction): void {
   if (hasBody(req) && !isJson(req)) {
-    req.bodyError = new DomainError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Request bodies must be application/json');
+    req.bodyError = new UnsupportedMediaTypeError('Request bodies must be application/json');
     req.resume();
     next();
     return;
@@ -88,7 +90,7 @@ export function checkBodyContent(req: Request, _res: Response, next: NextFunctio
  */
 export function bodyParserErrors(error: unknown, req: Request, _res: Response, next: NextFunction): void {
   const typed = error as { type?: string; status?: number };
-  if (typed.type === 'entity.too.large') return next(new DomainError(413, 'PAYLOAD_TOO_LARGE', `Request bodies are limited to ${MAX_BODY_BYTES} bytes`));
+  if (typed.type === 'entity.too.large') return next(new PayloadTooLargeError(MAX_BODY_BYTES));
   const deferred = unreadableBody(error);
   if (!deferred) return next(error);
   req.bodyError = deferred;
@@ -99,11 +101,11 @@ export function bodyParserErrors(error: unknown, req: Request, _res: Response, n
 function unreadableBody(error: unknown): DomainError | undefined {
   if (error instanceof BodyLimitError) return error.problem;
   const typed = error as { type?: string; status?: number };
-  if (typed.type === 'entity.parse.failed') return new DomainError(400, 'VALIDATION_FAILED', 'Malformed JSON body');
+  if (typed.type === 'entity.parse.failed') return new ValidationFailedError('Malformed JSON body');
   if (typed.type === 'charset.unsupported' || typed.type === 'encoding.unsupported') {
-    return new DomainError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Unsupported body encoding');
+    return new UnsupportedMediaTypeError('Unsupported body encoding');
   }
-  if (typed.status !== undefined && typed.status >= 400 && typed.status < 500) return new DomainError(400, 'VALIDATION_FAILED', 'Invalid request body');
+  if (typed.status !== undefined && typed.status >= 400 && typed.status < 500) return new ValidationFailedError('Invalid request body');
   return undefined;
 }
 

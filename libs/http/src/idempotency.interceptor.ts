@@ -6,10 +6,11 @@ import { Reflector } from '@nestjs/core';
 import type { Request, Response } from 'express';
 import { from, type Observable, switchMap } from 'rxjs';
 
+import { ServiceUnavailableError, ValidationFailedError } from '@app/common';
 import { APP_CONFIG, type AppConfig } from '@app/config';
 
 import { canonicalJson } from './canonical-json.js';
-import { DomainError } from './domain-error.js';
+import { IdempotencyKeyReusedError } from './http.errors.js';
 import { type IdempotencyClaim, IdempotencyRepository, type IdempotencyScope } from './idempotency.repository.js';
 import { type ProblemDetails, toProblem } from './problem.js';
 import { overrideResponse, responseStatusOverride } from './response-override.js';
@@ -53,7 +54,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
     const key = req.header('idempotency-key');
     if (req.method !== 'POST' || key === undefined || !req.caller) return next.handle();
     if (!KEY_PATTERN.test(key)) {
-      throw new DomainError(400, 'VALIDATION_FAILED', 'Idempotency-Key must be 1–200 printable ASCII characters', [
+      throw new ValidationFailedError('Idempotency-Key must be 1–200 printable ASCII characters', [
         { field: 'Idempotency-Key', message: 'must be 1–200 printable ASCII characters' },
       ]);
     }
@@ -81,12 +82,12 @@ export class IdempotencyInterceptor implements NestInterceptor {
       const stored = await this.records.find(scope);
       if (!stored) continue;
       if (stored.requestHash !== requestHash) {
-        throw new DomainError(422, 'IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used with a different request body');
+        throw new IdempotencyKeyReusedError();
       }
       if (stored.statusCode !== null) return { status: stored.statusCode, body: stored.responseBody };
       if (Date.now() + pause > deadline) {
         res.setHeader('Retry-After', String(Math.max(1, Math.ceil(stored.leaseRemainingMs / 1000))));
-        throw new DomainError(503, 'SERVICE_UNAVAILABLE', 'A request with this Idempotency-Key is still in progress; retry later');
+        throw new ServiceUnavailableError('A request with this Idempotency-Key is still in progress; retry later');
       }
       await new Promise((resolve) => setTimeout(resolve, pause * (0.8 + Math.random() * 0.4)));
     }

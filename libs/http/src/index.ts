@@ -1,4 +1,3 @@
-export * from './domain-error.js';
 export * from './dto-transforms.js';
 export * from './http.module.js';
 export * from './http-setup.js';
@@ -18,3 +17,4 @@ export * from './problem-codes.js';
 export * from './openapi-conventions.js';
 export * from './public-route.js';
 export * from './backpressure.js';
+export * from './http.errors.js';

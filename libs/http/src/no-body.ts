@@ -3,7 +3,8 @@ import { ApiBody } from '@nestjs/swagger';
 import type { Request } from 'express';
 import type { Observable } from 'rxjs';
 
-import { ValidationFailedError } from './domain-error.js';
+import { ValidationFailedError } from '@app/common';
+
 import { validationFailed } from './validation-errors.js';
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

@@ -2,7 +2,8 @@ import { STATUS_CODES } from 'node:http';
 
 import type { OpenAPIObject, OperationObject, ParameterObject, ReferenceObject, ResponseObject, SchemaObject } from '@nestjs/swagger';
 
-import type { ErrorCode } from './domain-error.js';
+import type { ErrorCode } from '@app/common';
+
 import { ERROR_CODE_MEANINGS, type RouteProblems, routeProblems } from './problem-codes.js';
 import type { RouteDefinition } from './route-catalog.js';
 

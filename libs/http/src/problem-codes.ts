@@ -1,9 +1,21 @@
-import type { ErrorCode } from './domain-error.js';
+import type { ERROR_CODES, ErrorCode } from '@app/common';
+
+import type { STATUS_OF_KIND } from './problem.js';
 
 export const PROBLEM_CODES = 'http:problem-codes';
 
-/** Error statuses a route can answer, each with the `code` values it can carry there, in check order. */
-export type ProblemCodes = Partial<Record<number, readonly ErrorCode[]>>;
+type ErrorStatus = (typeof STATUS_OF_KIND)[keyof typeof STATUS_OF_KIND];
+
+/** The codes answered with this status (their kind's status). */
+export type CodesWithStatus<S extends ErrorStatus> = { [C in ErrorCode]: (typeof STATUS_OF_KIND)[(typeof ERROR_CODES)[C]] extends S ? C : never }[ErrorCode];
+
+/**
+ * Error statuses a route can answer, each with the `code` values it can carry there, in check order.
+ * A code listed under a status it is never answered with does not compile.
+ */
+export type ProblemCodes = { readonly [S in ErrorStatus]?: readonly CodesWithStatus<S>[] };
+
+type CodesByStatus = Partial<Record<number, readonly ErrorCode[]>>;
 
 export interface ProblemOptions {
   /** Extra members of the problem body on one status (e.g. terminus's result on a failed health check). */
@@ -11,7 +23,7 @@ export interface ProblemOptions {
 }
 
 export interface RouteProblems {
-  codes: ProblemCodes;
+  codes: CodesByStatus;
   members: Partial<Record<number, Record<string, object>>>;
 }
 
@@ -47,7 +59,7 @@ export const ERROR_CODE_MEANINGS: Record<ErrorCode, string> = {
   INTERNAL_ERROR: 'an unexpected error (logged with the request id; no details are sent)',
 };
 
-function merged(existing: RouteProblems | undefined, codes: ProblemCodes, options: ProblemOptions): RouteProblems {
+function merged(existing: RouteProblems | undefined, codes: CodesByStatus, options: ProblemOptions): RouteProblems {
   const result: RouteProblems = { codes: { ...existing?.codes }, members: { ...existing?.members, ...options.members } };
   for (const [status, list] of Object.entries(codes)) {
     result.codes[Number(status)] = [...new Set([...(result.codes[Number(status)] ?? []), ...(list ?? [])])];

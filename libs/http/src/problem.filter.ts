@@ -1,7 +1,7 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, Logger, NotFoundException } from '@nestjs/common';
 import type { Request, Response } from 'express';
 
-import { DomainError } from './domain-error.js';
+import { MethodNotAllowedError, NoRouteError } from './http.errors.js';
 import { toProblem } from './problem.js';
 import { RouteCatalog } from './route-catalog.js';
 
@@ -45,8 +45,8 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     const allowed = this.routes.methodsFor(path);
     if (allowed.length > 0) {
       req.res?.setHeader('Allow', [...new Set(allowed)].join(', '));
-      return new DomainError(405, 'METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${path}`);
+      return new MethodNotAllowedError(req.method, path);
     }
-    return new DomainError(404, 'NOT_FOUND', `No route ${req.method} ${path}`);
+    return new NoRouteError(req.method, path);
   }
 }

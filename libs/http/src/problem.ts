@@ -1,10 +1,9 @@
 import { STATUS_CODES } from 'node:http';
 
-import { HttpException, HttpStatus } from '@nestjs/common';
+import { HttpException } from '@nestjs/common';
 
+import { DomainError, type ErrorCode, errorForConstraint, type ErrorKind, type FieldError } from '@app/common';
 import { describeDatabaseError, isConnectionFailure, isLockWaitExceeded, isRetryableConflict, TransactionConflictError } from '@app/database';
-
-import { DomainError, type ErrorCode, type FieldError } from './domain-error.js';
 
 export interface ProblemDetails {
   type: string;
@@ -21,6 +20,23 @@ export interface ProblemDetails {
   details?: unknown;
 }
 
+/** The one table from an error's kind to the HTTP status it is answered with. */
+export const STATUS_OF_KIND = {
+  invalid: 400,
+  unauthenticated: 401,
+  forbidden: 403,
+  'not-found': 404,
+  'method-not-allowed': 405,
+  conflict: 409,
+  'too-large': 413,
+  'unsupported-media-type': 415,
+  mismatch: 422,
+  'rate-limited': 429,
+  integrity: 500,
+  unavailable: 503,
+} as const satisfies Record<ErrorKind, number>;
+
+/** The code of an HttpException that carries none (thrown by Nest or a library, not by our code). */
 const HTTP_CODES: Partial<Record<number, ErrorCode>> = {
   400: 'VALIDATION_FAILED',
   401: 'UNAUTHENTICATED',
@@ -32,22 +48,6 @@ const HTTP_CODES: Partial<Record<number, ErrorCode>> = {
   429: 'RATE_LIMITED',
   503: 'SERVICE_UNAVAILABLE',
 };
-
-export interface ConstraintProblem {
-  status: HttpStatus;
-  code: ErrorCode;
-  detail: string;
-}
-
-const constraintProblems = new Map<string, ConstraintProblem>();
-
-/**
- * A module names the database constraints of its own tables whose violation has a contract code:
- * the last word behind its checks (a race the locks did not stop still answers the contract's 409).
- */
-export function registerConstraintProblems(problems: Record<string, ConstraintProblem>): void {
-  for (const [constraint, mapped] of Object.entries(problems)) constraintProblems.set(constraint, mapped);
-}
 
 export interface ProblemContext {
   path: string;
@@ -80,9 +80,7 @@ function problem(status: number, code: ErrorCode, context: ProblemContext, detai
 
 /** Turns anything thrown while handling a request into the contract's problem+json body. */
 export function toProblem(error: unknown, context: ProblemContext): ClassifiedError {
-  if (error instanceof DomainError) {
-    return { problem: problem(error.status, error.code, context, error.detail, error.errors), unexpected: false };
-  }
+  if (error instanceof DomainError) return fromDomainError(error, context);
   if (error instanceof HttpException) {
     const status = error.getStatus();
     const response = error.getResponse();
@@ -109,9 +107,17 @@ export function toProblem(error: unknown, context: ProblemContext): ClassifiedEr
     return { problem: problem(503, 'SERVICE_UNAVAILABLE', context, 'The database is unavailable; retry later'), unexpected: false };
   }
   const database = describeDatabaseError(error);
-  const mapped = database?.constraint ? constraintProblems.get(database.constraint) : undefined;
-  if (mapped) {
-    return { problem: problem(mapped.status, mapped.code, context, mapped.detail), unexpected: false };
-  }
+  const mapped = database?.constraint ? errorForConstraint(database.constraint) : undefined;
+  if (mapped) return fromDomainError(mapped, context);
+  return unexpectedError(context);
+}
+
+function fromDomainError(error: DomainError, context: ProblemContext): ClassifiedError {
+  // A broken invariant is our bug: logged with its detail, answered like any unexpected error.
+  if (error.kind === 'integrity') return unexpectedError(context);
+  return { problem: problem(STATUS_OF_KIND[error.kind], error.code, context, error.detail, error.errors), unexpected: false };
+}
+
+function unexpectedError(context: ProblemContext): ClassifiedError {
   return { problem: problem(500, 'INTERNAL_ERROR', context, 'An unexpected error occurred'), unexpected: true };
 }

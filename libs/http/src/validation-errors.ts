@@ -1,4 +1,4 @@
-import { type FieldError, ValidationFailedError } from './domain-error.js';
+import { type FieldError, ValidationFailedError } from '@app/common';
 
 /** The contract lists at most this many field errors; `detail` says how many more failed. */
 export const MAX_FIELD_ERRORS = 20;

@@ -2,7 +2,8 @@ import type { ArgumentMetadata } from '@nestjs/common';
 import { IsOptional } from 'class-validator';
 import { describe, expect, it } from 'vitest';
 
-import { ValidationFailedError } from './domain-error.js';
+import { ValidationFailedError } from '@app/common';
+
 import { IsTagList, NormalizeTags, OptionalField, QueryBool, QueryInt } from './dto-transforms.js';
 import { PageQueryDto } from './pagination.js';
 import { createValidationPipe } from './validation.js';

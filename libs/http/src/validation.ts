@@ -1,7 +1,8 @@
 import { type ArgumentMetadata, type Type, type ValidationError, ValidationPipe } from '@nestjs/common';
 import { getMetadataStorage } from 'class-validator';
 
-import { type FieldError, ValidationFailedError } from './domain-error.js';
+import { type FieldError, ValidationFailedError } from '@app/common';
+
 import { IS_TAG_LIST, tagListProblems } from './dto-transforms.js';
 import { validationFailed } from './validation-errors.js';
 

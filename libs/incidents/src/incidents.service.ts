@@ -2,10 +2,12 @@ import { Injectable } from '@nestjs/common';
 
 import { AuditService } from '@app/audit';
 import type { Actor } from '@app/auth';
+import { NotFoundError } from '@app/common';
 import { TransactionRunner } from '@app/database';
-import { ConflictError, NotFoundError, type Page, pageWindow, toPage } from '@app/http';
+import { type Page, pageWindow, toPage } from '@app/http';
 
 import type { CreateIncidentDto, ListIncidentsQueryDto } from './dto/incident.dto.js';
+import { IncidentTransitionError } from './incident.errors.js';
 import { type IncidentView, MANUAL_INCIDENT_TRANSITIONS, toIncidentView } from './incident.view.js';
 import { IncidentsRepository } from './incidents.repository.js';
 
@@ -50,7 +52,7 @@ export class IncidentsService {
       if (!before) throw new NotFoundError('Incident', id);
       const requiredFrom = MANUAL_INCIDENT_TRANSITIONS[status];
       if (before.status !== requiredFrom) {
-        throw new ConflictError('INVALID_TRANSITION', `Incident ${id} cannot move from ${before.status} to ${status}`);
+        throw new IncidentTransitionError(id, before.status, status);
       }
       const after = await this.incidents.setStatus(tx, id, status);
       await this.audit.record(tx, actor, {

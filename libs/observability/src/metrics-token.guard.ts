@@ -3,8 +3,8 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { type CanActivate, type ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import type { Request, Response } from 'express';
 
+import { UnauthenticatedError } from '@app/common';
 import { APP_CONFIG, type AppConfig } from '@app/config';
-import { DomainError } from '@app/http';
 
 function digest(value: string): Buffer {
   return createHash('sha256').update(value).digest();
@@ -29,6 +29,6 @@ export class MetricsTokenGuard implements CanActivate {
     const presented = http.getRequest<Request>().headers.authorization ?? '';
     if (timingSafeEqual(digest(presented), this.expected)) return true;
     http.getResponse<Response>().setHeader('WWW-Authenticate', 'Bearer realm="metrics"');
-    throw new DomainError(401, 'UNAUTHENTICATED', 'The metrics endpoint requires the metrics token');
+    throw new UnauthenticatedError('The metrics endpoint requires the metrics token');
   }
 }

@@ -2,13 +2,14 @@ import { Injectable } from '@nestjs/common';
 
 import { type AuditActor, AuditService } from '@app/audit';
 import { type Actor } from '@app/auth';
+import { ConflictError, IntegrityError, NotFoundError } from '@app/common';
 import { AssignmentStrategy, IncidentStatus, type ReviewPriority, TransactionRunner, type Tx } from '@app/database';
-import { type Candidate, type EngineerRow, EngineersRepository, toEngineerView } from '@app/engineers';
-import { ConflictError, IntegrityError, NotFoundError } from '@app/http';
+import { type Candidate, EngineerAtCapacityError, EngineerDeletedError, type EngineerRow, EngineersRepository, toEngineerView } from '@app/engineers';
 import { CLOSED_INCIDENT_STATUSES, type IncidentRow, IncidentsRepository, toIncidentView } from '@app/incidents';
 import { ReviewMetrics } from '@app/observability';
 import { OutboxService } from '@app/webhooks';
 
+import { EngineerUnavailableError, IncidentClosedError, IncidentHasOpenReviewError, NoEngineerAvailableError, SameEngineerError } from './review.errors.js';
 import { type ReviewRow, type ReviewView, toReviewView } from './review.view.js';
 import { ReviewDeadlines } from './review-deadlines.js';
 import { assertMovable } from './review-state-machine.js';
@@ -71,7 +72,7 @@ export class AssignmentService {
         const incident = await this.lockIncident(tx, input.incidentId);
         this.assertIncidentAssignable(incident);
         const candidate = await this.claimCandidate(tx, incident.requiredExpertise);
-        if (!candidate) throw new ConflictError('NO_ENGINEER_AVAILABLE', `No available engineer has ${describeExpertise(incident)}`);
+        if (!candidate) throw new NoEngineerAvailableError(describeExpertise(incident));
         const review = await this.open(tx, actor, incident, candidate.engineer, input.priority, automatic(AssignmentStrategy.auto, candidate), null);
         return toReviewView(review);
       }),
@@ -87,7 +88,7 @@ export class AssignmentService {
         const review = await this.lockReview(tx, reviewId);
         const [current, target] = await this.lockEngineerPair(tx, review.engineerId, input.engineerId);
         assertMovable(review.id, review.status);
-        if (target.id === current.id) throw new ConflictError('SAME_ENGINEER', `Review ${reviewId} is already held by engineer ${target.id}`);
+        if (target.id === current.id) throw new SameEngineerError(reviewId, target.id);
         this.assertEngineerCanTake(target);
         const moved = await this.move(tx, actor, { review, incident, from: current, to: target, reason: input.reason, choice: REASSIGN });
         return toReviewView(moved);
@@ -111,7 +112,7 @@ export class AssignmentService {
         incidents.set(incidentId, await this.lockIncident(tx, incidentId));
       }
       const before = await this.lockEngineer(tx, engineerId);
-      if (before.deletedAt) throw new ConflictError('ENGINEER_DELETED', `Engineer ${engineerId} is deleted`);
+      if (before.deletedAt) throw new EngineerDeletedError(engineerId);
       let drained = await this.engineers.update(tx, engineerId, { status: input.status });
       const result: DrainResult = { engineer: toEngineerView(drained), reassigned: [], notReassigned: [] };
       for (const { id, incidentId } of await this.reviews.movableForEngineer(tx, engineerId)) {
@@ -297,24 +298,13 @@ export class AssignmentService {
   }
 
   private assertIncidentAssignable(incident: IncidentRow): void {
-    if (CLOSED_INCIDENT_STATUSES.includes(incident.status)) {
-      throw new ConflictError('INCIDENT_CLOSED', `Incident ${incident.id} is ${incident.status}`);
-    }
-    if (incident.openReviewId) {
-      throw new ConflictError('INCIDENT_HAS_OPEN_REVIEW', `Incident ${incident.id} already has open review ${incident.openReviewId}`);
-    }
+    if (CLOSED_INCIDENT_STATUSES.includes(incident.status)) throw new IncidentClosedError(incident);
+    if (incident.openReviewId) throw new IncidentHasOpenReviewError(incident);
   }
 
   private assertEngineerCanTake(engineer: EngineerRow): void {
-    if (engineer.deletedAt || engineer.status !== 'active') {
-      throw new ConflictError('ENGINEER_UNAVAILABLE', `Engineer ${engineer.id} is ${engineer.deletedAt ? 'deleted' : engineer.status}`);
-    }
-    if (engineer.currentReviewCount >= engineer.maxConcurrentReviews) {
-      throw new ConflictError(
-        'ENGINEER_AT_CAPACITY',
-        `Engineer ${engineer.id} has ${engineer.currentReviewCount} of ${engineer.maxConcurrentReviews} open reviews`,
-      );
-    }
+    if (engineer.deletedAt || engineer.status !== 'active') throw new EngineerUnavailableError(engineer);
+    if (engineer.currentReviewCount >= engineer.maxConcurrentReviews) throw new EngineerAtCapacityError(engineer);
   }
 }
 

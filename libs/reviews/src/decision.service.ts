@@ -1,10 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 
 import { type Actor, Permission } from '@app/auth';
+import { NotFoundError } from '@app/common';
 import { APP_CONFIG, type AppConfig } from '@app/config';
 import { PrismaService, type Tx } from '@app/database';
 import { EngineersRepository } from '@app/engineers';
-import { NotFoundError } from '@app/http';
 import { IncidentsRepository } from '@app/incidents';
 
 import { DecisionRepository } from './decision.repository.js';

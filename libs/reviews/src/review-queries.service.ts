@@ -1,8 +1,9 @@
 import { Injectable } from '@nestjs/common';
 
 import { type Actor, Permission } from '@app/auth';
+import { NotFoundError } from '@app/common';
 import { EngineersRepository } from '@app/engineers';
-import { NotFoundError, type Page, pageWindow, toPage } from '@app/http';
+import { type Page, pageWindow, toPage } from '@app/http';
 import { IncidentsRepository, type IncidentView, toIncidentView } from '@app/incidents';
 
 import type { ListReviewsQueryDto } from './dto/review.dto.js';

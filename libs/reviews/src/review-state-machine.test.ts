@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 
 import { ReviewStatus } from '@app/database';
 
-import { assertMovable, assertTransition, canTransition, InvalidTransitionError } from './review-state-machine.js';
+import { InvalidTransitionError } from './review.errors.js';
+import { assertMovable, assertTransition, canTransition } from './review-state-machine.js';
 
 const ALL = Object.values(ReviewStatus);
 const ALLOWED = new Set([

@@ -1,5 +1,6 @@
 import { ReviewStatus } from '@app/database';
-import { ConflictError } from '@app/http';
+
+import { InvalidTransitionError } from './review.errors.js';
 
 export const OPEN_REVIEW_STATUSES: readonly ReviewStatus[] = [ReviewStatus.assigned, ReviewStatus.in_progress, ReviewStatus.submitted];
 
@@ -21,12 +22,6 @@ export const REVIEW_TRANSITIONS: Readonly<Record<ReviewStatus, readonly ReviewSt
 
 export function canTransition(from: ReviewStatus, to: ReviewStatus): boolean {
   return REVIEW_TRANSITIONS[from].includes(to);
-}
-
-export class InvalidTransitionError extends ConflictError {
-  constructor(reviewId: string, from: ReviewStatus, to: ReviewStatus | 'reassigned') {
-    super('INVALID_TRANSITION', `Review ${reviewId} cannot move from ${from} to ${to}`);
-  }
 }
 
 export function assertTransition(reviewId: string, from: ReviewStatus, to: ReviewStatus): void {

@@ -2,10 +2,10 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 
 import { AuditService } from '@app/audit';
 import { Actor } from '@app/auth';
+import { NotFoundError } from '@app/common';
 import { APP_CONFIG, type AppConfig } from '@app/config';
 import { IncidentStatus, ReviewStatus, TransactionRunner, type Tx } from '@app/database';
 import { EngineersRepository } from '@app/engineers';
-import { ConflictError, DomainError, NotFoundError } from '@app/http';
 import { type IncidentRow, IncidentsRepository, toIncidentView } from '@app/incidents';
 import { ReviewMetrics } from '@app/observability';
 import { OutboxService } from '@app/webhooks';
@@ -14,6 +14,7 @@ import { AssignmentService } from './assignment.service.js';
 import { DecisionRepository, type DecisionValue } from './decision.repository.js';
 import { DecisionService } from './decision.service.js';
 import { type DecisionView, toVoteView } from './decision.view.js';
+import { AlreadyVotedError, DecisionAlreadyMadeError, NoSubmittedReviewError, SelfDecisionForbiddenError } from './review.errors.js';
 import { type ReviewRow, type ReviewView, toReviewView } from './review.view.js';
 import { assertTransition } from './review-state-machine.js';
 import { ReviewsRepository } from './reviews.repository.js';
@@ -108,18 +109,18 @@ export class ReviewWorkService {
     const outcome = await this.transactions.run(async (tx): Promise<{ decided: ReviewRow } | { pending: DecisionView }> => {
       const incident = await this.assignments.lockIncident(tx, incidentId);
       if (incident.chosenApproach !== null || (await this.reviews.hasDecision(tx, incidentId))) {
-        throw new ConflictError('DECISION_ALREADY_MADE', `Incident ${incidentId} already has a decision`);
+        throw new DecisionAlreadyMadeError(incidentId);
       }
       const review = await this.reviews.lockSubmittedForIncident(tx, incidentId);
-      if (!review) throw new DomainError(404, 'NO_SUBMITTED_REVIEW', `Incident ${incidentId} has no submitted review`);
+      if (!review) throw new NoSubmittedReviewError(incidentId);
       if (review.engineerId === actor.engineerId) {
-        throw new DomainError(403, 'SELF_DECISION_FORBIDDEN', `Review ${review.id} was submitted by the caller: another admin must decide it`);
+        throw new SelfDecisionForbiddenError(review.id);
       }
       const required = this.config.decisions.approvals[review.priority];
       if (required > 1) {
         const before = await this.decisions.votes(review.id, tx);
         if (!(await this.decisions.addVote(tx, review.id, { adminSub: actor.sub, decision: input.decision, rationale: input.rationale }))) {
-          throw new ConflictError('ALREADY_VOTED', `${actor.sub} has already voted on review ${review.id}`);
+          throw new AlreadyVotedError(actor.sub, review.id);
         }
         const votes = await this.decisions.votes(review.id, tx);
         if (votes.filter((vote) => vote.decision === input.decision).length < required) {

@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
 
 import { type AssignmentStrategy, Prisma, PrismaService, type ReviewPriority, type ReviewStatus, type Tx } from '@app/database';
-import { registerConstraintProblems } from '@app/http';
 
 import type { ReviewRow } from './review.view.js';
 
@@ -39,10 +38,6 @@ export interface ReviewFilter {
   /** Ownership: only this engineer's reviews. */
   ownerId?: string;
 }
-
-registerConstraintProblems({
-  reviews_one_open_per_incident: { status: 409, code: 'INCIDENT_HAS_OPEN_REVIEW', detail: 'The incident already has an open review' },
-});
 
 /** The only code that reads or writes the reviews table; SLA and other modules pass their transaction in. */
 @Injectable()

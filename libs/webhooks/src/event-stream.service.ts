@@ -3,9 +3,10 @@ import { Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/com
 import { type Actor, Permission } from '@app/auth';
 import { DatabaseNotifications } from '@app/database';
 import { EngineersRepository } from '@app/engineers';
-import { ConflictError, Draining } from '@app/http';
+import { Draining } from '@app/http';
 
 import { EventLogRepository, EVENTS_SEQUENCED_CHANNEL, type StreamedEvent, type StreamFilter } from './event-log.repository.js';
+import { EventIdExpiredError } from './webhook.errors.js';
 
 const READ_BATCH_SIZE = 500;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -69,7 +70,7 @@ export class EventStreamService implements OnModuleInit, OnModuleDestroy {
     let cursor: bigint;
     if (query.after !== undefined) {
       const position = visible && UUID.test(query.after) ? await this.log.positionOf(query.after, filter) : undefined;
-      if (position === undefined) throw new ConflictError('EVENT_ID_EXPIRED', `Event ${query.after} is unknown or past retention: start afresh without Last-Event-ID`);
+      if (position === undefined) throw new EventIdExpiredError(query.after);
       cursor = position;
     } else {
       cursor = await this.log.lastPosition();

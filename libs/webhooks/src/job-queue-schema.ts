@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { type LogFunctionFactory, Logger as GraphileLogger, runMigrations } from 'graphile-worker';
 import type pg from 'pg';
 
-import { DomainError } from '@app/http';
+import { ServiceUnavailableError } from '@app/common';
 
 import { WEBHOOK_POOL } from './webhook-pool.js';
 
@@ -44,7 +44,7 @@ export class JobQueueSchema {
       await this.ensureInstalled();
     } catch (error) {
       this.logger.error(`Webhook job queue not installed: ${(error as Error).message}`);
-      throw new DomainError(503, 'SERVICE_UNAVAILABLE', 'The webhook job queue is not available yet; retry later');
+      throw new ServiceUnavailableError('The webhook job queue is not available yet; retry later');
     }
   }
 }

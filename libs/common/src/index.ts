@@ -1,0 +1,3 @@
+export * from './constraint-errors.js';
+export * from './domain-error.js';
+export * from './error-codes.js';
