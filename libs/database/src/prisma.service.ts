@@ -4,7 +4,6 @@ import pg from 'pg';
 
 import { DATABASE_OPTIONS, type DatabaseOptions } from './database.options.js';
 import { PrismaClient } from './generated/prisma/client.js';
-import { statementNames } from './statement-names.js';
 
 /**
  * The one Prisma client of the process, on a node-postgres pool we own (so its usage can be
@@ -27,10 +26,7 @@ export class PrismaService extends PrismaClient implements OnModuleInit, OnModul
     });
     // 'minimal': without it (outside NODE_ENV=production) every query captures a stack trace for a
     // call site that only a failed query's message would show, a measurable part of each query's CPU.
-    // Named prepared statements: not through a transaction-mode pooler, whose next transaction may
-    // run on a server connection that never parsed them.
-    const adapter = new PrismaPg(pool, options.throughPooler ? {} : { statementNameGenerator: statementNames() });
-    super({ adapter, errorFormat: 'minimal' });
+    super({ adapter: new PrismaPg(pool), errorFormat: 'minimal' });
     this.pool = pool;
     // An idle client that loses its server (e.g. PostgreSQL restart) must not crash the process.
     pool.on('error', (error) => this.logger.warn(`Idle database connection failed: ${error.message}`));
