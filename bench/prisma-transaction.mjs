@@ -48,7 +48,6 @@ async function onServer(sql) {
 
 const { PrismaService, TransactionRunner } = await import(pathToFileURL(path.join(root, 'dist/libs/database/src/index.js')).href);
 const { PrismaClient } = await import(pathToFileURL(path.join(root, 'dist/libs/database/src/generated/prisma/client.js')).href);
-const { statementNames } = await import(pathToFileURL(path.join(root, 'dist/libs/database/src/statement-names.js')).href);
 const { PrismaPg } = await import('@prisma/adapter-pg');
 
 /** Counts what every node-postgres client sends (Prisma's adapter uses the same pg), for the round trips per transaction. */
@@ -96,6 +95,16 @@ async function sequentially(work) {
 }
 
 const databaseOptions = (url) => ({ url, poolMax: CONCURRENCY, lockTimeoutMs: 2_000, throughPooler: false });
+
+/** adapter-pg's statementNameGenerator: one named prepared statement per distinct SQL text (at most 500). */
+function statementNames() {
+  const names = new Map();
+  return ({ sql }) => {
+    let name = names.get(sql);
+    if (name === undefined && names.size < 500) names.set(sql, (name = `s${names.size}`));
+    return name ?? '';
+  };
+}
 
 /** A client configured like PrismaService, but with these Prisma and adapter options, run like TransactionRunner. */
 async function plainClient(clientOptions, adapterOptions) {
@@ -164,12 +173,11 @@ const variants = {
       close: () => prisma.onModuleDestroy(),
     };
   },
-  // PrismaService before this change: adapter-pg without statement names, Prisma's default errorFormat
+  // PrismaService before errorFormat 'minimal': Prisma's default errorFormat
   // ('colorless' outside NODE_ENV=production: a stack trace per query for its call site).
   before: () => plainClient({}, {}),
-  'before-production': () => plainClient({ errorFormat: 'minimal' }, {}),
-  // Only the named prepared statements, for their share of the change.
-  'named-statements': () => plainClient({}, { statementNameGenerator: statementNames() }),
+  // The same with named prepared statements (parsed once per connection), as PrismaService is configured otherwise.
+  'named-statements': () => plainClient({ errorFormat: 'minimal' }, { statementNameGenerator: statementNames() }),
   'prisma-no-tx': async () => {
     // The same statements outside a transaction, each its own implicit one: the cost of a raw query alone.
     const options = databaseOptions(dbUrl.toString());
@@ -258,7 +266,7 @@ try {
   await setup.query(`INSERT INTO bench_rows (id) SELECT g FROM generate_series(1, 1000) g`);
   await setup.end();
 
-  const names = args.variants ? args.variants.split(',') : ['pg', 'before', 'before-production', 'named-statements', 'service', 'service-unsafe', 'service-pooler', 'prisma-no-tx', 'prisma-batch'];
+  const names = args.variants ? args.variants.split(',') : ['pg', 'before', 'service', 'named-statements', 'service-unsafe', 'service-pooler', 'prisma-no-tx', 'prisma-batch'];
   console.log(`${TX} transactions × ${REPEAT} repeats, ${STATEMENTS} statements each, ${CONCURRENCY} concurrent; node ${process.version}`);
   console.log('| variant | CPU ms/tx (median) | min–max | wall ms/tx | queries/tx | what is sent per tx |');
   console.log('|---|---|---|---|---|---|');
