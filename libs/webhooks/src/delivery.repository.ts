@@ -60,6 +60,29 @@ export class DeliveryRepository {
     );
   }
 
+  /**
+   * Adds the delivery jobs of events not queued yet (at most `limit` events, oldest first) and marks
+   * them queued, in one transaction: a job exists for every queued event, and events another replica
+   * is queueing at the same moment are skipped, not waited for (they are its to queue). One job per
+   * review (`preserve_run_at`: a review backing off stays backed off), so graphile-worker's NOTIFY
+   * is sent once per batch, at its commit. Returns the events queued.
+   */
+  async enqueueNew(limit: number): Promise<number> {
+    const { rows } = await this.pool.query<{ events: number }>(
+      `WITH picked AS (
+         SELECT id FROM webhook_events WHERE NOT queued ORDER BY occurred_at LIMIT $4 FOR UPDATE SKIP LOCKED),
+       marked AS (
+         UPDATE webhook_events e SET queued = true FROM picked WHERE e.id = picked.id RETURNING e.review_id::text AS review_id),
+       jobs AS (
+         SELECT count(*) AS n FROM (SELECT DISTINCT review_id FROM marked) r,
+           LATERAL graphile_worker.add_job($1, json_build_object('reviewId', r.review_id), queue_name => $3 || right(r.review_id, 1),
+                                           job_key => $2 || r.review_id, job_key_mode => 'preserve_run_at'))
+       SELECT (SELECT count(*)::int FROM marked) AS events FROM jobs`,
+      [DELIVER_REVIEW_TASK, DELIVERY_JOB_KEY_PREFIX, DELIVERY_QUEUE_PREFIX, limit],
+    );
+    return rows[0]?.events ?? 0;
+  }
+
   /** Says that the worker pool is alive; see releaseLocksOfDeadWorkers. */
   async beat(workerId: string): Promise<void> {
     await this.pool.query(

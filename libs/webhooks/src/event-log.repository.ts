@@ -38,9 +38,11 @@ export class EventLogRepository {
    * Records the events in the caller's transaction. Events of one review get strictly increasing
    * times, at least 1 ms apart (writers of a review hold its row lock). The gate is taken, in shared
    * mode, before the rows draw their seq (the sort reads every row of the SELECT, the gate included,
-   * before the first insert), so the sequencer's watermark covers them.
+   * before the first insert), so the sequencer's watermark covers them. `copy`, when given, is a
+   * further data-modifying statement run in the same statement (one round trip per review): it reads
+   * the recorded rows as `logged (id, type, review_id, occurred_at, payload)`.
    */
-  async append(tx: Tx, events: ReviewEvent[]): Promise<LoggedEvent[]> {
+  async append(tx: Tx, events: ReviewEvent[], copy?: Prisma.Sql): Promise<LoggedEvent[]> {
     const ids = events.map(() => randomUUID());
     const times = new Map<string, Date>();
     for (const reviewId of new Set(events.map((event) => event.review.id))) {
@@ -51,13 +53,16 @@ export class EventLogRepository {
       );
       const rows = await tx.$queryRaw<{ id: string; occurredAt: Date }[]>`
         WITH gate AS (SELECT pg_advisory_xact_lock_shared(${EVENT_GATE_LOCK_KEY}::bigint)),
-        previous AS (SELECT max(occurred_at) AS at FROM review_events WHERE review_id = ${reviewId}::uuid)
-        INSERT INTO review_events (id, type, review_id, incident_id, engineer_id, occurred_at, payload)
-        SELECT v.id, v.type, ${reviewId}::uuid, ${incidentId}::uuid, ${engineerId}::uuid,
-               GREATEST(clock_timestamp(), previous.at + interval '1 millisecond') + v.ord * interval '1 millisecond', v.payload
-        FROM gate, previous, (VALUES ${Prisma.join(values)}) AS v(ord, id, type, payload)
-        ORDER BY v.ord
-        RETURNING id::text AS id, occurred_at AS "occurredAt"`;
+        previous AS (SELECT max(occurred_at) AS at FROM review_events WHERE review_id = ${reviewId}::uuid),
+        logged AS (
+          INSERT INTO review_events (id, type, review_id, incident_id, engineer_id, occurred_at, payload)
+          SELECT v.id, v.type, ${reviewId}::uuid, ${incidentId}::uuid, ${engineerId}::uuid,
+                 GREATEST(clock_timestamp(), previous.at + interval '1 millisecond') + v.ord * interval '1 millisecond', v.payload
+          FROM gate, previous, (VALUES ${Prisma.join(values)}) AS v(ord, id, type, payload)
+          ORDER BY v.ord
+          RETURNING id, type, review_id, occurred_at, payload
+        )${copy ? Prisma.sql`, copied AS (${copy})` : Prisma.empty}
+        SELECT id::text AS id, occurred_at AS "occurredAt" FROM logged`;
       for (const row of rows) times.set(row.id, row.occurredAt);
     }
     return events.map((event, index) => ({ ...event, id: ids[index]!, occurredAt: times.get(ids[index]!)! }));

@@ -2,18 +2,15 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { type LogFunctionFactory, Logger as GraphileLogger, runMigrations } from 'graphile-worker';
 import type pg from 'pg';
 
-import { ServiceUnavailableError } from '@app/common';
-
 import { WEBHOOK_POOL } from './webhook-pool.js';
 
 /**
- * graphile-worker's schema, which the outbox writes (delivery jobs are added in the API's
- * transactions) and the dispatcher both need. Installed (or upgraded) once per process; until it
- * is, a write that records an event gets a 503, like any request while the database is away.
+ * graphile-worker's schema, which the enqueuer (it adds delivery jobs) and the dispatcher need.
+ * Installed (or upgraded) once per process; until it is, events are recorded in the outbox and
+ * queued once it is.
  */
 @Injectable()
 export class JobQueueSchema {
-  private readonly logger = new Logger(JobQueueSchema.name);
   private installing?: Promise<void>;
   private installed = false;
 
@@ -36,16 +33,6 @@ export class JobQueueSchema {
       },
     );
     await this.installing;
-  }
-
-  /** For a request: the schema is there, or a 503 problem (the database is unavailable). */
-  async requireInstalled(): Promise<void> {
-    try {
-      await this.ensureInstalled();
-    } catch (error) {
-      this.logger.error(`Webhook job queue not installed: ${(error as Error).message}`);
-      throw new ServiceUnavailableError('The webhook job queue is not available yet; retry later');
-    }
   }
 }
 

@@ -1,10 +1,9 @@
 import { Injectable } from '@nestjs/common';
 
-import { Prisma, PrismaService, type Tx } from '@app/database';
+import { Prisma, PrismaService } from '@app/database';
 import { activeTraceparent } from '@app/observability';
 
-import { DELIVER_REVIEW_TASK, DELIVERY_JOB_KEY_PREFIX, deliveryJobKey, deliveryQueueName } from './delivery-queue.js';
-import type { LoggedEvent } from './event-log.repository.js';
+import { DELIVERY_JOB_KEY_PREFIX } from './delivery-queue.js';
 
 export type WebhookDeliveryStatus = 'pending' | 'failed' | 'delivered';
 
@@ -32,32 +31,17 @@ export class OutboxRepository {
   constructor(private readonly prisma: PrismaService) {}
 
   /**
-   * Adds the events (as recorded in the event log: same id and time) and their delivery jobs in the
-   * caller's transaction, so an event exists exactly when its change commits. Needs graphile-worker's
-   * schema (installed at start when WEBHOOK_URL is set).
+   * The statement that copies events, as the event log records them (`logged`, see
+   * EventLogRepository.append), into the outbox, in the same statement and so the same transaction:
+   * an event is there exactly when its change commits. Its delivery job is added after the commit,
+   * by the enqueuer (DeliveryRepository.enqueueNew), not here: a job added in the business
+   * transaction would NOTIFY at its commit, and NOTIFY serialises the commits of every writer.
    */
-  async append(tx: Tx, events: LoggedEvent[]): Promise<void> {
+  copyOfLogged(): Prisma.Sql {
     const traceparent = activeTraceparent() ?? null;
-    for (const reviewId of new Set(events.map((event) => event.review.id))) {
-      const own = events.filter((event) => event.review.id === reviewId);
-      const values = own.map(
-        (event) => Prisma.sql`(${event.id}::uuid, ${event.type}::text, ${event.occurredAt}::timestamptz, ${JSON.stringify(event.review)}::jsonb)`,
-      );
-      // One round trip per review: its events and its delivery job. preserve_run_at: a review already
-      // waiting out a back-off keeps its schedule.
-      await tx.$queryRaw`
-        WITH inserted AS (
-          INSERT INTO webhook_events (id, type, review_id, occurred_at, payload, traceparent)
-          SELECT v.id, v.type, ${reviewId}::uuid, v.occurred_at, v.payload, ${traceparent}::text
-          FROM (VALUES ${Prisma.join(values)}) AS v(id, type, occurred_at, payload)
-          RETURNING id
-        ),
-        job AS (
-          SELECT graphile_worker.add_job(${DELIVER_REVIEW_TASK}, json_build_object('reviewId', ${reviewId}::text),
-            queue_name => ${deliveryQueueName(reviewId)}, job_key => ${deliveryJobKey(reviewId)}, job_key_mode => 'preserve_run_at') AS queued
-        )
-        SELECT count(*) FROM inserted, job`;
-    }
+    return Prisma.sql`
+      INSERT INTO webhook_events (id, type, review_id, occurred_at, payload, traceparent)
+      SELECT id, type, review_id, occurred_at, payload, ${traceparent}::text FROM logged`;
   }
 
   async count(filter: WebhookEventFilter): Promise<number> {

@@ -68,7 +68,7 @@ export class WebhookDeliveryRunner implements OnModuleInit, OnApplicationBootstr
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  /** Before the server listens, so the first request that records an event finds the job queue. */
+  /** Before the server listens, so that the first events written are queued at once. */
   async onModuleInit(): Promise<void> {
     if (!this.config.webhook.url) return;
     try {

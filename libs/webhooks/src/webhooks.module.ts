@@ -3,6 +3,7 @@ import { Module } from '@nestjs/common';
 import { EngineersModule } from '@app/engineers';
 
 import { DeliveryRepository } from './delivery.repository.js';
+import { DeliveryEnqueuer } from './delivery-enqueuer.js';
 import { EventLogRepository } from './event-log.repository.js';
 import { EventSequencer } from './event-sequencer.js';
 import { EventStreamService } from './event-stream.service.js';
@@ -33,6 +34,7 @@ import { WebhookSender } from './webhook-sender.js';
     OutboxService,
     webhookPoolProvider,
     DeliveryRepository,
+    DeliveryEnqueuer,
     WebhookSender,
     WebhookDeliveryService,
     WebhookDeliveryRunner,
