@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { Actor } from '@app/auth';
-import { IntegrityError } from '@app/http';
+import { IntegrityError } from '@app/common';
 import { ReviewWorkService } from '@app/reviews';
 
 import { SqlFixtures, startTestServices, type TestServices } from '../support/test-services.js';
