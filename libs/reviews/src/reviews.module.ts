@@ -10,8 +10,13 @@ import { DecisionRepository } from './decision.repository.js';
 import { DecisionService } from './decision.service.js';
 import { DecisionWaiters } from './decision-waiters.js';
 import { EngineerDrainController } from './engineer-drain.controller.js';
+import { EngineerDrainService } from './engineer-drain.service.js';
 import { IncidentReviewsController } from './incident-reviews.controller.js';
+import { ReassignmentService } from './reassignment.service.js';
+import { ReviewCancellationService } from './review-cancellation.service.js';
 import { ReviewDeadlines } from './review-deadlines.js';
+import { ReviewLocks } from './review-locks.js';
+import { ReviewOpening } from './review-opening.js';
 import { ReviewQueriesService } from './review-queries.service.js';
 import { ReviewWorkService } from './review-work.service.js';
 import { ReviewsController } from './reviews.controller.js';
@@ -25,7 +30,12 @@ import { WorkloadService } from './workload.service.js';
   providers: [
     ReviewsRepository,
     ReviewDeadlines,
+    ReviewLocks,
+    ReviewOpening,
     AssignmentService,
+    ReassignmentService,
+    ReviewCancellationService,
+    EngineerDrainService,
     ReviewWorkService,
     ReviewQueriesService,
     WorkloadService,
@@ -33,6 +43,6 @@ import { WorkloadService } from './workload.service.js';
     DecisionWaiters,
     DecisionService,
   ],
-  exports: [ReviewsRepository, AssignmentService, ReviewWorkService, DecisionWaiters],
+  exports: [ReviewsRepository, ReviewLocks, ReassignmentService, ReviewWorkService, DecisionWaiters],
 })
 export class ReviewsModule {}
