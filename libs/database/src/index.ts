@@ -1,3 +1,4 @@
+export * from './columns.js';
 export * from './database.module.js';
 export * from './database-notifications.js';
 export * from './database.options.js';

@@ -204,7 +204,7 @@ export class EscalationService implements OnModuleDestroy {
         if (await this.work.decideAtDeadline(candidate.id, candidate.incidentId, action)) total += 1;
       }
       const last = page.at(-1);
-      if (!last || page.length < batchSize) break;
+      if (!last?.submittedAt || page.length < batchSize) break;
       after = { at: last.submittedAt, id: last.id };
     }
     return total;
