@@ -94,14 +94,6 @@ export class EngineersRepository {
     return expectOne(rows, `engineer ${id} after its deletion (the caller holds its lock)`);
   }
 
-  /** Open reviews (assigned, in_progress, submitted) as recorded in the reviews table itself. */
-  async countOpenReviews(tx: Tx, id: string): Promise<number> {
-    const [row] = await tx.$queryRaw<{ open: number }[]>`
-      SELECT count(*)::int AS open FROM reviews r
-      WHERE r.engineer_id = ${id}::uuid AND r.status IN ('assigned', 'in_progress', 'submitted')`;
-    return row?.open ?? 0;
-  }
-
   /** Counter +1 for a new open review; the CHECK constraint refuses to pass capacity. */
   async recordAssignment(tx: Tx, id: string): Promise<EngineerRow> {
     const rows = await ENGINEER_COLUMNS.query(

@@ -104,24 +104,6 @@ export class EngineersService {
     });
   }
 
-  async remove(actor: Actor, id: string): Promise<void> {
-    await this.transactions.run(async (tx) => {
-      // Assignments lock this row too, so no review can be opened between the check and the delete.
-      const before = await this.lockExisting(tx, id);
-      if (before.deletedAt) return;
-      const open = await this.engineers.countOpenReviews(tx, id);
-      if (open > 0) throw new ConflictError('ENGINEER_HAS_OPEN_REVIEWS', `Engineer ${id} has ${open} open reviews`);
-      const after = await this.engineers.softDelete(tx, id);
-      await this.audit.record(tx, actor, {
-        action: 'engineer.deleted',
-        entityType: 'engineer',
-        entityId: id,
-        before: toEngineerView(before),
-        after: toEngineerView(after),
-      });
-    });
-  }
-
   async lockExisting(tx: Tx, id: string): Promise<EngineerRow> {
     const row = await this.engineers.lockById(tx, id);
     if (!row) throw new NotFoundError('Engineer', id);

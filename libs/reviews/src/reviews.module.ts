@@ -11,6 +11,8 @@ import { DecisionService } from './decision.service.js';
 import { DecisionWaiters } from './decision-waiters.js';
 import { EngineerDrainController } from './engineer-drain.controller.js';
 import { EngineerDrainService } from './engineer-drain.service.js';
+import { EngineerRemovalController } from './engineer-removal.controller.js';
+import { EngineerRemovalService } from './engineer-removal.service.js';
 import { IncidentReviewsController } from './incident-reviews.controller.js';
 import { ReassignmentService } from './reassignment.service.js';
 import { ReviewCancellationService } from './review-cancellation.service.js';
@@ -23,10 +25,11 @@ import { ReviewsController } from './reviews.controller.js';
 import { ReviewsRepository } from './reviews.repository.js';
 import { WorkloadController } from './workload.controller.js';
 import { WorkloadService } from './workload.service.js';
+import { WorkloadDriftGauge } from './workload-drift.gauge.js';
 
 @Module({
   imports: [AuditModule, EngineersModule, IncidentsModule, WebhooksModule],
-  controllers: [ReviewsController, IncidentReviewsController, EngineerDrainController, WorkloadController],
+  controllers: [ReviewsController, IncidentReviewsController, EngineerDrainController, EngineerRemovalController, WorkloadController],
   providers: [
     ReviewsRepository,
     ReviewDeadlines,
@@ -36,9 +39,11 @@ import { WorkloadService } from './workload.service.js';
     ReassignmentService,
     ReviewCancellationService,
     EngineerDrainService,
+    EngineerRemovalService,
     ReviewWorkService,
     ReviewQueriesService,
     WorkloadService,
+    WorkloadDriftGauge,
     DecisionRepository,
     DecisionWaiters,
     DecisionService,

@@ -23,6 +23,29 @@ const DECISION_WAIT_COLUMNS = columns('reviews', 'r', {
   submittedAt: col.timestamptz('submitted_at').nullable(),
 });
 
+const DRIFT_COLUMNS = columns('engineers', 'e', { engineerId: col.uuid('id'), counter: col.integer('current_review_count') });
+
+export interface WorkloadDrift {
+  engineerId: string;
+  counter: number;
+  actual: number;
+}
+
+/**
+ * Every engineer (deleted ones included) with its counter and its open reviews counted in the reviews
+ * table: the one definition of workload drift, behind GET /admin/workload/drift, reconcile, the
+ * workload_drift_engineers gauge and the tests' invariant check (WORKLOAD_DRIFT_SQL).
+ */
+const WORKLOAD_SQL = Prisma.sql`
+  SELECT ${DRIFT_COLUMNS.select}, coalesce(o.open, 0)::int AS actual
+  FROM engineers e
+  LEFT JOIN (SELECT engineer_id, count(*) AS open FROM reviews WHERE status IN ('assigned', 'in_progress', 'submitted') GROUP BY engineer_id) o
+    ON o.engineer_id = e.id
+  ORDER BY e.id`;
+
+/** The workload query as plain SQL (it has no parameters), for callers outside Prisma. */
+export const WORKLOAD_DRIFT_SQL = WORKLOAD_SQL.sql;
+
 const MOVABLE_COLUMNS = columns('reviews', 'r', { id: col.uuid('id'), incidentId: col.uuid('incident_id') });
 
 export interface NewReview {
@@ -182,14 +205,24 @@ export class ReviewsRepository {
   }
 
   /** Workload integrity: each engineer's counter against the open reviews it should count, in one query. */
-  async workloadDrift(db: Db = this.prisma): Promise<{ checked: number; drifted: { engineerId: string; counter: number; actual: number }[] }> {
-    const rows = await db.$queryRaw<{ engineerId: string; counter: number; actual: number }[]>`
-      SELECT e.id::text AS "engineerId", e.current_review_count AS counter, coalesce(o.open, 0)::int AS actual
-      FROM engineers e
-      LEFT JOIN (SELECT engineer_id, count(*) AS open FROM reviews WHERE status IN ('assigned', 'in_progress', 'submitted') GROUP BY engineer_id) o
-        ON o.engineer_id = e.id
-      ORDER BY e.id`;
+  async workloadDrift(db: Db = this.prisma): Promise<{ checked: number; drifted: WorkloadDrift[] }> {
+    const rows = await DRIFT_COLUMNS.queryWith<{ actual: number }>(db, WORKLOAD_SQL);
     return { checked: rows.length, drifted: rows.filter((row) => row.counter !== row.actual) };
+  }
+
+  /** How many engineers have drifted (the gauge), from the same query. */
+  async countDrifted(db: Db = this.prisma): Promise<number> {
+    const [row] = await db.$queryRaw<{ drifted: number }[]>`
+      SELECT count(*)::int AS drifted FROM (${WORKLOAD_SQL}) w WHERE w.counter <> w.actual`;
+    return row?.drifted ?? 0;
+  }
+
+  /** Open reviews (assigned, in_progress, submitted) of one engineer, as recorded in the reviews table itself. */
+  async countOpenForEngineer(tx: Tx, engineerId: string): Promise<number> {
+    const [row] = await tx.$queryRaw<{ open: number }[]>`
+      SELECT count(*)::int AS open FROM reviews r
+      WHERE r.engineer_id = ${engineerId}::uuid AND r.status IN ('assigned', 'in_progress', 'submitted')`;
+    return row?.open ?? 0;
   }
 
   /**
