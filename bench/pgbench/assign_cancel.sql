@@ -1,6 +1,6 @@
 -- One assign → cancel cycle, statement for statement as the service runs it: POST /api/v1/reviews
--- (AssignmentService.assign) and POST /api/v1/reviews/{id}/cancel (ReviewWorkService.cancel), with
--- the SELECT lists and RETURNING lists of the repositories (libs/*/src/*.repository.ts).
+-- (AssignmentService.assign) and POST /api/v1/reviews/{id}/cancel (ReviewCancellationService.cancel), with
+-- the SELECT lists and RETURNING lists of the repositories (their column sets, libs/*/src/*.view.ts).
 -- Client c works on incident bench-<tag>-<c+1> as engineer bench-engineer-<c+1>, like HTTP client c.
 -- Variables (-D): tag (incident pool), webhooks (1: write the outbox like the service with WEBHOOK_URL).
 -- The event log (review_events, behind its gate) is written whatever the variable says, as the service does.

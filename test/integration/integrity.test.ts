@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { Actor } from '@app/auth';
 import { IntegrityError } from '@app/common';
-import { ReviewWorkService } from '@app/reviews';
+import { ReviewCancellationService } from '@app/reviews';
 
 import { SqlFixtures, startTestServices, type TestServices } from '../support/test-services.js';
 
@@ -37,7 +37,7 @@ describe('integrity errors roll the use case back', () => {
     const before = await state(reviewId, engineerId);
     expect(before).toEqual({ status: 'assigned', cancelled_at: null, open: true, count: 0, audited: 0 });
 
-    const failure = await t.app.get(ReviewWorkService).cancel(admin, reviewId, 'No longer needed').catch((error: unknown) => error);
+    const failure = await t.app.get(ReviewCancellationService).cancel(admin, reviewId, 'No longer needed').catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(Error);
     expect(String((failure as Error).message)).toContain('engineers_review_count_non_negative');
     expect(await state(reviewId, engineerId)).toEqual(before);
@@ -58,7 +58,7 @@ describe('integrity errors roll the use case back', () => {
     const before = await state(reviewId, engineerId);
     expect(before).toEqual({ status: 'in_progress', cancelled_at: null, open: true, count: null, audited: 0 });
 
-    const failure = await t.app.get(ReviewWorkService).cancel(admin, reviewId, 'No longer needed').catch((error: unknown) => error);
+    const failure = await t.app.get(ReviewCancellationService).cancel(admin, reviewId, 'No longer needed').catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(IntegrityError);
     expect(await state(reviewId, engineerId)).toEqual(before);
   });

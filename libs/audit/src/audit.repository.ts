@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 
-import { Prisma, PrismaService, type Tx } from '@app/database';
+import { col, columns, joined, Prisma, PrismaService, type Tx } from '@app/database';
 
 import {
   AUDIT_ENTITY_TYPES,
@@ -16,11 +16,28 @@ import type { SealedAuditEntry, StoredAuditEntry } from './audit-chain.js';
 
 type Db = Tx | PrismaService;
 
-const COLUMNS = Prisma.sql`a.id::text AS id, a.seq, a.occurred_at AS "occurredAt", a.actor_sub AS "actorSub", a.actor_roles AS "actorRoles",
-  a.action::text AS action, a.entity_type::text AS "entityType", a.entity_id::text AS "entityId", a.before, a.after, a.request_id AS "requestId"`;
-/** Entries as listed and exported: with their seal's hash, null while unsealed. */
-const SEALED_COLUMNS = Prisma.sql`${COLUMNS}, s.hash AS "chainHash"`;
+/** An audit entry as stored: the one declaration of its select list and row type (StoredAuditEntry). */
+const ENTRY_COLUMNS = columns('audit_entries', 'a', {
+  id: col.uuid('id'),
+  seq: col.bigint('seq'),
+  occurredAt: col.timestamptz('occurred_at'),
+  actorSub: col.text('actor_sub'),
+  actorRoles: col.textArray('actor_roles').nullable(),
+  action: col.enum<string>('action', 'audit_action'),
+  entityType: col.enum<string>('entity_type', 'audit_entity_type'),
+  entityId: col.uuid('entity_id'),
+  before: col.jsonb('before').nullable(),
+  after: col.jsonb('after').nullable(),
+  requestId: col.text('request_id').nullable(),
+});
+const COLUMNS = ENTRY_COLUMNS.select;
+/** The seal of a listed entry, null while it is unsealed (a LEFT JOIN). */
+const ENTRY_SEAL_COLUMNS = columns('audit_seals', 's', { chainHash: col.text('hash').nullable() });
+/** Entries as listed and exported: with their seal's hash. */
+const SEALED_ENTRY_COLUMNS = joined(ENTRY_COLUMNS, ENTRY_SEAL_COLUMNS);
 const WITH_SEALS = Prisma.sql`audit_entries a LEFT JOIN audit_seals s ON s.seq = a.seq`;
+const SEAL_COLUMNS = columns('audit_seals', 'a', { seq: col.bigint('seq'), hash: col.text('hash') });
+const HEAD_COLUMNS = columns('audit_seals', 'h', { seq: col.bigint('seq'), hash: col.text('hash'), sealedAt: col.timestamptz('sealed_at') });
 
 /** The only code that reads or writes audit_entries and audit_seals. */
 @Injectable()
@@ -72,15 +89,17 @@ export class AuditRepository {
   }
 
   async sealedHead(db: Db = this.prisma): Promise<SealedHead | undefined> {
-    const [row] = await db.$queryRaw<SealedHead[]>`SELECT seq, hash, sealed_at AS "sealedAt" FROM audit_seals ORDER BY seq DESC LIMIT 1`;
+    const [row] = await HEAD_COLUMNS.query(db, Prisma.sql`SELECT ${HEAD_COLUMNS.select} FROM audit_seals h ORDER BY h.seq DESC LIMIT 1`);
     return row;
   }
 
   /** The entry at `seq` and the hash of the seal before it (null for the first): the input of its seal. */
   async sealInput(tx: Tx, seq: bigint): Promise<{ entry: StoredAuditEntry; previousHash: string | null } | undefined> {
-    const [row] = await tx.$queryRaw<(StoredAuditEntry & { previousHash: string | null })[]>`
-      SELECT ${COLUMNS}, (SELECT p.hash FROM audit_seals p WHERE p.seq < a.seq ORDER BY p.seq DESC LIMIT 1) AS "previousHash"
-      FROM audit_entries a WHERE a.seq = ${seq}`;
+    const [row] = await ENTRY_COLUMNS.queryWith<{ previousHash: string | null }>(
+      tx,
+      Prisma.sql`SELECT ${COLUMNS}, (SELECT p.hash FROM audit_seals p WHERE p.seq < a.seq ORDER BY p.seq DESC LIMIT 1) AS "previousHash"
+      FROM audit_entries a WHERE a.seq = ${seq}`,
+    );
     if (!row) return undefined;
     const { previousHash, ...entry } = row;
     return { entry, previousHash };
@@ -94,14 +113,12 @@ export class AuditRepository {
 
   /** Entries with after < seq <= upTo (after null: from the first), ascending. */
   async entriesBetween(after: bigint | null, upTo: bigint, limit: number, db: Db = this.prisma): Promise<StoredAuditEntry[]> {
-    return db.$queryRaw<StoredAuditEntry[]>`
-      SELECT ${COLUMNS} FROM audit_entries a WHERE ${seqRange(after, upTo)} ORDER BY a.seq LIMIT ${limit}`;
+    return ENTRY_COLUMNS.query(db, Prisma.sql`SELECT ${COLUMNS} FROM audit_entries a WHERE ${seqRange(after, upTo)} ORDER BY a.seq LIMIT ${limit}`);
   }
 
   /** Seals with after < seq <= upTo (after null: from the first), ascending. */
   async sealsBetween(after: bigint | null, upTo: bigint, limit: number): Promise<AuditSeal[]> {
-    return this.prisma.$queryRaw<AuditSeal[]>`
-      SELECT a.seq, a.hash FROM audit_seals a WHERE ${seqRange(after, upTo)} ORDER BY a.seq LIMIT ${limit}`;
+    return SEAL_COLUMNS.query(this.prisma, Prisma.sql`SELECT ${SEAL_COLUMNS.select} FROM audit_seals a WHERE ${seqRange(after, upTo)} ORDER BY a.seq LIMIT ${limit}`);
   }
 
   async insertSeals(tx: Tx, seals: AuditSeal[]): Promise<void> {
@@ -117,14 +134,18 @@ export class AuditRepository {
   }
 
   async listMatching(filter: AuditFilter, offset: number, limit: number): Promise<SealedAuditEntry[]> {
-    return this.prisma.$queryRaw<SealedAuditEntry[]>`
-      SELECT ${SEALED_COLUMNS} FROM ${WITH_SEALS} WHERE ${where(filter)} ORDER BY a.seq OFFSET ${offset} LIMIT ${limit}`;
+    return SEALED_ENTRY_COLUMNS.query(
+      this.prisma,
+      Prisma.sql`SELECT ${SEALED_ENTRY_COLUMNS.select} FROM ${WITH_SEALS} WHERE ${where(filter)} ORDER BY a.seq OFFSET ${offset} LIMIT ${limit}`,
+    );
   }
 
   /** One keyset page of matching entries with after < seq <= upTo (after null: from the first), ascending. */
   async matchingBetween(filter: AuditFilter, after: bigint | null, upTo: bigint, limit: number): Promise<SealedAuditEntry[]> {
-    return this.prisma.$queryRaw<SealedAuditEntry[]>`
-      SELECT ${SEALED_COLUMNS} FROM ${WITH_SEALS} WHERE ${where(filter)} AND ${seqRange(after, upTo)} ORDER BY a.seq LIMIT ${limit}`;
+    return SEALED_ENTRY_COLUMNS.query(
+      this.prisma,
+      Prisma.sql`SELECT ${SEALED_ENTRY_COLUMNS.select} FROM ${WITH_SEALS} WHERE ${where(filter)} AND ${seqRange(after, upTo)} ORDER BY a.seq LIMIT ${limit}`,
+    );
   }
 
   async maxSeq(): Promise<bigint> {

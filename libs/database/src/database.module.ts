@@ -3,6 +3,7 @@ import { Global, Module } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '@app/config';
 
 import { DATABASE_OPTIONS, type DatabaseOptions } from './database.options.js';
+import { DatabaseHealth } from './database-health.js';
 import { DatabaseNotifications } from './database-notifications.js';
 import { PrismaService } from './prisma.service.js';
 import { TransactionRunner } from './transaction-runner.js';
@@ -24,7 +25,8 @@ import { TransactionRunner } from './transaction-runner.js';
     PrismaService,
     TransactionRunner,
     DatabaseNotifications,
+    DatabaseHealth,
   ],
-  exports: [PrismaService, TransactionRunner, DatabaseNotifications],
+  exports: [PrismaService, TransactionRunner, DatabaseNotifications, DatabaseHealth],
 })
 export class DatabaseModule {}

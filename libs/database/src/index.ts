@@ -1,4 +1,6 @@
+export * from './columns.js';
 export * from './database.module.js';
+export * from './database-health.js';
 export * from './database-notifications.js';
 export * from './database.options.js';
 export * from './database-error.js';

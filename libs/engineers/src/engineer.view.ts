@@ -1,6 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 
-import { EngineerStatus } from '@app/database';
+import { col, columns, EngineerStatus, type RowOf } from '@app/database';
 
 /** An engineer as the API shows it (also the audit snapshot). */
 export class EngineerView {
@@ -19,20 +19,23 @@ export class EngineerView {
   @ApiProperty({ format: 'date-time', example: '2026-12-04T09:30:00.000Z' }) updatedAt!: string;
 }
 
-export interface EngineerRow {
-  id: string;
-  name: string;
-  email: string;
-  expertise: string[];
-  status: EngineerStatus;
-  isAvailable: boolean;
-  maxConcurrentReviews: number;
-  currentReviewCount: number;
-  lastAssignedAt: Date | null;
-  deletedAt: Date | null;
-  createdAt: Date;
-  updatedAt: Date;
-}
+/** An engineer as the repository reads it: the one declaration of its select list and row type. */
+export const ENGINEER_COLUMNS = columns('engineers', 'e', {
+  id: col.uuid('id'),
+  name: col.text('name'),
+  email: col.text('email'),
+  expertise: col.textArray('expertise'),
+  status: col.enum<EngineerStatus>('status', 'engineer_status'),
+  isAvailable: col.boolean('is_available'),
+  maxConcurrentReviews: col.integer('max_concurrent_reviews'),
+  currentReviewCount: col.integer('current_review_count'),
+  lastAssignedAt: col.timestamptz('last_assigned_at').nullable(),
+  deletedAt: col.timestamptz('deleted_at').nullable(),
+  createdAt: col.timestamptz('created_at'),
+  updatedAt: col.timestamptz('updated_at'),
+});
+
+export type EngineerRow = RowOf<typeof ENGINEER_COLUMNS>;
 
 const iso = (date: Date | null): string | null => (date ? date.toISOString() : null);
 

@@ -1,5 +1,5 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
-import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Get, Param, Patch, Post, Query } from '@nestjs/common';
+import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 
 import { type Actor, Allow, CurrentActor, Permission } from '@app/auth';
 import { Problems } from '@app/http';
@@ -78,19 +78,5 @@ export class EngineersController {
   @Problems({ 404: ['NOT_FOUND'], 409: ['ENGINEER_DELETED', 'CAPACITY_BELOW_OPEN_REVIEWS'] })
   update(@CurrentActor() actor: Actor, @Param() { id }: EngineerIdParam, @Body() body: UpdateEngineerDto): Promise<EngineerView> {
     return this.engineers.update(actor, id, body);
-  }
-
-  @Delete(':id')
-  @HttpCode(204)
-  @Allow(Permission.EngineersManage)
-  @ApiOperation({
-    operationId: 'deleteEngineer',
-    summary: 'Delete an engineer (soft)',
-    description: 'Sets deletedAt and status offline; history is kept. Deleting an already deleted engineer changes nothing.',
-  })
-  @ApiNoContentResponse({ description: 'Deleted (also when it already was: then nothing changes)' })
-  @Problems({ 404: ['NOT_FOUND'], 409: ['ENGINEER_HAS_OPEN_REVIEWS'] })
-  remove(@CurrentActor() actor: Actor, @Param() { id }: EngineerIdParam): Promise<void> {
-    return this.engineers.remove(actor, id);
   }
 }

@@ -1,14 +1,12 @@
 import { Injectable } from '@nestjs/common';
 
-import { type EngineerStatus, Prisma, PrismaService, type Tx } from '@app/database';
+import { type EngineerStatus, expectOne, Prisma, PrismaService, type Tx } from '@app/database';
 
-import type { EngineerRow } from './engineer.view.js';
+import { ENGINEER_COLUMNS, type EngineerRow } from './engineer.view.js';
 
 type Db = Tx | PrismaService;
 
-const COLUMNS = Prisma.sql`e.id::text AS id, e.name, e.email, e.expertise, e.status::text AS status, e.is_available AS "isAvailable",
-  e.max_concurrent_reviews AS "maxConcurrentReviews", e.current_review_count AS "currentReviewCount",
-  e.last_assigned_at AS "lastAssignedAt", e.deleted_at AS "deletedAt", e.created_at AS "createdAt", e.updated_at AS "updatedAt"`;
+const COLUMNS = ENGINEER_COLUMNS.select;
 
 export interface EngineerFilter {
   status?: EngineerStatus;
@@ -45,15 +43,17 @@ export class EngineersRepository {
   constructor(private readonly prisma: PrismaService) {}
 
   async insert(tx: Db, engineer: NewEngineer): Promise<EngineerRow> {
-    const [row] = await tx.$queryRaw<EngineerRow[]>`
-      INSERT INTO engineers AS e (id, name, email, expertise, status, max_concurrent_reviews)
+    const rows = await ENGINEER_COLUMNS.query(
+      tx,
+      Prisma.sql`INSERT INTO engineers AS e (id, name, email, expertise, status, max_concurrent_reviews)
       VALUES (gen_random_uuid(), ${engineer.name}, ${engineer.email}, ${engineer.expertise}::text[], ${engineer.status}::engineer_status, ${engineer.maxConcurrentReviews})
-      RETURNING ${COLUMNS}`;
-    return row!;
+      RETURNING ${COLUMNS}`,
+    );
+    return expectOne(rows, `the engineer inserted as ${engineer.email}`);
   }
 
   async findById(id: string, db: Db = this.prisma): Promise<EngineerRow | undefined> {
-    const [row] = await db.$queryRaw<EngineerRow[]>`SELECT ${COLUMNS} FROM engineers e WHERE e.id = ${id}::uuid`;
+    const [row] = await ENGINEER_COLUMNS.query(db, Prisma.sql`SELECT ${COLUMNS} FROM engineers e WHERE e.id = ${id}::uuid`);
     return row;
   }
 
@@ -66,7 +66,7 @@ export class EngineersRepository {
 
   /** Row lock: concurrent assignments, capacity changes and deletes of one engineer take turns. */
   async lockById(tx: Tx, id: string): Promise<EngineerRow | undefined> {
-    const [row] = await tx.$queryRaw<EngineerRow[]>`SELECT ${COLUMNS} FROM engineers e WHERE e.id = ${id}::uuid FOR UPDATE`;
+    const [row] = await ENGINEER_COLUMNS.query(tx, Prisma.sql`SELECT ${COLUMNS} FROM engineers e WHERE e.id = ${id}::uuid FOR UPDATE`);
     return row;
   }
 
@@ -76,32 +76,27 @@ export class EngineersRepository {
     if (changes.expertise !== undefined) sets.push(Prisma.sql`expertise = ${changes.expertise}::text[]`);
     if (changes.maxConcurrentReviews !== undefined) sets.push(Prisma.sql`max_concurrent_reviews = ${changes.maxConcurrentReviews}`);
     if (changes.status !== undefined) sets.push(Prisma.sql`status = ${changes.status}::engineer_status`);
-    const [row] = await tx.$queryRaw<EngineerRow[]>`
-      UPDATE engineers AS e SET ${Prisma.join(sets, ', ')} WHERE e.id = ${id}::uuid RETURNING ${COLUMNS}`;
-    return row!;
+    const rows = await ENGINEER_COLUMNS.query(tx, Prisma.sql`UPDATE engineers AS e SET ${Prisma.join(sets, ', ')} WHERE e.id = ${id}::uuid RETURNING ${COLUMNS}`);
+    return expectOne(rows, `engineer ${id} after its update (the caller holds its lock)`);
   }
 
   async softDelete(tx: Tx, id: string): Promise<EngineerRow> {
-    const [row] = await tx.$queryRaw<EngineerRow[]>`
-      UPDATE engineers AS e SET deleted_at = now(), status = 'offline', updated_at = now()
-      WHERE e.id = ${id}::uuid RETURNING ${COLUMNS}`;
-    return row!;
-  }
-
-  /** Open reviews (assigned, in_progress, submitted) as recorded in the reviews table itself. */
-  async countOpenReviews(tx: Tx, id: string): Promise<number> {
-    const [row] = await tx.$queryRaw<{ open: number }[]>`
-      SELECT count(*)::int AS open FROM reviews r
-      WHERE r.engineer_id = ${id}::uuid AND r.status IN ('assigned', 'in_progress', 'submitted')`;
-    return row?.open ?? 0;
+    const rows = await ENGINEER_COLUMNS.query(
+      tx,
+      Prisma.sql`UPDATE engineers AS e SET deleted_at = now(), status = 'offline', updated_at = now()
+      WHERE e.id = ${id}::uuid RETURNING ${COLUMNS}`,
+    );
+    return expectOne(rows, `engineer ${id} after its deletion (the caller holds its lock)`);
   }
 
   /** Counter +1 for a new open review; the CHECK constraint refuses to pass capacity. */
   async recordAssignment(tx: Tx, id: string): Promise<EngineerRow> {
-    const [row] = await tx.$queryRaw<EngineerRow[]>`
-      UPDATE engineers AS e SET current_review_count = current_review_count + 1, last_assigned_at = now(), updated_at = now()
-      WHERE e.id = ${id}::uuid RETURNING ${COLUMNS}`;
-    return row!;
+    const rows = await ENGINEER_COLUMNS.query(
+      tx,
+      Prisma.sql`UPDATE engineers AS e SET current_review_count = current_review_count + 1, last_assigned_at = now(), updated_at = now()
+      WHERE e.id = ${id}::uuid RETURNING ${COLUMNS}`,
+    );
+    return expectOne(rows, `engineer ${id} after its counter went up (the caller holds its lock)`);
   }
 
   /**
@@ -109,16 +104,20 @@ export class EngineersRepository {
    * CHECK constraint and rolls the whole change back, so a bug fails loudly.
    */
   async releaseAssignment(tx: Tx, id: string): Promise<EngineerRow | undefined> {
-    const [row] = await tx.$queryRaw<EngineerRow[]>`
-      UPDATE engineers AS e SET current_review_count = current_review_count - 1, updated_at = now()
-      WHERE e.id = ${id}::uuid RETURNING ${COLUMNS}`;
+    const [row] = await ENGINEER_COLUMNS.query(
+      tx,
+      Prisma.sql`UPDATE engineers AS e SET current_review_count = current_review_count - 1, updated_at = now()
+      WHERE e.id = ${id}::uuid RETURNING ${COLUMNS}`,
+    );
     return row;
   }
 
   async setCounter(tx: Tx, id: string, count: number): Promise<EngineerRow> {
-    const [row] = await tx.$queryRaw<EngineerRow[]>`
-      UPDATE engineers AS e SET current_review_count = ${count}, updated_at = now() WHERE e.id = ${id}::uuid RETURNING ${COLUMNS}`;
-    return row!;
+    const rows = await ENGINEER_COLUMNS.query(
+      tx,
+      Prisma.sql`UPDATE engineers AS e SET current_review_count = ${count}, updated_at = now() WHERE e.id = ${id}::uuid RETURNING ${COLUMNS}`,
+    );
+    return expectOne(rows, `engineer ${id} after its counter was set (the caller holds its lock)`);
   }
 
   async countMatching(filter: EngineerFilter): Promise<number> {
@@ -127,8 +126,10 @@ export class EngineersRepository {
   }
 
   async listMatching(filter: EngineerFilter, offset: number, limit: number): Promise<EngineerRow[]> {
-    return this.prisma.$queryRaw<EngineerRow[]>`
-      SELECT ${COLUMNS} FROM engineers e WHERE ${this.where(filter)} ORDER BY e.created_at, e.id OFFSET ${offset} LIMIT ${limit}`;
+    return ENGINEER_COLUMNS.query(
+      this.prisma,
+      Prisma.sql`SELECT ${COLUMNS} FROM engineers e WHERE ${this.where(filter)} ORDER BY e.created_at, e.id OFFSET ${offset} LIMIT ${limit}`,
+    );
   }
 
   private where(filter: EngineerFilter): Prisma.Sql {
@@ -142,11 +143,13 @@ export class EngineersRepository {
 
   /** Ranking in SQL over the GIN and partial ranking indexes, never in memory. */
   async available(expertise: string[], limit: number, excludeId?: string, db: Db = this.prisma): Promise<EngineerRow[]> {
-    return db.$queryRaw<EngineerRow[]>`
-      SELECT ${COLUMNS} FROM engineers e
+    return ENGINEER_COLUMNS.query(
+      db,
+      Prisma.sql`SELECT ${COLUMNS} FROM engineers e
       WHERE e.is_available AND e.expertise @> ${expertise}::text[] ${excludeId ? Prisma.sql`AND e.id <> ${excludeId}::uuid` : Prisma.empty}
       ORDER BY (e.current_review_count::float8 / e.max_concurrent_reviews), e.last_assigned_at NULLS FIRST, e.id
-      LIMIT ${limit}`;
+      LIMIT ${limit}`,
+    );
   }
 
   /**
@@ -157,8 +160,9 @@ export class EngineersRepository {
   async claimBestCandidate(tx: Tx, expertise: string[], excludeId?: string, options: { skipLocked: boolean } = { skipLocked: true }): Promise<Candidate | undefined> {
     const exclude = excludeId ? Prisma.sql`AND e.id <> ${excludeId}::uuid` : Prisma.empty;
     const lockMode = options.skipLocked ? Prisma.sql`FOR UPDATE SKIP LOCKED` : Prisma.sql`FOR UPDATE`;
-    const [row] = await tx.$queryRaw<(EngineerRow & { loadRatio: number; candidates: number })[]>`
-      WITH chosen AS (
+    const [row] = await ENGINEER_COLUMNS.queryWith<{ loadRatio: number; candidates: number }>(
+      tx,
+      Prisma.sql`WITH chosen AS (
         SELECT e.id FROM engineers e
         WHERE e.is_available AND e.expertise @> ${expertise}::text[] ${exclude}
         ORDER BY (e.current_review_count::float8 / e.max_concurrent_reviews), e.last_assigned_at NULLS FIRST, e.id
@@ -166,7 +170,8 @@ export class EngineersRepository {
       )
       SELECT ${COLUMNS}, (e.current_review_count::float8 / e.max_concurrent_reviews) AS "loadRatio",
         (SELECT count(*)::int FROM engineers e WHERE e.is_available AND e.expertise @> ${expertise}::text[] ${exclude}) AS candidates
-      FROM engineers e JOIN chosen ON chosen.id = e.id`;
+      FROM engineers e JOIN chosen ON chosen.id = e.id`,
+    );
     if (!row) return undefined;
     const { loadRatio, candidates, ...engineer } = row;
     return { engineer, loadRatio, candidates };

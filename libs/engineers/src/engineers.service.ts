@@ -8,7 +8,7 @@ import { EngineerStatus, TransactionRunner, type Tx } from '@app/database';
 import { type Page, pageWindow, toPage } from '@app/http';
 
 import type { AvailableEngineersQueryDto, CreateEngineerDto, ListEngineersQueryDto, UpdateEngineerDto } from './dto/engineer.dto.js';
-import { CapacityBelowOpenReviewsError, EmailDomainNotAllowedError, EngineerDeletedError, EngineerHasOpenReviewsError } from './engineer.errors.js';
+import { CapacityBelowOpenReviewsError, EmailDomainNotAllowedError, EngineerDeletedError } from './engineer.errors.js';
 import { type EngineerRow, type EngineerView, toEngineerView } from './engineer.view.js';
 import { type EngineerChanges, EngineersRepository } from './engineers.repository.js';
 
@@ -89,24 +89,6 @@ export class EngineersService {
         after: toEngineerView(after),
       });
       return toEngineerView(after);
-    });
-  }
-
-  async remove(actor: Actor, id: string): Promise<void> {
-    await this.transactions.run(async (tx) => {
-      // Assignments lock this row too, so no review can be opened between the check and the delete.
-      const before = await this.lockExisting(tx, id);
-      if (before.deletedAt) return;
-      const open = await this.engineers.countOpenReviews(tx, id);
-      if (open > 0) throw new EngineerHasOpenReviewsError(id, open);
-      const after = await this.engineers.softDelete(tx, id);
-      await this.audit.record(tx, actor, {
-        action: 'engineer.deleted',
-        entityType: 'engineer',
-        entityId: id,
-        before: toEngineerView(before),
-        after: toEngineerView(after),
-      });
     });
   }
 

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 
-import { PrismaService } from '@app/database';
+import { col, columns, Prisma, PrismaService, type RowOf } from '@app/database';
 
 export interface IdempotencyScope {
   subject: string;
@@ -15,13 +15,15 @@ export interface IdempotencyClaim {
   leaseSeconds: number;
 }
 
-export interface StoredResponse {
-  requestHash: string;
-  statusCode: number | null;
-  responseBody: unknown;
+const STORED_COLUMNS = columns('idempotency_records', 'r', {
+  requestHash: col.text('request_hash'),
+  statusCode: col.integer('status_code').nullable(),
+  responseBody: col.jsonb('response_body').nullable(),
   /** Until the owner's lease runs out (0 when it has). */
-  leaseRemainingMs: number;
-}
+  leaseRemainingMs: col.computed<number>((r) => Prisma.sql`greatest(0, ceil(extract(epoch FROM ${Prisma.raw(r)}.lease_until - now()) * 1000))::int`),
+});
+
+export type StoredResponse = RowOf<typeof STORED_COLUMNS>;
 
 /**
  * Idempotency records: a claim row per (subject, method, path, key), completed with the stored
@@ -50,11 +52,11 @@ export class IdempotencyRepository {
   }
 
   async find(scope: IdempotencyScope): Promise<StoredResponse | undefined> {
-    const [row] = await this.prisma.$queryRaw<StoredResponse[]>`
-      SELECT request_hash AS "requestHash", status_code AS "statusCode", response_body AS "responseBody",
-        greatest(0, ceil(extract(epoch FROM lease_until - now()) * 1000))::int AS "leaseRemainingMs"
-      FROM idempotency_records
-      WHERE subject = ${scope.subject} AND method = ${scope.method} AND path = ${scope.path} AND key = ${scope.key}`;
+    const [row] = await STORED_COLUMNS.query(
+      this.prisma,
+      Prisma.sql`SELECT ${STORED_COLUMNS.select} FROM idempotency_records r
+      WHERE r.subject = ${scope.subject} AND r.method = ${scope.method} AND r.path = ${scope.path} AND r.key = ${scope.key}`,
+    );
     return row;
   }
 

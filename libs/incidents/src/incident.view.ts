@@ -1,6 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 
-import { Approach, IncidentStatus, Severity } from '@app/database';
+import { Approach, col, columns, IncidentStatus, type RowOf, Severity } from '@app/database';
 
 export class IncidentView {
   @ApiProperty({ format: 'uuid', example: '9b1d4f2a-6c3e-4a8b-b5d7-2e0f1a9c8d64' }) id!: string;
@@ -18,20 +18,23 @@ export class IncidentView {
   @ApiProperty({ format: 'date-time', example: '2026-12-04T09:30:00.000Z' }) updatedAt!: string;
 }
 
-export interface IncidentRow {
-  id: string;
-  title: string;
-  description: string | null;
-  severity: Severity;
-  aiProposal: string;
-  requiredExpertise: string[];
-  externalRef: string | null;
-  status: IncidentStatus;
-  chosenApproach: Approach | null;
-  openReviewId: string | null;
-  createdAt: Date;
-  updatedAt: Date;
-}
+/** An incident as the repository reads it: the one declaration of its select list and row type. */
+export const INCIDENT_COLUMNS = columns('incidents', 'i', {
+  id: col.uuid('id'),
+  title: col.text('title'),
+  description: col.text('description').nullable(),
+  severity: col.enum<Severity>('severity', 'incident_severity'),
+  aiProposal: col.text('ai_proposal'),
+  requiredExpertise: col.textArray('required_expertise'),
+  externalRef: col.text('external_ref').nullable(),
+  status: col.enum<IncidentStatus>('status', 'incident_status'),
+  chosenApproach: col.enum<Approach>('chosen_approach', 'approach').nullable(),
+  openReviewId: col.uuid('open_review_id').nullable(),
+  createdAt: col.timestamptz('created_at'),
+  updatedAt: col.timestamptz('updated_at'),
+});
+
+export type IncidentRow = RowOf<typeof INCIDENT_COLUMNS>;
 
 export function toIncidentView(row: IncidentRow): IncidentView {
   return { ...row, createdAt: row.createdAt.toISOString(), updatedAt: row.updatedAt.toISOString() };

@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { Gauge, Registry } from 'prom-client';
 
-import { Prisma, PrismaService } from '@app/database';
+import { Prisma, PrismaService, type Tx } from '@app/database';
 
 const OPEN_STATUSES = ['assigned', 'in_progress', 'submitted'];
 const PRIORITIES = ['low', 'normal', 'high', 'critical'];
@@ -12,25 +12,38 @@ interface DatabaseSnapshot {
   workload: { engineerId: string; count: number }[];
   open: { status: string; priority: string; count: number }[];
   overdue: number;
-  drifted: number;
   outbox: { backlog: number; oldestAgeSeconds: number };
   auditUnsealedAgeSeconds: number;
+  /** The value of each added reading, by gauge name. */
+  readings: Map<string, number>;
+}
+
+/**
+ * A gauge whose value a feature module computes (it owns the query), read in the scrape's snapshot.
+ * Observability imports no feature module: the owner adds its reading at start.
+ */
+export interface DatabaseReading {
+  name: string;
+  help: string;
+  read(tx: Tx): Promise<number>;
 }
 
 /**
  * Gauges read from the database at scrape time, so that every replica reports the same values.
- * The gauges of one scrape share one read: six aggregate queries in one REPEATABLE READ
- * transaction (one connection, one consistent snapshot). When the read fails, the gauges report
+ * The gauges of one scrape share one read: its aggregate queries, and the readings feature modules
+ * add (addReading: workload drift, owned by reviews), in one REPEATABLE READ transaction (one
+ * connection, one consistent snapshot). When the read fails, the gauges report
  * no series and database_up is 0; process and HTTP metrics are still served.
  */
 @Injectable()
 export class DatabaseGauges {
   private readonly logger = new Logger(DatabaseGauges.name);
   private inFlight?: Promise<DatabaseSnapshot | null>;
+  private readonly readings: DatabaseReading[] = [];
 
   constructor(
     private readonly prisma: PrismaService,
-    registry: Registry,
+    private readonly registry: Registry,
   ) {
     const registers = [registry];
     new Gauge({
@@ -63,14 +76,6 @@ export class DatabaseGauges {
       registers,
       collect: this.collector((gauge, snapshot) => {
         if (snapshot) gauge.set(snapshot.overdue);
-      }),
-    });
-    new Gauge({
-      name: 'workload_drift_engineers',
-      help: 'Engineers whose current_review_count differs from their number of open reviews',
-      registers,
-      collect: this.collector((gauge, snapshot) => {
-        if (snapshot) gauge.set(snapshot.drifted);
       }),
     });
     new Gauge({
@@ -111,6 +116,20 @@ export class DatabaseGauges {
     });
   }
 
+  /** A gauge read in every scrape's snapshot; when the read fails it reports no series, like the others. */
+  addReading(reading: DatabaseReading): void {
+    this.readings.push(reading);
+    new Gauge({
+      name: reading.name,
+      help: reading.help,
+      registers: [this.registry],
+      collect: this.collector((gauge, snapshot) => {
+        const value = snapshot?.readings.get(reading.name);
+        if (value !== undefined) gauge.set(value);
+      }),
+    });
+  }
+
   /**
    * A collect callback that fills its gauge from this scrape's snapshot. The gauge is reset first,
    * so series of engineers deleted since the last scrape, or of a failed read, disappear.
@@ -148,43 +167,36 @@ export class DatabaseGauges {
   }
 
   private async read(): Promise<DatabaseSnapshot> {
-    const [workload, open, [overdue], [drift], [outbox], [audit]] = await this.prisma.$transaction(
-      [
-        this.prisma.$queryRaw<{ engineerId: string; count: number }[]>`
-          SELECT id::text AS "engineerId", current_review_count AS count FROM engineers WHERE deleted_at IS NULL`,
-        this.prisma.$queryRaw<{ status: string; priority: string; count: number }[]>`
+    return this.prisma.$transaction(
+      async (tx) => {
+        const workload = await tx.$queryRaw<{ engineerId: string; count: number }[]>`
+          SELECT id::text AS "engineerId", current_review_count AS count FROM engineers WHERE deleted_at IS NULL`;
+        const open = await tx.$queryRaw<{ status: string; priority: string; count: number }[]>`
           SELECT status::text AS status, priority::text AS priority, count(*)::int AS count
           FROM reviews WHERE status IN ('assigned', 'in_progress', 'submitted')
-          GROUP BY status, priority`,
-        this.prisma.$queryRaw<{ count: number }[]>`
+          GROUP BY status, priority`;
+        const [overdue] = await tx.$queryRaw<{ count: number }[]>`
           SELECT count(*)::int AS count FROM reviews
-          WHERE status IN ('assigned', 'in_progress') AND expected_completion_at < now()`,
-        // Deleted engineers included, like GET /admin/workload/drift.
-        this.prisma.$queryRaw<{ count: number }[]>`
-          SELECT count(*)::int AS count
-          FROM engineers e
-          LEFT JOIN (
-            SELECT engineer_id, count(*)::int AS open FROM reviews
-            WHERE status IN ('assigned', 'in_progress', 'submitted') GROUP BY engineer_id
-          ) r ON r.engineer_id = e.id
-          WHERE e.current_review_count <> coalesce(r.open, 0)`,
-        this.prisma.$queryRaw<{ backlog: number; oldestAgeSeconds: number }[]>`
+          WHERE status IN ('assigned', 'in_progress') AND expected_completion_at < now()`;
+        const [outbox] = await tx.$queryRaw<{ backlog: number; oldestAgeSeconds: number }[]>`
           SELECT count(*)::int AS backlog,
                  coalesce(extract(epoch FROM now() - min(occurred_at)), 0)::float8 AS "oldestAgeSeconds"
-          FROM webhook_events WHERE delivered_at IS NULL`,
-        this.prisma.$queryRaw<{ ageSeconds: number }[]>`
+          FROM webhook_events WHERE delivered_at IS NULL`;
+        const [audit] = await tx.$queryRaw<{ ageSeconds: number }[]>`
           SELECT coalesce(extract(epoch FROM now() - min(occurred_at)), 0)::float8 AS "ageSeconds"
-          FROM audit_entries WHERE seq > coalesce((SELECT max(seq) FROM audit_seals), 0)`,
-      ],
-      { isolationLevel: Prisma.TransactionIsolationLevel.RepeatableRead },
+          FROM audit_entries WHERE seq > coalesce((SELECT max(seq) FROM audit_seals), 0)`;
+        const readings = new Map<string, number>();
+        for (const reading of this.readings) readings.set(reading.name, await reading.read(tx));
+        return {
+          workload,
+          open,
+          overdue: overdue?.count ?? 0,
+          outbox: { backlog: outbox?.backlog ?? 0, oldestAgeSeconds: outbox?.oldestAgeSeconds ?? 0 },
+          auditUnsealedAgeSeconds: audit?.ageSeconds ?? 0,
+          readings,
+        };
+      },
+      { isolationLevel: Prisma.TransactionIsolationLevel.RepeatableRead, timeout: READ_TIMEOUT_MS },
     );
-    return {
-      workload,
-      open,
-      overdue: overdue?.count ?? 0,
-      drifted: drift?.count ?? 0,
-      outbox: { backlog: outbox?.backlog ?? 0, oldestAgeSeconds: outbox?.oldestAgeSeconds ?? 0 },
-      auditUnsealedAgeSeconds: audit?.ageSeconds ?? 0,
-    };
   }
 }

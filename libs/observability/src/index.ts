@@ -5,3 +5,4 @@ export * from './review-metrics.js';
 export * from './scheduler-metrics.js';
 export * from './webhook-metrics.js';
 export * from './tracing.js';
+export * from './database-gauges.js';

@@ -34,6 +34,6 @@ import { WebhookMetrics } from './webhook-metrics.js';
     DatabaseGauges,
     TraceFlusher,
   ],
-  exports: [Registry, ReviewMetrics, SchedulerMetrics, WebhookMetrics, RequestObserver],
+  exports: [Registry, DatabaseGauges, ReviewMetrics, SchedulerMetrics, WebhookMetrics, RequestObserver],
 })
 export class ObservabilityModule {}

@@ -1,17 +1,19 @@
 import { Injectable } from '@nestjs/common';
 
-import { PrismaService, type Tx } from '@app/database';
+import { col, columns, Prisma, PrismaService, type RowOf, type Tx } from '@app/database';
 
 export const DECISIONS_CHANNEL = 'incident_decided';
 
 export type DecisionValue = 'ai_approach' | 'engineer_approach';
 
-export interface VoteRow {
-  adminSub: string;
-  decision: DecisionValue;
-  rationale: string;
-  at: Date;
-}
+const VOTE_COLUMNS = columns('review_votes', 'v', {
+  adminSub: col.text('voter'),
+  decision: col.enum<DecisionValue>('decision', 'approach'),
+  rationale: col.text('rationale'),
+  at: col.timestamptz('created_at'),
+});
+
+export type VoteRow = RowOf<typeof VOTE_COLUMNS>;
 
 type Db = Tx | PrismaService;
 
@@ -21,9 +23,10 @@ export class DecisionRepository {
   constructor(private readonly prisma: PrismaService) {}
 
   async votes(reviewId: string, db: Db = this.prisma): Promise<VoteRow[]> {
-    return db.$queryRaw<VoteRow[]>`
-      SELECT voter AS "adminSub", decision::text AS decision, rationale, created_at AS at
-      FROM review_votes WHERE review_id = ${reviewId}::uuid ORDER BY created_at, voter`;
+    return VOTE_COLUMNS.query(
+      db,
+      Prisma.sql`SELECT ${VOTE_COLUMNS.select} FROM review_votes v WHERE v.review_id = ${reviewId}::uuid ORDER BY v.created_at, v.voter`,
+    );
   }
 
   /** False when this admin has voted on the review already (the primary key is the last word). */

@@ -5,7 +5,7 @@ import { type Actor, Allow, CurrentActor, Permission } from '@app/auth';
 import { DrainEngineerDto, EngineerIdParam, EngineerView } from '@app/engineers';
 import { Problems } from '@app/http';
 
-import { AssignmentService, type DrainResult } from './assignment.service.js';
+import { type DrainResult, EngineerDrainService } from './engineer-drain.service.js';
 
 export class DrainMoveView {
   @ApiProperty({ format: 'uuid', description: 'The review taken from the drained engineer (now cancelled)' }) fromReviewId!: string;
@@ -22,7 +22,7 @@ export class DrainResultView {
 @ApiTags('engineers')
 @Controller('engineers')
 export class EngineerDrainController {
-  constructor(private readonly assignments: AssignmentService) {}
+  constructor(private readonly drains: EngineerDrainService) {}
 
   @Post(':id/drain')
   @HttpCode(200)
@@ -37,6 +37,6 @@ export class EngineerDrainController {
   @ApiOkResponse({ type: DrainResultView })
   @Problems({ 404: ['NOT_FOUND'], 409: ['ENGINEER_DELETED'] })
   drain(@CurrentActor() actor: Actor, @Param() { id }: EngineerIdParam, @Body() body: DrainEngineerDto): Promise<DrainResult> {
-    return this.assignments.drain(actor, id, body);
+    return this.drains.drain(actor, id, body);
   }
 }

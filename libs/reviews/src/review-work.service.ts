@@ -10,12 +10,13 @@ import { type IncidentRow, IncidentsRepository, toIncidentView } from '@app/inci
 import { ReviewMetrics } from '@app/observability';
 import { OutboxService } from '@app/webhooks';
 
-import { AssignmentService } from './assignment.service.js';
 import { DecisionRepository, type DecisionValue } from './decision.repository.js';
 import { DecisionService } from './decision.service.js';
 import { type DecisionView, toVoteView } from './decision.view.js';
 import { AlreadyVotedError, DecisionAlreadyMadeError, NoSubmittedReviewError, SelfDecisionForbiddenError } from './review.errors.js';
 import { type ReviewRow, type ReviewView, toReviewView } from './review.view.js';
+import { ReviewLocks } from './review-locks.js';
+import { ReviewOpening } from './review-opening.js';
 import { assertTransition } from './review-state-machine.js';
 import { ReviewsRepository } from './reviews.repository.js';
 
@@ -35,7 +36,7 @@ export interface Submission {
   confidence?: number | null;
 }
 
-/** The moves of a review after assignment: start, submit (the engineer), cancel and decide (an admin). */
+/** The moves of a review after assignment: start, submit (the engineer) and decide (an admin, or the deadline). */
 @Injectable()
 export class ReviewWorkService {
   private readonly logger = new Logger(ReviewWorkService.name);
@@ -45,7 +46,8 @@ export class ReviewWorkService {
     private readonly reviews: ReviewsRepository,
     private readonly incidents: IncidentsRepository,
     private readonly engineers: EngineersRepository,
-    private readonly assignments: AssignmentService,
+    private readonly locks: ReviewLocks,
+    private readonly opening: ReviewOpening,
     private readonly audit: AuditService,
     private readonly outbox: OutboxService,
     private readonly metrics: ReviewMetrics,
@@ -82,22 +84,6 @@ export class ReviewWorkService {
     return toReviewView(submitted);
   }
 
-  async cancel(actor: Actor, reviewId: string, reason: string): Promise<ReviewView> {
-    const existing = await this.reviews.findById(reviewId);
-    if (!existing) throw new NotFoundError('Review', reviewId);
-    return this.transactions.run(async (tx) => {
-      await this.assignments.lockIncident(tx, existing.incidentId);
-      const review = await this.assignments.lockReview(tx, reviewId);
-      assertTransition(review.id, review.status, ReviewStatus.cancelled);
-      const cancelled = await this.reviews.cancel(tx, review.id, reason);
-      await this.decisions.discardVotes(tx, review.id);
-      await this.assignments.release(tx, review);
-      await this.incidents.setOpenReview(tx, review.incidentId, null);
-      await this.recordReviewChange(tx, actor, 'review.cancelled', review, cancelled);
-      return toReviewView(cancelled);
-    });
-  }
-
   /**
    * Checks in the contract's order: DECISION_ALREADY_MADE, NO_SUBMITTED_REVIEW, then separation of
    * duties (nobody decides on a review they submitted, whatever roles their token carries), then, when
@@ -107,11 +93,11 @@ export class ReviewWorkService {
    */
   async decide(actor: Actor, incidentId: string, input: DecisionInput): Promise<DecisionOutcome> {
     const outcome = await this.transactions.run(async (tx): Promise<{ decided: ReviewRow } | { pending: DecisionView }> => {
-      const incident = await this.assignments.lockIncident(tx, incidentId);
+      const incident = await this.locks.incident(tx, incidentId);
       if (incident.chosenApproach !== null || (await this.reviews.hasDecision(tx, incidentId))) {
         throw new DecisionAlreadyMadeError(incidentId);
       }
-      const review = await this.reviews.lockSubmittedForIncident(tx, incidentId);
+      const review = await this.locks.submittedReview(tx, incidentId);
       if (!review) throw new NoSubmittedReviewError(incidentId);
       if (review.engineerId === actor.engineerId) {
         throw new SelfDecisionForbiddenError(review.id);
@@ -151,9 +137,9 @@ export class ReviewWorkService {
    */
   async decideAtDeadline(reviewId: string, incidentId: string, decision: DecisionValue): Promise<ReviewView | undefined> {
     const decided = await this.transactions.run(async (tx) => {
-      const incident = await this.assignments.lockIncident(tx, incidentId);
+      const incident = await this.locks.incident(tx, incidentId);
       if (incident.chosenApproach !== null || (await this.reviews.hasDecision(tx, incidentId))) return undefined;
-      const review = await this.reviews.lockSubmittedForIncident(tx, incidentId);
+      const review = await this.locks.submittedReview(tx, incidentId);
       if (review?.id !== reviewId || review.decisionOverdueAt === null) return undefined;
       return this.finalizeDecision(tx, Actor.system(), incident, review, { decision, rationale: DEADLINE_RATIONALE });
     });
@@ -165,7 +151,7 @@ export class ReviewWorkService {
   /** The review decided, the engineer released, the incident approved, both audited, the event recorded, waiters woken at commit. */
   private async finalizeDecision(tx: Tx, actor: Actor, incident: IncidentRow, review: ReviewRow, input: DecisionInput): Promise<ReviewRow> {
     const after = await this.reviews.decide(tx, review.id, { approach: input.decision, rationale: input.rationale, decidedBy: actor.sub });
-    await this.assignments.release(tx, review);
+    await this.opening.release(tx, review);
     const incidentAfter = await this.incidents.recordDecision(tx, incident.id, input.decision, IncidentStatus.approved);
     await this.recordReviewChange(tx, actor, 'review.decided', review, after);
     await this.audit.record(tx, actor, {
@@ -184,7 +170,7 @@ export class ReviewWorkService {
    * for a deleted or unknown engineer.
    */
   private async lockOwnReview(tx: Tx, actor: Actor, reviewId: string): Promise<ReviewRow> {
-    const review = await this.reviews.lockById(tx, reviewId);
+    const review = await this.locks.reviewIfExists(tx, reviewId);
     if (!review || review.engineerId !== actor.engineerId || (await this.engineers.current(actor.engineerId, tx)) === null) {
       throw new NotFoundError('Review', reviewId);
     }
@@ -194,7 +180,7 @@ export class ReviewWorkService {
   private async recordReviewChange(
     tx: Tx,
     actor: Actor,
-    action: 'review.started' | 'review.submitted' | 'review.cancelled' | 'review.decided',
+    action: 'review.started' | 'review.submitted' | 'review.decided',
     before: ReviewRow,
     after: ReviewRow,
   ): Promise<void> {

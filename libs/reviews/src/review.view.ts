@@ -1,6 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 
-import { AssignmentStrategy, ReviewDecision, ReviewPriority, ReviewStatus } from '@app/database';
+import { AssignmentStrategy, col, columns, Prisma, ReviewDecision, ReviewPriority, ReviewStatus,type RowOf } from '@app/database';
 
 export class AssignmentExplanation {
   @ApiProperty({ enum: AssignmentStrategy, example: 'auto' }) strategy!: AssignmentStrategy;
@@ -40,37 +40,41 @@ export class ReviewView {
   @ApiProperty({ format: 'date-time' }) updatedAt!: string;
 }
 
-export interface ReviewRow {
-  id: string;
-  incidentId: string;
-  engineerId: string;
-  status: ReviewStatus;
-  priority: ReviewPriority;
-  assignedAt: Date;
-  startedAt: Date | null;
-  submittedAt: Date | null;
-  expectedCompletionAt: Date;
-  overdue: boolean;
-  escalationLevel: number;
-  lastEscalatedAt: Date | null;
-  approach: string | null;
-  analysis: string | null;
-  confidence: number | null;
-  decision: ReviewDecision;
-  decisionMadeAt: Date | null;
-  decisionRationale: string | null;
-  decidedBy: string | null;
-  cancelledAt: Date | null;
-  cancellationReason: string | null;
-  reassignedFromId: string | null;
-  decisionOverdueAt: Date | null;
-  assignmentStrategy: AssignmentStrategy;
-  assignedBy: string;
-  assignmentCandidates: number | null;
-  assignmentLoadRatio: number | null;
-  createdAt: Date;
-  updatedAt: Date;
-}
+/** A review as the repository reads it: the one declaration of its select list and row type. */
+export const REVIEW_COLUMNS = columns('reviews', 'r', {
+  id: col.uuid('id'),
+  incidentId: col.uuid('incident_id'),
+  engineerId: col.uuid('engineer_id'),
+  status: col.enum<ReviewStatus>('status', 'review_status'),
+  priority: col.enum<ReviewPriority>('priority', 'review_priority'),
+  assignedAt: col.timestamptz('assigned_at'),
+  startedAt: col.timestamptz('started_at').nullable(),
+  submittedAt: col.timestamptz('submitted_at').nullable(),
+  expectedCompletionAt: col.timestamptz('expected_completion_at'),
+  // Same expression as the partial index reviews_open_deadline_idx.
+  overdue: col.computed<boolean>((r) => Prisma.sql`(${Prisma.raw(r)}.status IN ('assigned', 'in_progress') AND ${Prisma.raw(r)}.expected_completion_at < now())`),
+  escalationLevel: col.smallint('escalation_level'),
+  lastEscalatedAt: col.timestamptz('last_escalated_at').nullable(),
+  approach: col.text('approach').nullable(),
+  analysis: col.text('analysis').nullable(),
+  confidence: col.float8('confidence').nullable(),
+  decision: col.enum<ReviewDecision>('decision', 'review_decision'),
+  decisionMadeAt: col.timestamptz('decision_made_at').nullable(),
+  decisionRationale: col.text('decision_rationale').nullable(),
+  decidedBy: col.text('decided_by').nullable(),
+  cancelledAt: col.timestamptz('cancelled_at').nullable(),
+  cancellationReason: col.text('cancellation_reason').nullable(),
+  reassignedFromId: col.uuid('reassigned_from_id').nullable(),
+  decisionOverdueAt: col.timestamptz('decision_overdue_at').nullable(),
+  assignmentStrategy: col.enum<AssignmentStrategy>('assignment_strategy', 'assignment_strategy'),
+  assignedBy: col.text('assigned_by'),
+  assignmentCandidates: col.integer('assignment_candidates').nullable(),
+  assignmentLoadRatio: col.float8('assignment_load_ratio').nullable(),
+  createdAt: col.timestamptz('created_at'),
+  updatedAt: col.timestamptz('updated_at'),
+});
+
+export type ReviewRow = RowOf<typeof REVIEW_COLUMNS>;
 
 const iso = (date: Date | null): string | null => (date ? date.toISOString() : null);
 

@@ -7,7 +7,9 @@ import { NoBody, Problems } from '@app/http';
 
 import { AssignmentService } from './assignment.service.js';
 import { AssignReviewDto, AutoAssignReviewDto, CancelReviewDto, ListReviewsQueryDto, ReassignReviewDto, ReviewIdParam, ReviewPageDto, SubmitReviewDto } from './dto/review.dto.js';
+import { ReassignmentService } from './reassignment.service.js';
 import { ReviewView } from './review.view.js';
+import { ReviewCancellationService } from './review-cancellation.service.js';
 import { ReviewQueriesService } from './review-queries.service.js';
 import { ReviewWorkService } from './review-work.service.js';
 
@@ -16,6 +18,8 @@ import { ReviewWorkService } from './review-work.service.js';
 export class ReviewsController {
   constructor(
     private readonly assignments: AssignmentService,
+    private readonly reassignments: ReassignmentService,
+    private readonly cancellations: ReviewCancellationService,
     private readonly work: ReviewWorkService,
     private readonly queries: ReviewQueriesService,
   ) {}
@@ -97,7 +101,7 @@ export class ReviewsController {
   @ApiOkResponse({ type: ReviewView })
   @Problems({ 404: ['NOT_FOUND'], 409: ['INVALID_TRANSITION'] })
   cancel(@CurrentActor() actor: Actor, @Param() { id }: ReviewIdParam, @Body() body: CancelReviewDto): Promise<ReviewView> {
-    return this.work.cancel(actor, id, body.reason);
+    return this.cancellations.cancel(actor, id, body.reason);
   }
 
   @Post(':id/reassign')
@@ -111,6 +115,6 @@ export class ReviewsController {
   @Problems({ 404: ['NOT_FOUND'], 409: ['INVALID_TRANSITION', 'SAME_ENGINEER', 'ENGINEER_UNAVAILABLE', 'ENGINEER_AT_CAPACITY'] })
   @AssignRateLimited()
   reassign(@CurrentActor() actor: Actor, @Param() { id }: ReviewIdParam, @Body() body: ReassignReviewDto): Promise<ReviewView> {
-    return this.assignments.reassign(actor, id, body);
+    return this.reassignments.reassign(actor, id, body);
   }
 }

@@ -1,21 +1,51 @@
 import { Injectable } from '@nestjs/common';
 
-import { type AssignmentStrategy, Prisma, PrismaService, type ReviewPriority, type ReviewStatus, type Tx } from '@app/database';
+import { type AssignmentStrategy, col, columns, expectOne, Prisma, PrismaService, type ReviewPriority, type ReviewStatus, type RowOf, type Tx } from '@app/database';
 
-import type { ReviewRow } from './review.view.js';
+import { REVIEW_COLUMNS, type ReviewRow } from './review.view.js';
 
 type Db = Tx | PrismaService;
 
-const COLUMNS = Prisma.sql`r.id::text AS id, r.incident_id::text AS "incidentId", r.engineer_id::text AS "engineerId",
-  r.status::text AS status, r.priority::text AS priority, r.assigned_at AS "assignedAt", r.started_at AS "startedAt",
-  r.submitted_at AS "submittedAt", r.expected_completion_at AS "expectedCompletionAt",
-  (r.status IN ('assigned', 'in_progress') AND r.expected_completion_at < now()) AS overdue,
-  r.escalation_level::int AS "escalationLevel", r.last_escalated_at AS "lastEscalatedAt", r.approach, r.analysis, r.confidence,
-  r.decision::text AS decision, r.decision_made_at AS "decisionMadeAt", r.decision_rationale AS "decisionRationale",
-  r.decided_by AS "decidedBy", r.cancelled_at AS "cancelledAt", r.cancellation_reason AS "cancellationReason",
-  r.reassigned_from_id::text AS "reassignedFromId", r.decision_overdue_at AS "decisionOverdueAt",
-  r.assignment_strategy::text AS "assignmentStrategy", r.assigned_by AS "assignedBy", r.assignment_candidates AS "assignmentCandidates",
-  r.assignment_load_ratio AS "assignmentLoadRatio", r.created_at AS "createdAt", r.updated_at AS "updatedAt"`;
+const COLUMNS = REVIEW_COLUMNS.select;
+
+/** A review's place in a claim order, and its incident (for callers that lock the incident first). */
+const DUE_COLUMNS = columns('reviews', 'r', {
+  id: col.uuid('id'),
+  incidentId: col.uuid('incident_id'),
+  expectedCompletionAt: col.timestamptz('expected_completion_at'),
+});
+
+const DECISION_WAIT_COLUMNS = columns('reviews', 'r', {
+  id: col.uuid('id'),
+  incidentId: col.uuid('incident_id'),
+  // Not null on the rows read: only submitted reviews.
+  submittedAt: col.timestamptz('submitted_at').nullable(),
+});
+
+const DRIFT_COLUMNS = columns('engineers', 'e', { engineerId: col.uuid('id'), counter: col.integer('current_review_count') });
+
+export interface WorkloadDrift {
+  engineerId: string;
+  counter: number;
+  actual: number;
+}
+
+/**
+ * Every engineer (deleted ones included) with its counter and its open reviews counted in the reviews
+ * table: the one definition of workload drift, behind GET /admin/workload/drift, reconcile, the
+ * workload_drift_engineers gauge and the tests' invariant check (WORKLOAD_DRIFT_SQL).
+ */
+const WORKLOAD_SQL = Prisma.sql`
+  SELECT ${DRIFT_COLUMNS.select}, coalesce(o.open, 0)::int AS actual
+  FROM engineers e
+  LEFT JOIN (SELECT engineer_id, count(*) AS open FROM reviews WHERE status IN ('assigned', 'in_progress', 'submitted') GROUP BY engineer_id) o
+    ON o.engineer_id = e.id
+  ORDER BY e.id`;
+
+/** The workload query as plain SQL (it has no parameters), for callers outside Prisma. */
+export const WORKLOAD_DRIFT_SQL = WORKLOAD_SQL.sql;
+
+const MOVABLE_COLUMNS = columns('reviews', 'r', { id: col.uuid('id'), incidentId: col.uuid('incident_id') });
 
 export interface NewReview {
   incidentId: string;
@@ -46,31 +76,36 @@ export class ReviewsRepository {
 
   /** The partial unique index reviews_one_open_per_incident is the last word on "one open review". */
   async insert(tx: Tx, review: NewReview): Promise<ReviewRow> {
-    const [row] = await tx.$queryRaw<ReviewRow[]>`
+    const rows = await REVIEW_COLUMNS.query(
+      tx,
+      Prisma.sql`
       INSERT INTO reviews AS r (id, incident_id, engineer_id, status, priority, assigned_at, expected_completion_at,
         assignment_strategy, assigned_by, assignment_candidates, assignment_load_ratio, reassigned_from_id)
       VALUES (gen_random_uuid(), ${review.incidentId}::uuid, ${review.engineerId}::uuid, 'assigned', ${review.priority}::review_priority,
         now(), now() + make_interval(secs => ${review.slaSeconds}), ${review.strategy}::assignment_strategy, ${review.assignedBy},
         ${review.candidates}, ${review.loadRatio}, ${review.reassignedFromId}::uuid)
-      RETURNING ${COLUMNS}`;
-    return row!;
+      RETURNING ${COLUMNS}`,
+    );
+    return expectOne(rows, `the review inserted for incident ${review.incidentId}`);
   }
 
   async findById(id: string, db: Db = this.prisma): Promise<ReviewRow | undefined> {
-    const [row] = await db.$queryRaw<ReviewRow[]>`SELECT ${COLUMNS} FROM reviews r WHERE r.id = ${id}::uuid`;
+    const [row] = await REVIEW_COLUMNS.query(db, Prisma.sql`SELECT ${COLUMNS} FROM reviews r WHERE r.id = ${id}::uuid`);
     return row;
   }
 
   async lockById(tx: Tx, id: string): Promise<ReviewRow | undefined> {
-    const [row] = await tx.$queryRaw<ReviewRow[]>`SELECT ${COLUMNS} FROM reviews r WHERE r.id = ${id}::uuid FOR UPDATE`;
+    const [row] = await REVIEW_COLUMNS.query(tx, Prisma.sql`SELECT ${COLUMNS} FROM reviews r WHERE r.id = ${id}::uuid FOR UPDATE`);
     return row;
   }
 
   /** Served by the partial index reviews_incident_submitted_idx. */
   async lockSubmittedForIncident(tx: Tx, incidentId: string): Promise<ReviewRow | undefined> {
-    const [row] = await tx.$queryRaw<ReviewRow[]>`
-      SELECT ${COLUMNS} FROM reviews r WHERE r.incident_id = ${incidentId}::uuid AND r.status = 'submitted'
-      ORDER BY r.submitted_at DESC LIMIT 1 FOR UPDATE`;
+    const [row] = await REVIEW_COLUMNS.query(
+      tx,
+      Prisma.sql`SELECT ${COLUMNS} FROM reviews r WHERE r.incident_id = ${incidentId}::uuid AND r.status = 'submitted'
+        ORDER BY r.submitted_at DESC LIMIT 1 FOR UPDATE`,
+    );
     return row;
   }
 
@@ -109,16 +144,17 @@ export class ReviewsRepository {
   }
 
   private async updateReturning(tx: Tx, id: string, assignments: Prisma.Sql): Promise<ReviewRow> {
-    const [row] = await tx.$queryRaw<ReviewRow[]>`
-      UPDATE reviews AS r SET ${assignments}, updated_at = now() WHERE r.id = ${id}::uuid RETURNING ${COLUMNS}`;
-    return row!;
+    const rows = await REVIEW_COLUMNS.query(tx, Prisma.sql`UPDATE reviews AS r SET ${assignments}, updated_at = now() WHERE r.id = ${id}::uuid RETURNING ${COLUMNS}`);
+    return expectOne(rows, `review ${id} after its update (the caller holds its lock)`);
   }
 
   async forIncident(incidentId: string, ownerId?: string, db: Db = this.prisma): Promise<ReviewRow[]> {
-    return db.$queryRaw<ReviewRow[]>`
-      SELECT ${COLUMNS} FROM reviews r WHERE r.incident_id = ${incidentId}::uuid
+    return REVIEW_COLUMNS.query(
+      db,
+      Prisma.sql`SELECT ${COLUMNS} FROM reviews r WHERE r.incident_id = ${incidentId}::uuid
         ${ownerId ? Prisma.sql`AND r.engineer_id = ${ownerId}::uuid` : Prisma.empty}
-      ORDER BY r.assigned_at DESC, r.id DESC`;
+      ORDER BY r.assigned_at DESC, r.id DESC`,
+    );
   }
 
   /** Ownership in one query: has this engineer ever held a review of the incident? */
@@ -129,11 +165,13 @@ export class ReviewsRepository {
   }
 
   /** Movable reviews of an engineer, oldest first, for drain. */
-  async movableForEngineer(tx: Tx, engineerId: string): Promise<{ id: string; incidentId: string }[]> {
-    return tx.$queryRaw`
-      SELECT id::text AS id, incident_id::text AS "incidentId" FROM reviews
-      WHERE engineer_id = ${engineerId}::uuid AND status IN ('assigned', 'in_progress')
-      ORDER BY assigned_at, id`;
+  async movableForEngineer(tx: Tx, engineerId: string): Promise<RowOf<typeof MOVABLE_COLUMNS>[]> {
+    return MOVABLE_COLUMNS.query(
+      tx,
+      Prisma.sql`SELECT ${MOVABLE_COLUMNS.select} FROM reviews r
+      WHERE r.engineer_id = ${engineerId}::uuid AND r.status IN ('assigned', 'in_progress')
+      ORDER BY r.assigned_at, r.id`,
+    );
   }
 
   async countMatching(filter: ReviewFilter): Promise<number> {
@@ -142,8 +180,10 @@ export class ReviewsRepository {
   }
 
   async listMatching(filter: ReviewFilter, offset: number, limit: number): Promise<ReviewRow[]> {
-    return this.prisma.$queryRaw<ReviewRow[]>`
-      SELECT ${COLUMNS} FROM reviews r WHERE ${this.where(filter)} ORDER BY r.assigned_at DESC, r.id DESC OFFSET ${offset} LIMIT ${limit}`;
+    return REVIEW_COLUMNS.query(
+      this.prisma,
+      Prisma.sql`SELECT ${COLUMNS} FROM reviews r WHERE ${this.where(filter)} ORDER BY r.assigned_at DESC, r.id DESC OFFSET ${offset} LIMIT ${limit}`,
+    );
   }
 
   private where(filter: ReviewFilter): Prisma.Sql {
@@ -160,14 +200,24 @@ export class ReviewsRepository {
   }
 
   /** Workload integrity: each engineer's counter against the open reviews it should count, in one query. */
-  async workloadDrift(db: Db = this.prisma): Promise<{ checked: number; drifted: { engineerId: string; counter: number; actual: number }[] }> {
-    const rows = await db.$queryRaw<{ engineerId: string; counter: number; actual: number }[]>`
-      SELECT e.id::text AS "engineerId", e.current_review_count AS counter, coalesce(o.open, 0)::int AS actual
-      FROM engineers e
-      LEFT JOIN (SELECT engineer_id, count(*) AS open FROM reviews WHERE status IN ('assigned', 'in_progress', 'submitted') GROUP BY engineer_id) o
-        ON o.engineer_id = e.id
-      ORDER BY e.id`;
+  async workloadDrift(db: Db = this.prisma): Promise<{ checked: number; drifted: WorkloadDrift[] }> {
+    const rows = await DRIFT_COLUMNS.queryWith<{ actual: number }>(db, WORKLOAD_SQL);
     return { checked: rows.length, drifted: rows.filter((row) => row.counter !== row.actual) };
+  }
+
+  /** How many engineers have drifted (the gauge), from the same query. */
+  async countDrifted(db: Db = this.prisma): Promise<number> {
+    const [row] = await db.$queryRaw<{ drifted: number }[]>`
+      SELECT count(*)::int AS drifted FROM (${WORKLOAD_SQL}) w WHERE w.counter <> w.actual`;
+    return row?.drifted ?? 0;
+  }
+
+  /** Open reviews (assigned, in_progress, submitted) of one engineer, as recorded in the reviews table itself. */
+  async countOpenForEngineer(tx: Tx, engineerId: string): Promise<number> {
+    const [row] = await tx.$queryRaw<{ open: number }[]>`
+      SELECT count(*)::int AS open FROM reviews r
+      WHERE r.engineer_id = ${engineerId}::uuid AND r.status IN ('assigned', 'in_progress', 'submitted')`;
+    return row?.open ?? 0;
   }
 
   /**
@@ -176,15 +226,16 @@ export class ReviewsRepository {
    * change in flight) are skipped, not waited for, so replicas share the work instead of queueing.
    */
   async claimDueForEscalation(tx: Tx, due: EscalationDue, limit: number): Promise<ReviewRow[]> {
-    return tx.$queryRaw<ReviewRow[]>(claimDueForEscalationSql(due, limit));
+    return REVIEW_COLUMNS.query(tx, claimDueForEscalationSql(due, limit));
   }
 
   /** The same reviews as claimDueForEscalation, unlocked: for callers that must lock the incident before the review. */
   async listDueForEscalation(due: EscalationDue, limit: number): Promise<DueReview[]> {
-    return this.prisma.$queryRaw<DueReview[]>`
-      SELECT r.id::text AS id, r.incident_id::text AS "incidentId", r.expected_completion_at AS "expectedCompletionAt"
-      FROM reviews r WHERE ${escalationDuePredicate(due)}
-      ORDER BY r.expected_completion_at, r.id LIMIT ${limit}`;
+    return DUE_COLUMNS.query(
+      this.prisma,
+      Prisma.sql`SELECT ${DUE_COLUMNS.select} FROM reviews r WHERE ${escalationDuePredicate(due)}
+      ORDER BY r.expected_completion_at, r.id LIMIT ${limit}`,
+    );
   }
 
   /**
@@ -194,33 +245,39 @@ export class ReviewsRepository {
    */
   async escalateFromLevel(tx: Tx, ids: string[], fromLevel: 0 | 1): Promise<ReviewRow[]> {
     if (ids.length === 0) return [];
-    return tx.$queryRaw<ReviewRow[]>`
-      UPDATE reviews AS r SET escalation_level = ${fromLevel + 1}, last_escalated_at = now(), updated_at = now()
+    return REVIEW_COLUMNS.query(
+      tx,
+      Prisma.sql`UPDATE reviews AS r SET escalation_level = ${fromLevel + 1}, last_escalated_at = now(), updated_at = now()
       WHERE r.id = ANY(${ids}::uuid[]) AND r.escalation_level = ${fromLevel} AND r.status IN ('assigned', 'in_progress')
-      RETURNING ${COLUMNS}`;
+      RETURNING ${COLUMNS}`,
+    );
   }
 
   /** Locks up to `limit` submitted reviews waiting for a decision longer than `waitSeconds`, oldest first, skipping locked rows. */
   async claimDecisionOverdue(tx: Tx, waitSeconds: number, after: ReviewCursor | null, limit: number): Promise<ReviewRow[]> {
-    return tx.$queryRaw<ReviewRow[]>(claimDecisionOverdueSql(waitSeconds, after, limit));
+    return REVIEW_COLUMNS.query(tx, claimDecisionOverdueSql(waitSeconds, after, limit));
   }
 
   /** Submitted reviews already marked decision-overdue, in (submitted_at, id) order after the cursor. */
-  async listPastDecisionDeadline(after: ReviewCursor | null, limit: number): Promise<{ id: string; incidentId: string; submittedAt: Date }[]> {
+  async listPastDecisionDeadline(after: ReviewCursor | null, limit: number): Promise<RowOf<typeof DECISION_WAIT_COLUMNS>[]> {
     const position = after ? Prisma.sql`AND (r.submitted_at, r.id) > (${after.at}::timestamptz, ${after.id}::uuid)` : Prisma.empty;
-    return this.prisma.$queryRaw`
-      SELECT r.id::text AS id, r.incident_id::text AS "incidentId", r.submitted_at AS "submittedAt" FROM reviews r
+    return DECISION_WAIT_COLUMNS.query(
+      this.prisma,
+      Prisma.sql`SELECT ${DECISION_WAIT_COLUMNS.select} FROM reviews r
       WHERE r.status = 'submitted' AND r.decision_overdue_at IS NOT NULL ${position}
-      ORDER BY r.submitted_at, r.id LIMIT ${limit}`;
+      ORDER BY r.submitted_at, r.id LIMIT ${limit}`,
+    );
   }
 
   /** Sets decision_overdue_at once: rows already marked, or no longer submitted, are left alone and not returned. */
   async markDecisionOverdueOnce(tx: Tx, ids: string[]): Promise<ReviewRow[]> {
     if (ids.length === 0) return [];
-    return tx.$queryRaw<ReviewRow[]>`
-      UPDATE reviews AS r SET decision_overdue_at = now(), updated_at = now()
+    return REVIEW_COLUMNS.query(
+      tx,
+      Prisma.sql`UPDATE reviews AS r SET decision_overdue_at = now(), updated_at = now()
       WHERE r.id = ANY(${ids}::uuid[]) AND r.status = 'submitted' AND r.decision_overdue_at IS NULL
-      RETURNING ${COLUMNS}`;
+      RETURNING ${COLUMNS}`,
+    );
   }
 }
 
@@ -238,11 +295,7 @@ export interface EscalationDue {
   after: ReviewCursor | null;
 }
 
-export interface DueReview {
-  id: string;
-  incidentId: string;
-  expectedCompletionAt: Date;
-}
+export type DueReview = RowOf<typeof DUE_COLUMNS>;
 
 /**
  * Literal status and level conditions (never parameters), so that the planner can prove they imply

@@ -6,13 +6,10 @@ import { TransactionRunner } from '@app/database';
 import { EngineersRepository, toEngineerView } from '@app/engineers';
 import { ReviewMetrics } from '@app/observability';
 
-import { ReviewsRepository } from './reviews.repository.js';
+import { ReviewLocks } from './review-locks.js';
+import { ReviewsRepository, type WorkloadDrift } from './reviews.repository.js';
 
-interface Drift {
-  engineerId: string;
-  counter: number;
-  actual: number;
-}
+type Drift = WorkloadDrift;
 
 export interface WorkloadReport {
   engineersChecked: number;
@@ -28,6 +25,7 @@ export class WorkloadService {
     private readonly transactions: TransactionRunner,
     private readonly reviews: ReviewsRepository,
     private readonly engineers: EngineersRepository,
+    private readonly locks: ReviewLocks,
     private readonly audit: AuditService,
     private readonly metrics: ReviewMetrics,
   ) {}
@@ -62,9 +60,9 @@ export class WorkloadService {
   /** Locks the engineer, then recounts under the lock: no assignment can race the repair. */
   private async repair(actor: Actor, engineerId: string): Promise<{ drift: Drift; repaired: boolean } | undefined> {
     return this.transactions.run(async (tx) => {
-      const before = await this.engineers.lockById(tx, engineerId);
+      const before = await this.locks.engineerIfExists(tx, engineerId);
       if (!before) return undefined;
-      const actual = await this.engineers.countOpenReviews(tx, engineerId);
+      const actual = await this.reviews.countOpenForEngineer(tx, engineerId);
       if (actual === before.currentReviewCount) return undefined;
       const drift = { engineerId, counter: before.currentReviewCount, actual };
       if (actual > before.maxConcurrentReviews) return { drift, repaired: false };

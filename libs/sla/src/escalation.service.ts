@@ -6,9 +6,10 @@ import { APP_CONFIG, type AppConfig } from '@app/config';
 import { type ReviewPriority, TransactionRunner, type Tx } from '@app/database';
 import { ReviewMetrics, SchedulerMetrics } from '@app/observability';
 import {
-  AssignmentService,
   type EscalationDue,
+  ReassignmentService,
   type ReviewCursor,
+  ReviewLocks,
   type ReviewRow,
   ReviewsRepository,
   ReviewWorkService,
@@ -54,7 +55,8 @@ export class EscalationService implements OnModuleDestroy {
   constructor(
     private readonly transactions: TransactionRunner,
     private readonly reviews: ReviewsRepository,
-    private readonly assignments: AssignmentService,
+    private readonly locks: ReviewLocks,
+    private readonly reassignments: ReassignmentService,
     private readonly work: ReviewWorkService,
     private readonly audit: AuditService,
     private readonly outbox: OutboxService,
@@ -145,12 +147,12 @@ export class EscalationService implements OnModuleDestroy {
       for (const candidate of page) {
         if (signal.aborted) break;
         const outcome = await this.transactions.run(async (tx) => {
-          const incident = await this.assignments.lockIncident(tx, candidate.incidentId);
-          const review = await this.assignments.lockReview(tx, candidate.id);
+          const incident = await this.locks.incident(tx, candidate.incidentId);
+          const review = await this.locks.review(tx, candidate.id);
           const [raised] = await this.reviews.escalateFromLevel(tx, [review.id], 1);
           if (!raised) return { escalated: false, reassigned: false };
           await this.record(tx, 'review.escalated', [review], [raised]);
-          const moved = await this.assignments.reassignForEscalation(tx, this.actor, raised, incident);
+          const moved = await this.reassignments.reassignForEscalation(tx, this.actor, raised, incident);
           return { escalated: true, reassigned: moved !== undefined };
         });
         if (outcome.escalated) this.countEscalations(2, 1);
@@ -202,7 +204,7 @@ export class EscalationService implements OnModuleDestroy {
         if (await this.work.decideAtDeadline(candidate.id, candidate.incidentId, action)) total += 1;
       }
       const last = page.at(-1);
-      if (!last || page.length < batchSize) break;
+      if (!last?.submittedAt || page.length < batchSize) break;
       after = { at: last.submittedAt, id: last.id };
     }
     return total;

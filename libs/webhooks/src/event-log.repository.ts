@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 
 import { Injectable } from '@nestjs/common';
 
-import { Prisma, PrismaService, type Tx } from '@app/database';
+import { col, columns, MissingRowError, Prisma, PrismaService, type RowOf, type Tx } from '@app/database';
 
 import type { ReviewEvent } from './webhook-event.js';
 
@@ -14,13 +14,16 @@ export const EVENTS_SEQUENCED_CHANNEL = 'review_events_sequenced';
 
 export type LoggedEvent = ReviewEvent & { id: string; occurredAt: Date };
 
-export interface StreamedEvent {
-  id: string;
-  type: string;
-  occurredAt: Date;
-  payload: unknown;
-  position: bigint;
-}
+const STREAMED_COLUMNS = columns('review_events', 'e', {
+  id: col.uuid('id'),
+  type: col.text('type'),
+  occurredAt: col.timestamptz('occurred_at'),
+  payload: col.jsonb('payload'),
+  position: col.bigint('position').nullable(),
+});
+
+/** A sequenced event: its position is set. */
+export type StreamedEvent = Omit<RowOf<typeof STREAMED_COLUMNS>, 'position'> & { position: bigint };
 
 export interface StreamFilter {
   types?: string[];
@@ -123,14 +126,19 @@ export class EventLogRepository {
 
   /** Matching events after the position, in position order. */
   async after(position: bigint, filter: StreamFilter, limit: number): Promise<StreamedEvent[]> {
-    const conditions = [Prisma.sql`position > ${position}`];
-    if (filter.types) conditions.push(Prisma.sql`type = ANY(${filter.types}::text[])`);
-    if (filter.incidentId) conditions.push(Prisma.sql`incident_id = ${filter.incidentId}::uuid`);
-    if (filter.engineerId) conditions.push(Prisma.sql`engineer_id = ${filter.engineerId}::uuid`);
-    return this.prisma.$queryRaw<StreamedEvent[]>`
-      SELECT id::text AS id, type, occurred_at AS "occurredAt", payload, position
-      FROM review_events WHERE ${Prisma.join(conditions, ' AND ')}
-      ORDER BY position LIMIT ${limit}`;
+    const conditions = [Prisma.sql`e.position > ${position}`];
+    if (filter.types) conditions.push(Prisma.sql`e.type = ANY(${filter.types}::text[])`);
+    if (filter.incidentId) conditions.push(Prisma.sql`e.incident_id = ${filter.incidentId}::uuid`);
+    if (filter.engineerId) conditions.push(Prisma.sql`e.engineer_id = ${filter.engineerId}::uuid`);
+    const rows = await STREAMED_COLUMNS.query(
+      this.prisma,
+      Prisma.sql`SELECT ${STREAMED_COLUMNS.select} FROM review_events e WHERE ${Prisma.join(conditions, ' AND ')} ORDER BY e.position LIMIT ${limit}`,
+    );
+    return rows.map(({ position, ...event }) => {
+      // position > cursor holds for no NULL position.
+      if (position === null) throw new MissingRowError(`Event ${event.id} was read past a position but has none`);
+      return { ...event, position };
+    });
   }
 
   /**

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 
-import { Prisma, PrismaService } from '@app/database';
+import { col, columns, Prisma, PrismaService, type RowOf } from '@app/database';
 import { activeTraceparent } from '@app/observability';
 
 import { DELIVERY_JOB_KEY_PREFIX } from './delivery-queue.js';
@@ -13,17 +13,18 @@ export interface WebhookEventFilter {
   type?: string;
 }
 
-export interface WebhookEventRow {
-  id: string;
-  type: string;
-  reviewId: string;
-  occurredAt: Date;
-  deliveredAt: Date | null;
-  attempts: number;
-  lastError: string | null;
-  lastAttemptAt: Date | null;
-  nextAttemptAt: Date | null;
-}
+const EVENT_COLUMNS = columns('webhook_events', 'e', {
+  id: col.uuid('id'),
+  type: col.text('type'),
+  reviewId: col.uuid('review_id'),
+  occurredAt: col.timestamptz('occurred_at'),
+  deliveredAt: col.timestamptz('delivered_at').nullable(),
+  attempts: col.integer('attempts'),
+  lastError: col.text('last_error').nullable(),
+  lastAttemptAt: col.timestamptz('last_attempt_at').nullable(),
+});
+
+export type WebhookEventRow = RowOf<typeof EVENT_COLUMNS> & { nextAttemptAt: Date | null };
 
 /** webhook_events as the API writes and lists it; the dispatcher's own queries are in DeliveryRepository. */
 @Injectable()
@@ -63,13 +64,14 @@ export class OutboxRepository {
                 WHERE j.key = ${DELIVERY_JOB_KEY_PREFIX} || e.review_id::text AND j.attempts < j.max_attempts)
           END`
       : Prisma.sql`NULL::timestamptz`;
-    return this.prisma.$queryRaw<WebhookEventRow[]>`
-      SELECT e.id::text AS id, e.type, e.review_id::text AS "reviewId", e.occurred_at AS "occurredAt", e.delivered_at AS "deliveredAt",
-             e.attempts, e.last_error AS "lastError", e.last_attempt_at AS "lastAttemptAt", ${nextAttemptAt} AS "nextAttemptAt"
+    return EVENT_COLUMNS.queryWith<{ nextAttemptAt: Date | null }>(
+      this.prisma,
+      Prisma.sql`SELECT ${EVENT_COLUMNS.select}, ${nextAttemptAt} AS "nextAttemptAt"
       FROM webhook_events e
       WHERE ${this.where(filter)}
       ORDER BY e.occurred_at, e.id
-      OFFSET ${offset} LIMIT ${limit}`;
+      OFFSET ${offset} LIMIT ${limit}`,
+    );
   }
 
   private where(filter: WebhookEventFilter): Prisma.Sql {

@@ -2,7 +2,7 @@ import { Controller, Get } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, type HealthCheckResult, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
 
-import { PrismaService } from '@app/database';
+import { DatabaseHealth } from '@app/database';
 import { Draining, Problems, Public } from '@app/http';
 
 import { shippedMigrations } from './migration-status.js';
@@ -21,7 +21,7 @@ export class HealthController {
   constructor(
     private readonly health: HealthCheckService,
     private readonly indicators: HealthIndicatorService,
-    private readonly prisma: PrismaService,
+    private readonly database: DatabaseHealth,
     private readonly draining: Draining,
   ) {}
 
@@ -44,7 +44,7 @@ export class HealthController {
   @ApiOkResponse({ description: 'The database answers and every shipped migration is applied.' })
   @Problems({ 503: ['SERVICE_UNAVAILABLE'] }, { members: { 503: HEALTH_RESULT_MEMBERS } })
   ready(): Promise<HealthCheckResult> {
-    return this.health.check([() => this.accepting(), () => this.database(), () => this.migrations()]);
+    return this.health.check([() => this.accepting(), () => this.reachable(), () => this.migrations()]);
   }
 
   /** Down from the moment the replica is asked to stop, so the load balancer sends it nothing new. */
@@ -53,10 +53,10 @@ export class HealthController {
     return this.draining.active ? indicator.down({ message: 'shutting down' }) : indicator.up();
   }
 
-  private async database() {
+  private async reachable() {
     const indicator = this.indicators.check('database');
     try {
-      await this.prisma.$queryRaw`SELECT 1`;
+      await this.database.ping();
       return indicator.up();
     } catch (error) {
       return indicator.down({ message: (error as Error).message.split('\n')[0] });
@@ -66,9 +66,7 @@ export class HealthController {
   private async migrations() {
     const indicator = this.indicators.check('migrations');
     try {
-      const rows = await this.prisma.$queryRaw<{ migration_name: string }[]>`
-        SELECT migration_name FROM _prisma_migrations WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL`;
-      const applied = new Set(rows.map((row) => row.migration_name));
+      const applied = await this.database.appliedMigrations();
       const pending = this.expectedMigrations.filter((name) => !applied.has(name));
       return pending.length === 0 ? indicator.up({ applied: applied.size }) : indicator.down({ pending });
     } catch (error) {

@@ -1,0 +1,109 @@
+import { Injectable } from '@nestjs/common';
+
+import { IntegrityError, NotFoundError } from '@app/common';
+import type { Tx } from '@app/database';
+import { type Candidate, type EngineerRow, EngineersRepository } from '@app/engineers';
+import { type IncidentRow, IncidentsRepository } from '@app/incidents';
+
+import type { ReviewRow } from './review.view.js';
+import { ReviewsRepository } from './reviews.repository.js';
+
+/** The order in which one transaction locks several engineers: by id, each once. */
+export function engineerLockOrder(ids: readonly string[]): string[] {
+  return [...new Set(ids)].sort();
+}
+
+/**
+ * The row locks of the review lifecycle, and the only code that takes them. Every use case that
+ * locks more than one of these rows takes them in one global order, so two transactions can never
+ * wait for each other in a cycle:
+ *
+ *   incident → review → engineers by id
+ *
+ * Each method returns the locked row (or throws NotFoundError, the 404 the caller answers), so a use
+ * case reads what it locked. A use case calls them in that order: `incident` first, then `review`
+ * or `submittedReview`, then `engineer`, `engineerPair` or `candidate`. Two deliberate exceptions,
+ * each safe by construction: `candidate` skips locked engineers before it waits for one, and
+ * `tryIncident` (drain, which already holds its engineer) never waits.
+ */
+@Injectable()
+export class ReviewLocks {
+  constructor(
+    private readonly incidents: IncidentsRepository,
+    private readonly reviews: ReviewsRepository,
+    private readonly engineers: EngineersRepository,
+  ) {}
+
+  async incident(tx: Tx, id: string): Promise<IncidentRow> {
+    const incident = await this.incidents.lockById(tx, id);
+    if (!incident) throw new NotFoundError('Incident', id);
+    return incident;
+  }
+
+  /**
+   * The incident's lock only if it is free at once: undefined when another transaction holds it (or
+   * it does not exist). For a caller that already holds a lock later in the order (drain holds its
+   * engineer): waiting here would invert the order.
+   */
+  tryIncident(tx: Tx, id: string): Promise<IncidentRow | undefined> {
+    return this.incidents.tryLockById(tx, id);
+  }
+
+  async review(tx: Tx, id: string): Promise<ReviewRow> {
+    const review = await this.reviews.lockById(tx, id);
+    if (!review) throw new NotFoundError('Review', id);
+    return review;
+  }
+
+  /** A review by id, undefined when it does not exist: for callers that answer an unknown review their own way. */
+  reviewIfExists(tx: Tx, id: string): Promise<ReviewRow | undefined> {
+    return this.reviews.lockById(tx, id);
+  }
+
+  /** The incident's latest submitted review (the one a decision is about), after the incident's lock. */
+  submittedReview(tx: Tx, incidentId: string): Promise<ReviewRow | undefined> {
+    return this.reviews.lockSubmittedForIncident(tx, incidentId);
+  }
+
+  async engineer(tx: Tx, id: string): Promise<EngineerRow> {
+    const engineer = await this.engineers.lockById(tx, id);
+    if (!engineer) throw new NotFoundError('Engineer', id);
+    return engineer;
+  }
+
+  /** An engineer by id, undefined when it does not exist (workload repair skips it). */
+  engineerIfExists(tx: Tx, id: string): Promise<EngineerRow | undefined> {
+    return this.engineers.lockById(tx, id);
+  }
+
+  /**
+   * Both engineers of a reassign, locked in id order so that two opposite reassigns cannot deadlock.
+   * The current holder of an open review must exist (else IntegrityError); an unknown target is 404.
+   */
+  async engineerPair(tx: Tx, currentId: string, targetId: string): Promise<[current: EngineerRow, target: EngineerRow]> {
+    const locked = new Map<string, EngineerRow | undefined>();
+    for (const id of engineerLockOrder([currentId, targetId])) locked.set(id, await this.engineers.lockById(tx, id));
+    const current = locked.get(currentId);
+    const target = locked.get(targetId);
+    if (!target) throw new NotFoundError('Engineer', targetId);
+    if (!current) throw new IntegrityError(`Engineer ${currentId} of an open review does not exist`);
+    return [current, target];
+  }
+
+  /**
+   * The engineer auto-assign would pick, locked. Unlocked candidates first (SKIP LOCKED); when every
+   * eligible engineer is merely locked by a concurrent assignment, wait for the best one rather than
+   * report "nobody". A rare lock cycle this wait could form is a deadlock that TransactionRunner retries.
+   */
+  async candidate(tx: Tx, expertise: string[], excludeId?: string): Promise<Candidate | undefined> {
+    for (let attempt = 0; attempt < 3; attempt += 1) {
+      const unlocked = await this.engineers.claimBestCandidate(tx, expertise, excludeId);
+      if (unlocked) return unlocked;
+      const waited = await this.engineers.claimBestCandidate(tx, expertise, excludeId, { skipLocked: false });
+      if (waited) return waited;
+      const anyone = await this.engineers.available(expertise, 1, excludeId, tx);
+      if (anyone.length === 0) return undefined;
+    }
+    return undefined;
+  }
+}

@@ -1,0 +1,142 @@
+import { Injectable } from '@nestjs/common';
+
+import { type AuditActor, AuditService } from '@app/audit';
+import { ConflictError, IntegrityError, NotFoundError } from '@app/common';
+import { AssignmentStrategy, IncidentStatus, type ReviewPriority, type Tx } from '@app/database';
+import { type Candidate, EngineerAtCapacityError, type EngineerRow, EngineersRepository } from '@app/engineers';
+import { CLOSED_INCIDENT_STATUSES, type IncidentRow, IncidentsRepository, toIncidentView } from '@app/incidents';
+import type { ReviewMetrics } from '@app/observability';
+import { OutboxService } from '@app/webhooks';
+
+import { EngineerUnavailableError, IncidentClosedError, IncidentHasOpenReviewError } from './review.errors.js';
+import { type ReviewRow, type ReviewView, toReviewView } from './review.view.js';
+import { ReviewDeadlines } from './review-deadlines.js';
+import { ReviewsRepository } from './reviews.repository.js';
+
+/** How the engineer was chosen, as the review records it (`assignment` in the API). */
+export interface AssignmentChoice {
+  strategy: AssignmentStrategy;
+  candidates: number | null;
+  loadRatio: number | null;
+}
+
+export const MANUAL: AssignmentChoice = { strategy: AssignmentStrategy.manual, candidates: null, loadRatio: null };
+export const REASSIGN: AssignmentChoice = { strategy: AssignmentStrategy.reassign, candidates: null, loadRatio: null };
+
+export function automatic(strategy: AssignmentStrategy, candidate: Candidate): AssignmentChoice {
+  return { strategy, candidates: candidate.candidates, loadRatio: candidate.loadRatio };
+}
+
+export interface Move {
+  review: ReviewRow;
+  incident: IncidentRow;
+  to: EngineerRow;
+  reason: string;
+  choice: AssignmentChoice;
+}
+
+/**
+ * The writes shared by every way a review reaches an engineer (assign, auto-assign, reassign, drain,
+ * level-2 escalation): open a review, or move one (cancel it and open its successor), with counter,
+ * incident, audit and outbox in the caller's transaction. The caller has taken the locks
+ * (ReviewLocks) and checked the rules first.
+ */
+@Injectable()
+export class ReviewOpening {
+  constructor(
+    private readonly reviews: ReviewsRepository,
+    private readonly engineers: EngineersRepository,
+    private readonly incidents: IncidentsRepository,
+    private readonly audit: AuditService,
+    private readonly outbox: OutboxService,
+    private readonly deadlines: ReviewDeadlines,
+  ) {}
+
+  /** Inserts the open review and moves counter, incident, audit and outbox with it. */
+  async open(
+    tx: Tx,
+    actor: AuditActor,
+    opening: { incident: IncidentRow; engineer: EngineerRow; priority: ReviewPriority; choice: AssignmentChoice; reassignedFromId: string | null },
+  ): Promise<ReviewRow> {
+    const { incident, engineer, priority, choice } = opening;
+    const review = await this.reviews.insert(tx, {
+      incidentId: incident.id,
+      engineerId: engineer.id,
+      priority,
+      slaSeconds: this.deadlines.slaSeconds(priority),
+      strategy: choice.strategy,
+      assignedBy: actor.sub,
+      candidates: choice.candidates,
+      loadRatio: choice.loadRatio,
+      reassignedFromId: opening.reassignedFromId,
+    });
+    await this.engineers.recordAssignment(tx, engineer.id);
+    let after = await this.incidents.setOpenReview(tx, incident.id, review.id);
+    const view = toReviewView(review);
+    await this.audit.record(tx, actor, { action: 'review.assigned', entityType: 'review', entityId: review.id, before: null, after: view });
+    if (incident.status === IncidentStatus.detected || incident.status === IncidentStatus.analyzing) {
+      after = await this.incidents.setStatus(tx, incident.id, IncidentStatus.pending_approval);
+      await this.audit.record(tx, actor, {
+        action: 'incident.status_changed',
+        entityType: 'incident',
+        entityId: incident.id,
+        before: toIncidentView(incident),
+        after: toIncidentView(after),
+      });
+    }
+    await this.outbox.publish(tx, { type: 'review.assigned', review: view });
+    return review;
+  }
+
+  /** Cancels `review` and opens a new one for `to`: review.reassigned + review.assigned, all or nothing. */
+  async move(tx: Tx, actor: AuditActor, move: Move): Promise<ReviewRow> {
+    const cancelled = await this.reviews.cancel(tx, move.review.id, move.reason);
+    await this.release(tx, move.review);
+    const incident = await this.incidents.setOpenReview(tx, move.incident.id, null);
+    await this.audit.record(tx, actor, {
+      action: 'review.reassigned',
+      entityType: 'review',
+      entityId: move.review.id,
+      before: toReviewView(move.review),
+      after: toReviewView(cancelled),
+    });
+    await this.outbox.publish(tx, { type: 'review.reassigned', review: toReviewView(cancelled) });
+    return this.open(tx, actor, { incident, engineer: move.to, priority: move.review.priority, choice: move.choice, reassignedFromId: move.review.id });
+  }
+
+  /** The counter of a finalised review's engineer goes down in the same transaction, or nothing happens. */
+  async release(tx: Tx, review: ReviewRow): Promise<void> {
+    const engineer = await this.engineers.releaseAssignment(tx, review.engineerId);
+    if (!engineer) throw new IntegrityError(`Engineer ${review.engineerId} of review ${review.id} does not exist`);
+  }
+}
+
+export function assertIncidentAssignable(incident: IncidentRow): void {
+  if (CLOSED_INCIDENT_STATUSES.includes(incident.status)) {
+    throw new IncidentClosedError(incident);
+  }
+  if (incident.openReviewId) {
+    throw new IncidentHasOpenReviewError(incident);
+  }
+}
+
+export function assertEngineerCanTake(engineer: EngineerRow): void {
+  if (engineer.deletedAt || engineer.status !== 'active') {
+    throw new EngineerUnavailableError(engineer);
+  }
+  if (engineer.currentReviewCount >= engineer.maxConcurrentReviews) {
+    throw new EngineerAtCapacityError(engineer);
+  }
+}
+
+/** Counts an assign, auto-assign or reassign as success, rejected (a 4xx answer) or error. */
+export async function measureAssignment(metrics: ReviewMetrics, priority: ReviewPriority, work: () => Promise<ReviewView>): Promise<ReviewView> {
+  try {
+    const review = await work();
+    metrics.assignment(priority, 'success');
+    return review;
+  } catch (error) {
+    metrics.assignment(priority, error instanceof ConflictError || error instanceof NotFoundError ? 'rejected' : 'error');
+    throw error;
+  }
+}
