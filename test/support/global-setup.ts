@@ -10,8 +10,14 @@ declare module 'vitest' {
   }
 }
 
-/** Migrates one template database per run; every suite clones it, and all are dropped at the end. */
-export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+interface SharedTemplate {
+  name: Promise<string>;
+  users: number;
+}
+
+const shared = globalThis as typeof globalThis & { ersTestTemplate?: SharedTemplate };
+
+async function createTemplate(): Promise<string> {
   const template = `ers_template_${process.pid}`;
   await dropDatabase(template);
   await withAdmin((client) => client.query(`CREATE DATABASE "${template}"`));
@@ -21,8 +27,24 @@ export default async function setup(project: TestProject): Promise<() => Promise
   await withAdmin((client) =>
     client.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [template]),
   );
+  return template;
+}
+
+/**
+ * Migrates one template database per run; every suite clones it, and all are dropped at the end.
+ * The integration and e2e projects each run this setup, at the same time and in the same process:
+ * they share one template (two schema engines migrating at once crash), and the last to finish drops it.
+ */
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  shared.ersTestTemplate ??= { name: createTemplate(), users: 0 };
+  const state = shared.ersTestTemplate;
+  state.users += 1;
+  const template = await state.name;
   project.provide('templateDatabase', template);
   return async () => {
+    state.users -= 1;
+    if (state.users > 0) return;
+    shared.ersTestTemplate = undefined;
     const clones = await withAdmin((client) =>
       client.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE starts_with(datname, $1)`, [`${template}_c_`]),
     );
