@@ -46,8 +46,10 @@ export class ReviewCancellationService {
       if (changed['counter.count'] !== 1) throw new IntegrityError(`Engineer ${review.engineerId} of review ${review.id} does not exist`);
       if (changed['incident.count'] !== 1) throw new IntegrityError(`Incident ${review.incidentId} of review ${review.id} does not exist`);
       const view = toReviewView(cancelled);
-      await this.audit.record(tx, actor, { action: 'review.cancelled', entityType: 'review', entityId: review.id, before: toReviewView(review), after: view });
-      await this.outbox.publish(tx, { type: 'review.cancelled', review: view });
+      await runSteps(tx, [
+        this.audit.recordStep(actor, { action: 'review.cancelled', entityType: 'review', entityId: review.id, before: toReviewView(review), after: view }),
+        ...this.outbox.publishSteps(tx, { type: 'review.cancelled', review: view }),
+      ]);
       return view;
     });
   }

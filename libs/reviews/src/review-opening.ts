@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 
-import { type AuditActor, AuditService } from '@app/audit';
+import { type AuditActor, type AuditRecord, AuditService } from '@app/audit';
 import { ConflictError, IntegrityError, NotFoundError } from '@app/common';
 import { AssignmentStrategy, IncidentStatus, Prisma, type ReviewPriority, runSteps, type Tx } from '@app/database';
 import { type Candidate, EngineerAtCapacityError, type EngineerRow, EngineersRepository } from '@app/engineers';
@@ -83,10 +83,10 @@ export class ReviewOpening {
       throw new IntegrityError(`Opening a review on incident ${incident.id} for engineer ${engineer.id} did not touch each row once`);
     }
     const view = toReviewView(review);
-    await this.audit.record(tx, actor, { action: 'review.assigned', entityType: 'review', entityId: review.id, before: null, after: view });
+    const records: [AuditRecord, ...AuditRecord[]] = [{ action: 'review.assigned', entityType: 'review', entityId: review.id, before: null, after: view }];
     if (incident.status === IncidentStatus.detected || incident.status === IncidentStatus.analyzing) {
       const after = await this.incidents.setStatus(tx, incident.id, IncidentStatus.pending_approval);
-      await this.audit.record(tx, actor, {
+      records.push({
         action: 'incident.status_changed',
         entityType: 'incident',
         entityId: incident.id,
@@ -94,7 +94,7 @@ export class ReviewOpening {
         after: toIncidentView(after),
       });
     }
-    await this.outbox.publish(tx, { type: 'review.assigned', review: view });
+    await runSteps(tx, [this.audit.recordStep(actor, ...records), ...this.outbox.publishSteps(tx, { type: 'review.assigned', review: view })]);
     return review;
   }
 
