@@ -50,14 +50,22 @@ export class AuditRepository {
    */
   async append(tx: Tx, actor: AuditActor, records: AuditRecord[]): Promise<void> {
     if (records.length === 0) return;
+    await tx.$executeRaw(this.appendStep(actor, records));
+  }
+
+  /**
+   * The INSERT of `append`, as a step of a combined statement (runSteps). The seal gate is taken
+   * (shared) before the first row draws its seq: the row cannot be produced without the gate's.
+   */
+  appendStep(actor: AuditActor, records: AuditRecord[]): Prisma.Sql {
     const rows = records.map(
       (record) => Prisma.sql`(${actor.sub}, ${actor.roles}::text[], ${record.action}::audit_action, ${record.entityType}::audit_entity_type,
         ${record.entityId}::uuid, ${json(record.before)}::jsonb, ${json(record.after)}::jsonb, ${actor.requestId})`,
     );
-    await tx.$executeRaw`
-      WITH seal_gate AS (SELECT pg_advisory_xact_lock_shared(${AUDIT_SEAL_LOCK_KEY}::bigint))
+    return Prisma.sql`
       INSERT INTO audit_entries (actor_sub, actor_roles, action, entity_type, entity_id, before, after, request_id)
-      SELECT v.* FROM seal_gate, (VALUES ${Prisma.join(rows)}) AS v(actor_sub, actor_roles, action, entity_type, entity_id, before, after, request_id)`;
+      SELECT v.* FROM (SELECT pg_advisory_xact_lock_shared(${AUDIT_SEAL_LOCK_KEY}::bigint)) AS seal_gate,
+        (VALUES ${Prisma.join(rows)}) AS v(actor_sub, actor_roles, action, entity_type, entity_id, before, after, request_id)`;
   }
 
   /**

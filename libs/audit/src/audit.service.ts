@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 
-import type { Tx } from '@app/database';
+import type { StatementStep, Tx } from '@app/database';
 import { type Page, pageWindow, toPage } from '@app/http';
 
 import { AuditRepository } from './audit.repository.js';
@@ -18,6 +18,11 @@ export class AuditService {
   /** The one way any module records what it changed; always inside the change's own transaction. */
   record(tx: Tx, actor: AuditActor, ...records: AuditRecord[]): Promise<void> {
     return this.repository.append(tx, actor, records);
+  }
+
+  /** The same records as a step of the caller's combined statement (runSteps), saving a round trip. */
+  recordStep(actor: AuditActor, ...records: [AuditRecord, ...AuditRecord[]]): StatementStep {
+    return { name: 'audit', sql: this.repository.appendStep(actor, records), read: 'nothing' };
   }
 
   async list(query: ListAuditQueryDto): Promise<Page<AuditEntryView>> {

@@ -64,7 +64,7 @@ function build<T>(column: string, pgType: string, cast: string, allowsNull: bool
     column,
     pgType,
     allowsNull,
-    select: (alias) => Prisma.raw(`${alias}.${quote(column)}${cast}`),
+    select: (alias) => Prisma.raw(`${alias}.${quoteIdentifier(column)}${cast}`),
   };
 }
 
@@ -115,6 +115,13 @@ export interface ColumnSet<F extends Fields> {
    * a rank, a subquery): `X` types those additions only, and they are not checked against the schema.
    */
   queryWith<X extends Record<string, unknown>>(db: Tx, sql: Prisma.Sql): Promise<(RowOf<ColumnSet<F>> & X)[]>;
+  /**
+   * For a statement that returns several row types side by side: the fields of this set as the
+   * named subquery or CTE `source` returns them (it selected `select`), renamed `"prefix.field"`.
+   */
+  selectFrom(source: string, prefix: string): Prisma.Sql;
+  /** This set's row out of a side-by-side row (`selectFrom`), undefined when `source` had no row. */
+  pick(row: Record<string, unknown>, prefix: string): RowOf<ColumnSet<F>> | undefined;
 }
 
 const registry: AnyColumnSet[] = [];
@@ -125,7 +132,7 @@ const registry: AnyColumnSet[] = [];
  */
 export function columns<F extends Fields>(table: string, alias: string, fields: F): ColumnSet<F> {
   const list = Object.entries(fields).map(([name, field]) =>
-    field.kind === 'column' ? Prisma.sql`${field.select(alias)} AS ${Prisma.raw(quote(name))}` : Prisma.sql`${field.expression(alias)} AS ${Prisma.raw(quote(name))}`,
+    field.kind === 'column' ? Prisma.sql`${field.select(alias)} AS ${Prisma.raw(quoteIdentifier(name))}` : Prisma.sql`${field.expression(alias)} AS ${Prisma.raw(quoteIdentifier(name))}`,
   );
   const set: ColumnSet<F> = {
     table,
@@ -134,6 +141,13 @@ export function columns<F extends Fields>(table: string, alias: string, fields: 
     select: Prisma.join(list, ', '),
     query: (db, sql) => db.$queryRaw<RowOf<ColumnSet<F>>[]>(sql),
     queryWith: <X extends Record<string, unknown>>(db: Tx, sql: Prisma.Sql) => db.$queryRaw<(RowOf<ColumnSet<F>> & X)[]>(sql),
+    selectFrom: (source, prefix) =>
+      Prisma.raw(Object.keys(fields).map((name) => `${quoteIdentifier(source)}.${quoteIdentifier(name)} AS ${quoteIdentifier(`${prefix}.${name}`)}`).join(', ')),
+    pick: (row, prefix) => {
+      const picked = Object.fromEntries(Object.keys(fields).map((name) => [name, row[`${prefix}.${name}`]]));
+      // A source without a row (outer-joined) reads NULL in every field; a real row has a NOT NULL key.
+      return Object.values(picked).every((value) => value === null || value === undefined) ? undefined : (picked as RowOf<ColumnSet<F>>);
+    },
   };
   registry.push(set as unknown as AnyColumnSet);
   return set;
@@ -152,7 +166,8 @@ export function declaredColumnSets(): readonly AnyColumnSet[] {
   return registry;
 }
 
-function quote(identifier: string): string {
+/** `"identifier"`, with embedded quotes doubled. */
+export function quoteIdentifier(identifier: string): string {
   return `"${identifier.replaceAll('"', '""')}"`;
 }
 

@@ -5,6 +5,7 @@ export * from './database-notifications.js';
 export * from './database.options.js';
 export * from './database-error.js';
 export * from './prisma.service.js';
+export * from './statement-steps.js';
 export * from './transaction-runner.js';
 export { Prisma } from './generated/prisma/client.js';
 export type { PrismaClient } from './generated/prisma/client.js';

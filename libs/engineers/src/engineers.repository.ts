@@ -90,13 +90,24 @@ export class EngineersRepository {
   }
 
   /** Counter +1 for a new open review; the CHECK constraint refuses to pass capacity. */
-  async recordAssignment(tx: Tx, id: string): Promise<EngineerRow> {
-    const rows = await ENGINEER_COLUMNS.query(
-      tx,
-      Prisma.sql`UPDATE engineers AS e SET current_review_count = current_review_count + 1, last_assigned_at = now(), updated_at = now()
-      WHERE e.id = ${id}::uuid RETURNING ${COLUMNS}`,
-    );
-    return expectOne(rows, `engineer ${id} after its counter went up (the caller holds its lock)`);
+  /**
+   * Locks the engineer and reads its row once `after` holds: a step of a combined statement
+   * (runSteps) whose `after` reads the step that must be locked first, e.g. `EXISTS (SELECT FROM incident)`.
+   */
+  lockStep(id: string, after: Prisma.Sql): Prisma.Sql {
+    return Prisma.sql`SELECT ${COLUMNS} FROM engineers e WHERE e.id = ${id}::uuid AND ${after} FOR UPDATE`;
+  }
+
+  /**
+   * The open-review counter up (an assignment) or down (a finalised review) as a step; a missing
+   * engineer touches no row, which the caller must treat as an integrity failure. No GREATEST(0, …)
+   * going down: a negative result violates the CHECK constraint and rolls the whole change back.
+   */
+  counterStep(id: string, change: 'assigned' | 'released'): Prisma.Sql {
+    return change === 'assigned'
+      ? Prisma.sql`UPDATE engineers AS e SET current_review_count = current_review_count + 1, last_assigned_at = now(), updated_at = now()
+          WHERE e.id = ${id}::uuid RETURNING e.id`
+      : Prisma.sql`UPDATE engineers AS e SET current_review_count = current_review_count - 1, updated_at = now() WHERE e.id = ${id}::uuid RETURNING e.id`;
   }
 
   /**

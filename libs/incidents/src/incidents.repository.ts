@@ -53,6 +53,19 @@ export class IncidentsRepository {
     return row;
   }
 
+  /**
+   * Locks the incident `id` (an SQL expression: a parameter, or a subquery such as a review's
+   * incident) and reads its row: a step of a combined statement (runSteps).
+   */
+  lockStep(id: Prisma.Sql): Prisma.Sql {
+    return Prisma.sql`SELECT ${COLUMNS} FROM incidents i WHERE i.id = ${id} FOR UPDATE`;
+  }
+
+  /** Points the incident at its open review (`reviewId` an SQL expression) or at none: a step; the caller holds its lock. */
+  openReviewStep(id: string, reviewId: Prisma.Sql): Prisma.Sql {
+    return Prisma.sql`UPDATE incidents AS i SET open_review_id = ${reviewId}, updated_at = now() WHERE i.id = ${id}::uuid RETURNING i.id`;
+  }
+
   /** lockById without waiting: undefined when another transaction holds the row (or it does not exist). */
   async tryLockById(tx: Tx, id: string): Promise<IncidentRow | undefined> {
     const [row] = await INCIDENT_COLUMNS.query(tx, Prisma.sql`SELECT ${COLUMNS} FROM incidents i WHERE i.id = ${id}::uuid FOR UPDATE SKIP LOCKED`);

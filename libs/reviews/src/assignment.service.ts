@@ -28,8 +28,7 @@ export class AssignmentService {
   async assign(actor: Actor, input: { incidentId: string; engineerId: string; priority: ReviewPriority }): Promise<ReviewView> {
     return measureAssignment(this.metrics, input.priority, () =>
       this.transactions.run(async (tx) => {
-        const incident = await this.locks.incident(tx, input.incidentId);
-        const engineer = await this.locks.engineer(tx, input.engineerId);
+        const [incident, engineer] = await this.locks.incidentAndEngineer(tx, input.incidentId, input.engineerId);
         assertIncidentAssignable(incident);
         assertEngineerCanTake(engineer);
         const review = await this.opening.open(tx, actor, { incident, engineer, priority: input.priority, choice: MANUAL, reassignedFromId: null });

@@ -38,8 +38,9 @@ export class DecisionRepository {
     return inserted === 1;
   }
 
-  async discardVotes(tx: Tx, reviewId: string): Promise<void> {
-    await tx.$executeRaw`DELETE FROM review_votes WHERE review_id = ${reviewId}::uuid`;
+  /** The review's votes removed (it is no longer decidable): a step of a combined statement. */
+  discardVotesStep(reviewId: string): Prisma.Sql {
+    return Prisma.sql`DELETE FROM review_votes WHERE review_id = ${reviewId}::uuid`;
   }
 
   /** Delivered to every replica's LISTEN connection when `tx` commits, never if it rolls back. */

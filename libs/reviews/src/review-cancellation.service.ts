@@ -2,21 +2,21 @@ import { Injectable } from '@nestjs/common';
 
 import { AuditService } from '@app/audit';
 import { type Actor } from '@app/auth';
-import { NotFoundError } from '@app/common';
-import { ReviewStatus, TransactionRunner } from '@app/database';
+import { IntegrityError } from '@app/common';
+import { Prisma, ReviewStatus, runSteps, TransactionRunner } from '@app/database';
+import { EngineersRepository } from '@app/engineers';
 import { IncidentsRepository } from '@app/incidents';
 import { OutboxService } from '@app/webhooks';
 
 import { DecisionRepository } from './decision.repository.js';
-import { type ReviewView, toReviewView } from './review.view.js';
+import { REVIEW_COLUMNS, type ReviewView, toReviewView } from './review.view.js';
 import { ReviewLocks } from './review-locks.js';
-import { ReviewOpening } from './review-opening.js';
 import { assertTransition } from './review-state-machine.js';
 import { ReviewsRepository } from './reviews.repository.js';
 
 /**
  * An admin cancels an open review: the review, its votes, the engineer's counter and the incident's
- * open review change together, under the incident's and then the review's lock.
+ * open review change together, in one statement, under the incident's and then the review's lock.
  */
 @Injectable()
 export class ReviewCancellationService {
@@ -25,26 +25,31 @@ export class ReviewCancellationService {
     private readonly reviews: ReviewsRepository,
     private readonly incidents: IncidentsRepository,
     private readonly decisions: DecisionRepository,
+    private readonly engineers: EngineersRepository,
     private readonly locks: ReviewLocks,
-    private readonly opening: ReviewOpening,
     private readonly audit: AuditService,
     private readonly outbox: OutboxService,
   ) {}
 
   async cancel(actor: Actor, reviewId: string, reason: string): Promise<ReviewView> {
-    const existing = await this.reviews.findById(reviewId);
-    if (!existing) throw new NotFoundError('Review', reviewId);
     return this.transactions.run(async (tx) => {
-      await this.locks.incident(tx, existing.incidentId);
-      const review = await this.locks.review(tx, reviewId);
+      const [review] = await this.locks.reviewWithIncident(tx, reviewId);
       assertTransition(review.id, review.status, ReviewStatus.cancelled);
-      const cancelled = await this.reviews.cancel(tx, review.id, reason);
-      await this.decisions.discardVotes(tx, review.id);
-      await this.opening.release(tx, review);
-      await this.incidents.setOpenReview(tx, review.incidentId, null);
+      const changed = await runSteps(tx, [
+        { name: 'review', sql: this.reviews.cancelStep(review.id, reason), read: { fields: REVIEW_COLUMNS.selectFrom } },
+        { name: 'votes', sql: this.decisions.discardVotesStep(review.id), read: 'nothing' },
+        { name: 'counter', sql: this.engineers.counterStep(review.engineerId, 'released'), read: 'count' },
+        { name: 'incident', sql: this.incidents.openReviewStep(review.incidentId, Prisma.sql`NULL`), read: 'count' },
+      ]);
+      const cancelled = REVIEW_COLUMNS.pick(changed, 'review');
+      if (!cancelled) throw new IntegrityError(`Review ${review.id} was not updated under its own lock`);
+      if (changed['counter.count'] !== 1) throw new IntegrityError(`Engineer ${review.engineerId} of review ${review.id} does not exist`);
+      if (changed['incident.count'] !== 1) throw new IntegrityError(`Incident ${review.incidentId} of review ${review.id} does not exist`);
       const view = toReviewView(cancelled);
-      await this.audit.record(tx, actor, { action: 'review.cancelled', entityType: 'review', entityId: review.id, before: toReviewView(review), after: view });
-      await this.outbox.publish(tx, { type: 'review.cancelled', review: view });
+      await runSteps(tx, [
+        this.audit.recordStep(actor, { action: 'review.cancelled', entityType: 'review', entityId: review.id, before: toReviewView(review), after: view }),
+        ...this.outbox.publishSteps(tx, { type: 'review.cancelled', review: view }),
+      ]);
       return view;
     });
   }

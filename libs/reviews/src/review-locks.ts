@@ -1,11 +1,11 @@
 import { Injectable } from '@nestjs/common';
 
 import { IntegrityError, NotFoundError } from '@app/common';
-import type { Tx } from '@app/database';
-import { type Candidate, type EngineerRow, EngineersRepository } from '@app/engineers';
-import { type IncidentRow, IncidentsRepository } from '@app/incidents';
+import { Prisma, runSteps, type Tx } from '@app/database';
+import { type Candidate, ENGINEER_COLUMNS, type EngineerRow, EngineersRepository } from '@app/engineers';
+import { INCIDENT_COLUMNS, type IncidentRow, IncidentsRepository } from '@app/incidents';
 
-import type { ReviewRow } from './review.view.js';
+import { REVIEW_COLUMNS, type ReviewRow } from './review.view.js';
 import { ReviewsRepository } from './reviews.repository.js';
 
 /** The order in which one transaction locks several engineers: by id, each once. */
@@ -38,6 +38,37 @@ export class ReviewLocks {
     const incident = await this.incidents.lockById(tx, id);
     if (!incident) throw new NotFoundError('Incident', id);
     return incident;
+  }
+
+  /**
+   * The incident, then the engineer, in one round trip: the engineer's lock waits for the incident's
+   * (its step reads the incident's). An unknown incident is 404 before the engineer is looked at.
+   */
+  async incidentAndEngineer(tx: Tx, incidentId: string, engineerId: string): Promise<[IncidentRow, EngineerRow]> {
+    const locked = await runSteps(tx, [
+      { name: 'incident', sql: this.incidents.lockStep(Prisma.sql`${incidentId}::uuid`), read: { fields: INCIDENT_COLUMNS.selectFrom } },
+      { name: 'engineer', sql: this.engineers.lockStep(engineerId, Prisma.sql`EXISTS (SELECT FROM incident)`), read: { fields: ENGINEER_COLUMNS.selectFrom } },
+    ]);
+    const incident = INCIDENT_COLUMNS.pick(locked, 'incident');
+    if (!incident) throw new NotFoundError('Incident', incidentId);
+    const engineer = ENGINEER_COLUMNS.pick(locked, 'engineer');
+    if (!engineer) throw new NotFoundError('Engineer', engineerId);
+    return [incident, engineer];
+  }
+
+  /**
+   * A review's incident, then the review, in one round trip and without reading the review first
+   * outside the transaction (a review never changes incident). An unknown review is 404.
+   */
+  async reviewWithIncident(tx: Tx, reviewId: string): Promise<[ReviewRow, IncidentRow]> {
+    const locked = await runSteps(tx, [
+      { name: 'incident', sql: this.incidents.lockStep(this.reviews.incidentOf(reviewId)), read: { fields: INCIDENT_COLUMNS.selectFrom } },
+      { name: 'review', sql: this.reviews.lockStep(reviewId, Prisma.sql`EXISTS (SELECT FROM incident)`), read: { fields: REVIEW_COLUMNS.selectFrom } },
+    ]);
+    const review = REVIEW_COLUMNS.pick(locked, 'review');
+    const incident = INCIDENT_COLUMNS.pick(locked, 'incident');
+    if (!review || !incident) throw new NotFoundError('Review', reviewId);
+    return [review, incident];
   }
 
   /**

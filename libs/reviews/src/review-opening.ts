@@ -1,15 +1,15 @@
 import { Injectable } from '@nestjs/common';
 
-import { type AuditActor, AuditService } from '@app/audit';
+import { type AuditActor, type AuditRecord, AuditService } from '@app/audit';
 import { ConflictError, IntegrityError, NotFoundError } from '@app/common';
-import { AssignmentStrategy, IncidentStatus, type ReviewPriority, type Tx } from '@app/database';
+import { AssignmentStrategy, IncidentStatus, Prisma, type ReviewPriority, runSteps, type Tx } from '@app/database';
 import { type Candidate, EngineerAtCapacityError, type EngineerRow, EngineersRepository } from '@app/engineers';
 import { CLOSED_INCIDENT_STATUSES, type IncidentRow, IncidentsRepository, toIncidentView } from '@app/incidents';
 import type { ReviewMetrics } from '@app/observability';
 import { OutboxService } from '@app/webhooks';
 
 import { EngineerUnavailableError, IncidentClosedError, IncidentHasOpenReviewError } from './review.errors.js';
-import { type ReviewRow, type ReviewView, toReviewView } from './review.view.js';
+import { REVIEW_COLUMNS, type ReviewRow, type ReviewView, toReviewView } from './review.view.js';
 import { ReviewDeadlines } from './review-deadlines.js';
 import { ReviewsRepository } from './reviews.repository.js';
 
@@ -59,24 +59,34 @@ export class ReviewOpening {
     opening: { incident: IncidentRow; engineer: EngineerRow; priority: ReviewPriority; choice: AssignmentChoice; reassignedFromId: string | null },
   ): Promise<ReviewRow> {
     const { incident, engineer, priority, choice } = opening;
-    const review = await this.reviews.insert(tx, {
-      incidentId: incident.id,
-      engineerId: engineer.id,
-      priority,
-      slaSeconds: this.deadlines.slaSeconds(priority),
-      strategy: choice.strategy,
-      assignedBy: actor.sub,
-      candidates: choice.candidates,
-      loadRatio: choice.loadRatio,
-      reassignedFromId: opening.reassignedFromId,
-    });
-    await this.engineers.recordAssignment(tx, engineer.id);
-    let after = await this.incidents.setOpenReview(tx, incident.id, review.id);
+    const opened = await runSteps(tx, [
+      {
+        name: 'review',
+        sql: this.reviews.insertStep({
+          incidentId: incident.id,
+          engineerId: engineer.id,
+          priority,
+          slaSeconds: this.deadlines.slaSeconds(priority),
+          strategy: choice.strategy,
+          assignedBy: actor.sub,
+          candidates: choice.candidates,
+          loadRatio: choice.loadRatio,
+          reassignedFromId: opening.reassignedFromId,
+        }),
+        read: { fields: REVIEW_COLUMNS.selectFrom },
+      },
+      { name: 'counter', sql: this.engineers.counterStep(engineer.id, 'assigned'), read: 'count' },
+      { name: 'incident', sql: this.incidents.openReviewStep(incident.id, Prisma.sql`(SELECT id::uuid FROM review)`), read: 'count' },
+    ]);
+    const review = REVIEW_COLUMNS.pick(opened, 'review');
+    if (!review || opened['counter.count'] !== 1 || opened['incident.count'] !== 1) {
+      throw new IntegrityError(`Opening a review on incident ${incident.id} for engineer ${engineer.id} did not touch each row once`);
+    }
     const view = toReviewView(review);
-    await this.audit.record(tx, actor, { action: 'review.assigned', entityType: 'review', entityId: review.id, before: null, after: view });
+    const records: [AuditRecord, ...AuditRecord[]] = [{ action: 'review.assigned', entityType: 'review', entityId: review.id, before: null, after: view }];
     if (incident.status === IncidentStatus.detected || incident.status === IncidentStatus.analyzing) {
-      after = await this.incidents.setStatus(tx, incident.id, IncidentStatus.pending_approval);
-      await this.audit.record(tx, actor, {
+      const after = await this.incidents.setStatus(tx, incident.id, IncidentStatus.pending_approval);
+      records.push({
         action: 'incident.status_changed',
         entityType: 'incident',
         entityId: incident.id,
@@ -84,7 +94,7 @@ export class ReviewOpening {
         after: toIncidentView(after),
       });
     }
-    await this.outbox.publish(tx, { type: 'review.assigned', review: view });
+    await runSteps(tx, [this.audit.recordStep(actor, ...records), ...this.outbox.publishSteps(tx, { type: 'review.assigned', review: view })]);
     return review;
   }
 

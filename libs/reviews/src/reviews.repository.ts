@@ -75,18 +75,31 @@ export class ReviewsRepository {
   constructor(private readonly prisma: PrismaService) {}
 
   /** The partial unique index reviews_one_open_per_incident is the last word on "one open review". */
-  async insert(tx: Tx, review: NewReview): Promise<ReviewRow> {
-    const rows = await REVIEW_COLUMNS.query(
-      tx,
-      Prisma.sql`
+  /** Inserts the open review and reads it back: a step of a combined statement (runSteps). */
+  insertStep(review: NewReview): Prisma.Sql {
+    return Prisma.sql`
       INSERT INTO reviews AS r (id, incident_id, engineer_id, status, priority, assigned_at, expected_completion_at,
         assignment_strategy, assigned_by, assignment_candidates, assignment_load_ratio, reassigned_from_id)
       VALUES (gen_random_uuid(), ${review.incidentId}::uuid, ${review.engineerId}::uuid, 'assigned', ${review.priority}::review_priority,
         now(), now() + make_interval(secs => ${review.slaSeconds}), ${review.strategy}::assignment_strategy, ${review.assignedBy},
         ${review.candidates}, ${review.loadRatio}, ${review.reassignedFromId}::uuid)
-      RETURNING ${COLUMNS}`,
-    );
-    return expectOne(rows, `the review inserted for incident ${review.incidentId}`);
+      RETURNING ${COLUMNS}`;
+  }
+
+  /** Locks the review and reads it once `after` holds (it reads the step locked first): a step. */
+  lockStep(id: string, after: Prisma.Sql): Prisma.Sql {
+    return Prisma.sql`SELECT ${COLUMNS} FROM reviews r WHERE r.id = ${id}::uuid AND ${after} FOR UPDATE`;
+  }
+
+  /** The incident of review `id`, as an SQL expression (a review never changes incident). */
+  incidentOf(id: string): Prisma.Sql {
+    return Prisma.sql`(SELECT incident_id FROM reviews WHERE id = ${id}::uuid)`;
+  }
+
+  /** Cancels the review and reads it back: a step; the caller holds its lock. */
+  cancelStep(id: string, reason: string): Prisma.Sql {
+    return Prisma.sql`UPDATE reviews AS r SET status = 'cancelled', cancelled_at = now(), cancellation_reason = ${reason}, updated_at = now()
+      WHERE r.id = ${id}::uuid RETURNING ${COLUMNS}`;
   }
 
   async findById(id: string, db: Db = this.prisma): Promise<ReviewRow | undefined> {

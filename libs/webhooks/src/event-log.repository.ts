@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 
 import { Injectable } from '@nestjs/common';
 
-import { col, columns, MissingRowError, Prisma, PrismaService, type RowOf, type Tx } from '@app/database';
+import { col, columns, MissingRowError, Prisma, PrismaService, type RowOf, type StatementStep, type Tx } from '@app/database';
 
 import type { ReviewEvent } from './webhook-event.js';
 
@@ -38,37 +38,38 @@ export class EventLogRepository {
   constructor(private readonly prisma: PrismaService) {}
 
   /**
-   * Records the events in the caller's transaction. Events of one review get strictly increasing
-   * times, at least 1 ms apart (writers of a review hold its row lock). The gate is taken, in shared
-   * mode, before the rows draw their seq (the sort reads every row of the SELECT, the gate included,
-   * before the first insert), so the sequencer's watermark covers them. `copy`, when given, is a
-   * further data-modifying statement run in the same statement (one round trip per review): it reads
-   * the recorded rows as `logged (id, type, review_id, occurred_at, payload)`.
+   * Records the events in the caller's transaction, as steps of its combined statement (runSteps):
+   * per review, the insert (`events_<n>`) and, when given, `copy` of what it recorded
+   * (`outbox_<n>`), which reads the step named by its argument as `(id, type, review_id,
+   * occurred_at, payload)`. Events of one review get strictly increasing times, at least 1 ms apart
+   * (writers of a review hold its row lock). The gate is taken, in shared mode, before the rows draw
+   * their seq (the sort reads every row of the SELECT, the gate included, before the first insert),
+   * so the sequencer's watermark covers them.
    */
-  async append(tx: Tx, events: ReviewEvent[], copy?: Prisma.Sql): Promise<LoggedEvent[]> {
-    const ids = events.map(() => randomUUID());
-    const times = new Map<string, Date>();
-    for (const reviewId of new Set(events.map((event) => event.review.id))) {
-      const own = events.flatMap((event, index) => (event.review.id === reviewId ? [{ event, id: ids[index]! }] : []));
-      const { incidentId, engineerId } = own[0]!.event.review;
-      const values = own.map(
-        ({ event, id }, ord) => Prisma.sql`(${ord}::int, ${id}::uuid, ${event.type}::text, ${JSON.stringify(event.review)}::jsonb)`,
-      );
-      const rows = await tx.$queryRaw<{ id: string; occurredAt: Date }[]>`
-        WITH gate AS (SELECT pg_advisory_xact_lock_shared(${EVENT_GATE_LOCK_KEY}::bigint)),
-        previous AS (SELECT max(occurred_at) AS at FROM review_events WHERE review_id = ${reviewId}::uuid),
-        logged AS (
-          INSERT INTO review_events (id, type, review_id, incident_id, engineer_id, occurred_at, payload)
-          SELECT v.id, v.type, ${reviewId}::uuid, ${incidentId}::uuid, ${engineerId}::uuid,
-                 GREATEST(clock_timestamp(), previous.at + interval '1 millisecond') + v.ord * interval '1 millisecond', v.payload
-          FROM gate, previous, (VALUES ${Prisma.join(values)}) AS v(ord, id, type, payload)
-          ORDER BY v.ord
-          RETURNING id, type, review_id, occurred_at, payload
-        )${copy ? Prisma.sql`, copied AS (${copy})` : Prisma.empty}
-        SELECT id::text AS id, occurred_at AS "occurredAt" FROM logged`;
-      for (const row of rows) times.set(row.id, row.occurredAt);
-    }
-    return events.map((event, index) => ({ ...event, id: ids[index]!, occurredAt: times.get(ids[index]!)! }));
+  appendSteps(events: ReviewEvent[], copy?: (logged: string) => Prisma.Sql): StatementStep[] {
+    return [...new Set(events.map((event) => event.review.id))].flatMap((reviewId, index) => {
+      const own = events.filter((event) => event.review.id === reviewId);
+      const { incidentId, engineerId } = own[0]!.review;
+      const values = own.map((event, ord) => Prisma.sql`(${ord}::int, ${randomUUID()}::uuid, ${event.type}::text, ${JSON.stringify(event.review)}::jsonb)`);
+      const logged = `events_${index}`;
+      const steps: StatementStep[] = [
+        {
+          name: logged,
+          sql: Prisma.sql`
+            INSERT INTO review_events (id, type, review_id, incident_id, engineer_id, occurred_at, payload)
+            SELECT v.id, v.type, ${reviewId}::uuid, ${incidentId}::uuid, ${engineerId}::uuid,
+                   GREATEST(clock_timestamp(), previous.at + interval '1 millisecond') + v.ord * interval '1 millisecond', v.payload
+            FROM (SELECT pg_advisory_xact_lock_shared(${EVENT_GATE_LOCK_KEY}::bigint)) AS gate,
+                 (SELECT max(occurred_at) AS at FROM review_events WHERE review_id = ${reviewId}::uuid) AS previous,
+                 (VALUES ${Prisma.join(values)}) AS v(ord, id, type, payload)
+            ORDER BY v.ord
+            RETURNING id, type, review_id, occurred_at, payload`,
+          read: 'nothing',
+        },
+      ];
+      if (copy) steps.push({ name: `outbox_${index}`, sql: copy(logged), read: 'nothing' });
+      return steps;
+    });
   }
 
   /** Committed events without a position (a hint, read without any lock). */

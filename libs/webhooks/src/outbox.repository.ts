@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 
-import { col, columns, Prisma, PrismaService, type RowOf } from '@app/database';
+import { col, columns, Prisma, PrismaService, quoteIdentifier, type RowOf } from '@app/database';
 import { activeTraceparent } from '@app/observability';
 
 import { DELIVERY_JOB_KEY_PREFIX } from './delivery-queue.js';
@@ -32,17 +32,17 @@ export class OutboxRepository {
   constructor(private readonly prisma: PrismaService) {}
 
   /**
-   * The statement that copies events, as the event log records them (`logged`, see
-   * EventLogRepository.append), into the outbox, in the same statement and so the same transaction:
+   * The statement that copies events, as the event log's step `logged` records them (see
+   * EventLogRepository.appendSteps), into the outbox, in the same statement and so the same transaction:
    * an event is there exactly when its change commits. Its delivery job is added after the commit,
    * by the enqueuer (DeliveryRepository.enqueueNew), not here: a job added in the business
    * transaction would NOTIFY at its commit, and NOTIFY serialises the commits of every writer.
    */
-  copyOfLogged(): Prisma.Sql {
+  copyOf(logged: string): Prisma.Sql {
     const traceparent = activeTraceparent() ?? null;
     return Prisma.sql`
       INSERT INTO webhook_events (id, type, review_id, occurred_at, payload, traceparent)
-      SELECT id, type, review_id, occurred_at, payload, ${traceparent}::text FROM logged`;
+      SELECT id, type, review_id, occurred_at, payload, ${traceparent}::text FROM ${Prisma.raw(quoteIdentifier(logged))}`;
   }
 
   async count(filter: WebhookEventFilter): Promise<number> {

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 
 import { APP_CONFIG, type AppConfig } from '@app/config';
-import { TransactionRunner, type Tx } from '@app/database';
+import { runSteps, type StatementStep, TransactionRunner, type Tx } from '@app/database';
 
 import { DeliveryEnqueuer } from './delivery-enqueuer.js';
 import { EventLogRepository } from './event-log.repository.js';
@@ -24,12 +24,15 @@ export class OutboxService {
   ) {}
 
   async publish(tx: Tx, ...events: ReviewEvent[]): Promise<void> {
-    if (events.length === 0) return;
-    if (!this.config.webhook.url) {
-      await this.log.append(tx, events);
-      return;
-    }
-    await this.log.append(tx, events, this.outbox.copyOfLogged());
+    const steps = this.publishSteps(tx, ...events);
+    if (steps.length > 0) await runSteps(tx, steps);
+  }
+
+  /** The same as steps of the caller's combined statement (runSteps), saving a round trip. */
+  publishSteps(tx: Tx, ...events: ReviewEvent[]): StatementStep[] {
+    if (events.length === 0) return [];
+    if (!this.config.webhook.url) return this.log.appendSteps(events);
     this.transactions.afterCommit(tx, () => this.enqueuer.wake());
+    return this.log.appendSteps(events, (logged) => this.outbox.copyOf(logged));
   }
 }
