@@ -8,6 +8,8 @@ import { Problems } from '@app/http';
 
 import { RateLimitedError } from './auth.errors.js';
 
+import { routePolicy } from './route-policy.js';
+
 export const ASSIGN_RATE_LIMITED = 'auth:assign-rate-limited';
 /** The one throttler: every @AssignRateLimited() route draws from the same per-subject bucket. */
 export const ASSIGN_THROTTLER = 'assign';
@@ -27,9 +29,13 @@ export function AssignRateLimited(): MethodDecorator & ClassDecorator {
 /** Registered after the authentication and permission guards, so it always knows the caller. */
 @Injectable()
 export class AssignRateLimitGuard extends ThrottlerGuard {
+  /** A route without @AssignRateLimited() passes at once, without the throttler's asynchronous steps. */
+  override canActivate(context: ExecutionContext): Promise<boolean> {
+    return routePolicy(this.reflector, context).rateLimited ? super.canActivate(context) : Promise.resolve(true);
+  }
+
   protected override shouldSkip(context: ExecutionContext): Promise<boolean> {
-    const limited = this.reflector.getAllAndOverride<boolean>(ASSIGN_RATE_LIMITED, [context.getHandler(), context.getClass()]);
-    return Promise.resolve(limited !== true);
+    return Promise.resolve(!routePolicy(this.reflector, context).rateLimited);
   }
 
   protected override getTracker(req: Record<string, unknown>): Promise<string> {

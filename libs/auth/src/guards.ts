@@ -4,10 +4,10 @@ import { AuthGuard } from '@nestjs/passport';
 import type { Request, Response } from 'express';
 
 import { DomainError, ForbiddenError, UnauthenticatedError } from '@app/common';
-import { type Caller, IS_PUBLIC } from '@app/http';
+import { type Caller } from '@app/http';
 
-import { REQUIRED_PERMISSIONS } from './decorators.js';
-import { type Permission, permissionsOf } from './permissions.js';
+import { permissionsOf } from './permissions.js';
+import { routePolicy } from './route-policy.js';
 
 /**
  * What the client (and the log) is told about a rejected token: the reason, never the token and
@@ -36,7 +36,7 @@ export class JwtAuthGuard extends AuthGuard('jwt') {
 
   override canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     // Public routes never look at Authorization, so even a garbage header cannot turn them into a 401.
-    if (this.isPublic(context)) return true;
+    if (routePolicy(this.reflector, context).isPublic) return true;
     return super.canActivate(context) as Promise<boolean>;
   }
 
@@ -50,10 +50,6 @@ export class JwtAuthGuard extends AuthGuard('jwt') {
     http.getRequest<Request>().caller = user as unknown as Caller;
     return user;
   }
-
-  private isPublic(context: ExecutionContext): boolean {
-    return this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [context.getHandler(), context.getClass()]) === true;
-  }
 }
 
 /** A protected route without @Allow(...) is closed to everyone: forgetting it cannot open a route. */
@@ -62,8 +58,8 @@ export class PermissionsGuard {
   constructor(private readonly reflector: Reflector) {}
 
   canActivate(context: ExecutionContext): boolean {
-    if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [context.getHandler(), context.getClass()])) return true;
-    const required = this.reflector.getAllAndOverride<Permission[] | undefined>(REQUIRED_PERMISSIONS, [context.getHandler(), context.getClass()]) ?? [];
+    const { isPublic, required } = routePolicy(this.reflector, context);
+    if (isPublic) return true;
     const caller = context.switchToHttp().getRequest<Request>().caller;
     const granted = permissionsOf(caller?.roles ?? []);
     if (required.some((permission) => granted.has(permission))) return true;

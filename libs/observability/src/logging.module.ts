@@ -3,10 +3,21 @@ import type { IncomingMessage } from 'node:http';
 import { Module } from '@nestjs/common';
 import type { Request } from 'express';
 import { LoggerModule } from 'nestjs-pino';
+import { stdSerializers } from 'pino';
 
 import { APP_CONFIG, type AppConfig } from '@app/config';
 
 import { activeTraceId } from './tracing.js';
+
+/**
+ * pino-http also binds every request, serialized, to a second child logger that only its own
+ * request logging (off) writes; pino serializes bindings when the child is made, so the standard
+ * serializer (every header, then cloned by redaction) would run on every request for nothing.
+ * That binding is a summary instead; errors and responses keep pino's standard serializers.
+ */
+function requestSummary(req: IncomingMessage & { id?: unknown }): Record<string, unknown> {
+  return { id: req.id, method: req.method, url: req.url };
+}
 
 /**
  * Structured JSON logs through pino. The one access line per request is written by the
@@ -26,6 +37,8 @@ import { activeTraceId } from './tracing.js';
           genReqId: (req: IncomingMessage) => (req as Request).requestId ?? '',
           autoLogging: false,
           quietReqLogger: true,
+          wrapSerializers: false,
+          serializers: { req: requestSummary, res: stdSerializers.res, err: stdSerializers.err },
           mixin: () => {
             const traceId = activeTraceId();
             return traceId ? { traceId } : {};

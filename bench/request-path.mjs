@@ -1,0 +1,167 @@
+#!/usr/bin/env node
+// CPU per request of the service's own request path, for requests that do little or no SQL: a public
+// probe, an authenticated read of one row, a body refused by validation, an unknown route. One
+// replica on 127.0.0.1, a scratch database; every run is bounded by --seconds and every loop by
+// --runs. Several builds (--dist=DIR,DIR: copies of dist/, e.g. before and after a change) are
+// measured side by side, their runs interleaved, so that the machine's load weighs on each alike.
+// The replica's CPU is read from /proc (schedstat of all its threads), not from the process itself.
+//
+//   node bench/request-path.mjs [--dist=dist,bench/results/tmp/dist-before] [--clients=8]
+//     [--seconds=3] [--runs=5] [--scenarios=live,engineer,invalid,unknown] [--profile=DIR]
+//
+// --profile runs the first build once under `node --cpu-prof` instead, and prints the time per
+// owner (package or our module) and the top functions over the load window.
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readdirSync } from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+
+import pg from 'pg';
+
+import { pidCpuMs } from './lib/cpu.mjs';
+import { createDatabase, databaseUrlFor, dropDatabase, migrate, seedBenchEngineers } from './lib/database.mjs';
+import { BENCH_UUID_FUNCTION, benchEngineerId, Tokens } from './lib/identity.mjs';
+import { repoRoot } from './lib/paths.mjs';
+import { analyzeCpuProfile } from './lib/profile.mjs';
+import { Replica } from './lib/replicas.mjs';
+import { median } from './lib/stats.mjs';
+
+const { values } = parseArgs({
+  options: {
+    dist: { type: 'string', default: 'dist' },
+    clients: { type: 'string', default: '8' },
+    seconds: { type: 'string', default: '3' },
+    runs: { type: 'string', default: '5' },
+    scenarios: { type: 'string', default: 'live,engineer,invalid,unknown' },
+    profile: { type: 'string' },
+    'database-url': { type: 'string', default: process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres' },
+  },
+});
+const clients = Math.min(64, Math.max(1, Number(values.clients)));
+const seconds = Math.min(30, Math.max(1, Number(values.seconds)));
+const runs = Math.min(20, Math.max(1, Number(values.runs)));
+const builds = values.dist.split(',').map((dir) => path.resolve(repoRoot, dir));
+
+/** What each scenario sends, and the status it must get (anything else aborts: a broken setup measures nothing). */
+function scenarioRequests(tokens) {
+  const engineer = benchEngineerId(1);
+  return {
+    live: { method: 'GET', path: '/health/live', status: 200 },
+    engineer: { method: 'GET', path: `/api/v1/engineers/${engineer}`, token: tokens.admin, status: 200 },
+    invalid: { method: 'POST', path: '/api/v1/reviews', token: tokens.admin, body: JSON.stringify({ incidentId: 'not-a-uuid', engineerId: engineer }), status: 400 },
+    unknown: { method: 'GET', path: '/api/v1/no-such-route', token: tokens.admin, status: 404 },
+  };
+}
+
+function send(agent, port, request) {
+  const headers = { accept: 'application/json' };
+  if (request.token) headers.authorization = `Bearer ${request.token}`;
+  if (request.body) Object.assign(headers, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(request.body) });
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, method: request.method, path: request.path, headers, agent }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.setTimeout(10_000, () => req.destroy(new Error('timeout')));
+    req.end(request.body);
+  });
+}
+
+/** `clients` loops sending `request` for `forSeconds`; resolves to the number of answers. */
+async function load(agent, port, request, forSeconds) {
+  const deadline = performance.now() + forSeconds * 1000;
+  let count = 0;
+  await Promise.all(
+    Array.from({ length: clients }, async () => {
+      while (performance.now() < deadline) {
+        const status = await send(agent, port, request);
+        if (status !== request.status) throw new Error(`${request.method} ${request.path}: ${status}, expected ${request.status}`);
+        count += 1;
+      }
+    }),
+  );
+  return count;
+}
+
+/** `clients` keep-alive loops (after one second of warm-up) for `seconds`; the replica's CPU over the window divided by the answers. */
+async function measure(replica, request) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: clients });
+  await load(agent, replica.port, request, 1);
+  const cpuBefore = pidCpuMs(replica.pid);
+  const started = performance.now();
+  const count = await load(agent, replica.port, request, seconds);
+  const elapsed = (performance.now() - started) / 1000;
+  const cpu = pidCpuMs(replica.pid) - cpuBefore;
+  agent.destroy();
+  return { cpuPerRequestMs: cpu / count, requestsPerSecond: count / elapsed, cores: cpu / 1000 / elapsed };
+}
+
+async function main() {
+  const databaseName = `ers_reqpath_${process.pid}`;
+  const databaseUrl = databaseUrlFor(values['database-url'], databaseName);
+  const workDir = path.join(repoRoot, 'bench', 'results', 'tmp', databaseName);
+  mkdirSync(workDir, { recursive: true });
+  await createDatabase(values['database-url'], databaseName);
+  const replicas = [];
+  try {
+    await migrate(repoRoot, databaseUrl);
+    const db = new pg.Pool({ connectionString: databaseUrl, max: 1 });
+    await db.query(BENCH_UUID_FUNCTION);
+    await seedBenchEngineers(db, 1);
+    await db.end();
+    const secret = randomBytes(32).toString('hex');
+    const tokens = new Tokens(secret);
+    const env = { DATABASE_URL: databaseUrl, JWT_SECRET: secret, DATABASE_POOL_MAX: '4', ASSIGN_RATE_LIMIT: '100000000' };
+    const requests = scenarioRequests(tokens);
+    const scenarios = values.scenarios.split(',').filter((name) => requests[name]);
+
+    if (values.profile) {
+      const profileDir = path.resolve(values.profile);
+      mkdirSync(profileDir, { recursive: true });
+      const replica = new Replica({ index: 0, root: repoRoot, env, logDir: workDir, command: [path.join(builds[0], 'apps', 'api', 'src', 'main.js')] });
+      replicas.push(replica);
+      const spawned = performance.now();
+      await replica.start({ nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] });
+      const fromMs = performance.now() - spawned;
+      for (const name of scenarios) console.log(name, JSON.stringify(await measure(replica, requests[name])));
+      const toMs = performance.now() - spawned;
+      await replica.stop();
+      const file = readdirSync(profileDir).filter((name) => name.endsWith('.cpuprofile')).sort().at(-1);
+      const analysis = analyzeCpuProfile(path.join(profileDir, file), { fromMs, toMs, top: 40 });
+      console.log(JSON.stringify(analysis, null, 1));
+      return;
+    }
+
+    for (const [index, build] of builds.entries()) {
+      const replica = new Replica({ index, root: repoRoot, env, logDir: workDir, command: [path.join(build, 'apps', 'api', 'src', 'main.js')] });
+      replicas.push(replica);
+      await replica.start();
+    }
+    const results = new Map();
+    for (let run = 0; run < runs; run += 1) {
+      for (const name of scenarios) {
+        for (const [index, replica] of replicas.entries()) {
+          const key = `${name}\t${path.relative(repoRoot, builds[index])}`;
+          const list = results.get(key) ?? [];
+          list.push(await measure(replica, requests[name]));
+          results.set(key, list);
+        }
+      }
+    }
+    console.log(`${clients} keep-alive clients, ${seconds} s per run, median of ${runs} runs (replica CPU from /proc)`);
+    console.log('scenario\tbuild\tCPU ms/request\trequests/s\treplica cores');
+    for (const [key, list] of results) {
+      const cell = (field, digits) => median(list.map((entry) => entry[field])).toFixed(digits);
+      console.log(`${key}\t${cell('cpuPerRequestMs', 3)}\t${cell('requestsPerSecond', 0)}\t${cell('cores', 2)}`);
+    }
+  } finally {
+    await Promise.all(replicas.map((replica) => replica.stop()));
+    await dropDatabase(values['database-url'], databaseName);
+  }
+}
+
+await main();
