@@ -7,7 +7,6 @@ import type { Request, Response } from 'express';
 import { Problems } from '@app/http';
 
 import { RateLimitedError } from './auth.errors.js';
-
 import { routePolicy } from './route-policy.js';
 
 export const ASSIGN_RATE_LIMITED = 'auth:assign-rate-limited';
