@@ -11,7 +11,12 @@ function moduleGraphPatterns(module, allowed) {
   const forbidden = forbiddenImports(module);
   if (forbidden.length === 0) return [];
   const may = allowed.length ? allowed.map((other) => `@app/${other}`).join(', ') : 'no other library';
-  return [{ group: forbidden.map((other) => `@app/${other}`), message: `Module graph (module-graph.config.js): libs/${module} may import only ${may}.` }];
+  return [
+    {
+      group: forbidden.map((other) => `@app/${other}`),
+      message: `Module graph (module-graph.config.js): libs/${module} may import only ${may}.`,
+    },
+  ];
 }
 
 export default tseslint.config(
@@ -56,7 +61,21 @@ export default tseslint.config(
   {
     files: ['**/*.mjs', '**/*.js'],
     languageOptions: {
-      globals: { process: 'readonly', console: 'readonly', URL: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', fetch: 'readonly', AbortSignal: 'readonly', Buffer: 'readonly', WebAssembly: 'readonly', globalThis: 'readonly', performance: 'readonly' },
+      globals: {
+        process: 'readonly',
+        console: 'readonly',
+        URL: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        setInterval: 'readonly',
+        clearInterval: 'readonly',
+        fetch: 'readonly',
+        AbortSignal: 'readonly',
+        Buffer: 'readonly',
+        WebAssembly: 'readonly',
+        globalThis: 'readonly',
+        performance: 'readonly',
+      },
     },
   },
 );

@@ -24,7 +24,14 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'unit',
-          include: ['test/unit/**/*.test.ts', 'libs/**/*.test.ts', 'apps/**/*.test.ts', 'packages/**/*.test.ts', 'tools/**/*.test.ts', 'test/support/**/*.test.ts'],
+          include: [
+            'test/unit/**/*.test.ts',
+            'libs/**/*.test.ts',
+            'apps/**/*.test.ts',
+            'packages/**/*.test.ts',
+            'tools/**/*.test.ts',
+            'test/support/**/*.test.ts',
+          ],
           exclude: INTEGRATION_BESIDE_CODE,
         },
       },

@@ -94,26 +94,91 @@ function genericShapes() {
   const engineers = { method: 'POST', path: '/api/v1/engineers' };
   return [
     { name: 'flat keys (~90 000)', ...engineers, body: () => fill('{', (i) => `"k${i}":0`, '}') },
-    { name: 'nested keys (one object of ~90 000)', ...engineers, body: () => fill('{"name":"a","email":"a@b.co","extra":{', (i) => `"k${i}":0`, '}}') },
-    { name: 'keys in array objects (~130 000 objects)', method: 'POST', path: '/api/v1/incidents', body: () => fill('{"title":"t","severity":"low","aiProposal":"p","requiredExpertise":[', () => '{"a":0}', ']}') },
+    {
+      name: 'nested keys (one object of ~90 000)',
+      ...engineers,
+      body: () => fill('{"name":"a","email":"a@b.co","extra":{', (i) => `"k${i}":0`, '}}'),
+    },
+    {
+      name: 'keys in array objects (~130 000 objects)',
+      method: 'POST',
+      path: '/api/v1/incidents',
+      body: () => fill('{"title":"t","severity":"low","aiProposal":"p","requiredExpertise":[', () => '{"a":0}', ']}'),
+    },
     { name: 'deep nesting, arrays (~500 000 levels)', ...engineers, body: () => deep('[', ']', '0') },
     { name: 'deep nesting, objects (~170 000 levels)', ...engineers, body: () => deep('{"a":', '}', '0') },
     { name: 'long string (1 MiB name)', ...engineers, body: () => `{"name":"${'x'.repeat(BODY_TARGET - 40)}","email":"a@b.co"}` },
-    { name: 'long string of escapes (\\u00e9 × 170 000)', ...engineers, body: () => `{"name":"${'\\u00e9'.repeat(Math.floor((BODY_TARGET - 40) / 6))}","email":"a@b.co"}` },
+    {
+      name: 'long string of escapes (\\u00e9 × 170 000)',
+      ...engineers,
+      body: () => `{"name":"${'\\u00e9'.repeat(Math.floor((BODY_TARGET - 40) / 6))}","email":"a@b.co"}`,
+    },
     { name: 'array of numbers (~500 000)', ...engineers, body: () => fill('{"name":"a","email":"a@b.co","expertise":[', () => '0', ']}') },
-    { name: 'array of distinct strings (~110 000)', method: 'POST', path: '/api/v1/incidents', body: () => fill('{"title":"t","severity":"low","aiProposal":"p","requiredExpertise":[', (i) => `"t${i}"`, ']}') },
-    { name: 'array of equal strings (~260 000)', method: 'POST', path: '/api/v1/incidents', body: () => fill('{"title":"t","severity":"low","aiProposal":"p","requiredExpertise":[', () => '"a"', ']}') },
-    { name: 'array of empty objects (~350 000)', method: 'POST', path: '/api/v1/incidents', body: () => fill('{"title":"t","severity":"low","aiProposal":"p","requiredExpertise":[', () => '{}', ']}') },
-    { name: 'array of empty arrays (~350 000)', ...engineers, body: () => fill('{"name":"a","email":"a@b.co","expertise":[', () => '[]', ']}') },
+    {
+      name: 'array of distinct strings (~110 000)',
+      method: 'POST',
+      path: '/api/v1/incidents',
+      body: () => fill('{"title":"t","severity":"low","aiProposal":"p","requiredExpertise":[', (i) => `"t${i}"`, ']}'),
+    },
+    {
+      name: 'array of equal strings (~260 000)',
+      method: 'POST',
+      path: '/api/v1/incidents',
+      body: () => fill('{"title":"t","severity":"low","aiProposal":"p","requiredExpertise":[', () => '"a"', ']}'),
+    },
+    {
+      name: 'array of empty objects (~350 000)',
+      method: 'POST',
+      path: '/api/v1/incidents',
+      body: () => fill('{"title":"t","severity":"low","aiProposal":"p","requiredExpertise":[', () => '{}', ']}'),
+    },
+    {
+      name: 'array of empty arrays (~350 000)',
+      ...engineers,
+      body: () => fill('{"name":"a","email":"a@b.co","expertise":[', () => '[]', ']}'),
+    },
     { name: 'whole body an array of objects (~350 000)', ...engineers, body: () => fill('[', () => '{}', ']') },
-    { name: 'many failing fields (999 keys of 1 000 chars)', ...engineers, body: () => `{${Array.from({ length: 999 }, (_, i) => `"${longKey(i)}":0`).join(',')}}` },
-    { name: 'inherited-name keys (~1 000 in array objects)', ...engineers, body: () => `{"extra":[${Array.from({ length: Math.floor(999 / INHERITED.length) }, () => `{${INHERITED.map((key) => `"${key}":0`).join(',')}}`).join(',')}]}` },
-    { name: '__proto__ keys (999 in array objects)', ...engineers, body: () => `{"extra":[${Array.from({ length: 999 }, () => '{"__proto__":{"polluted":1}}').join(',')}]}` },
-    { name: 'U+0000 strings (~130 000)', ...engineers, body: () => fill('{"name":"a","email":"a@b.co","expertise":[', () => '"\\u0000"', ']}') },
+    {
+      name: 'many failing fields (999 keys of 1 000 chars)',
+      ...engineers,
+      body: () => `{${Array.from({ length: 999 }, (_, i) => `"${longKey(i)}":0`).join(',')}}`,
+    },
+    {
+      name: 'inherited-name keys (~1 000 in array objects)',
+      ...engineers,
+      body: () =>
+        `{"extra":[${Array.from({ length: Math.floor(999 / INHERITED.length) }, () => `{${INHERITED.map((key) => `"${key}":0`).join(',')}}`).join(',')}]}`,
+    },
+    {
+      name: '__proto__ keys (999 in array objects)',
+      ...engineers,
+      body: () => `{"extra":[${Array.from({ length: 999 }, () => '{"__proto__":{"polluted":1}}').join(',')}]}`,
+    },
+    {
+      name: 'U+0000 strings (~130 000)',
+      ...engineers,
+      body: () => fill('{"name":"a","email":"a@b.co","expertise":[', () => '"\\u0000"', ']}'),
+    },
     { name: 'U+0000 in 1 000 keys', ...engineers, body: () => `{${Array.from({ length: 999 }, (_, i) => `"k${i}\\u0000":0`).join(',')}}` },
-    { name: 'flat keys to an unknown route', method: 'POST', path: '/api/v1/no-such-route', body: () => fill('{', (i) => `"k${i}":0`, '}') },
-    { name: 'flat keys without a token', method: 'POST', path: '/api/v1/engineers', token: null, body: () => fill('{', (i) => `"k${i}":0`, '}') },
-    { name: 'flat keys to a POST that takes no body', method: 'POST', path: '/api/v1/sla/escalations/run', body: () => fill('{', (i) => `"k${i}":0`, '}') },
+    {
+      name: 'flat keys to an unknown route',
+      method: 'POST',
+      path: '/api/v1/no-such-route',
+      body: () => fill('{', (i) => `"k${i}":0`, '}'),
+    },
+    {
+      name: 'flat keys without a token',
+      method: 'POST',
+      path: '/api/v1/engineers',
+      token: null,
+      body: () => fill('{', (i) => `"k${i}":0`, '}'),
+    },
+    {
+      name: 'flat keys to a POST that takes no body',
+      method: 'POST',
+      path: '/api/v1/sla/escalations/run',
+      body: () => fill('{', (i) => `"k${i}":0`, '}'),
+    },
   ];
 }
 
@@ -127,7 +192,8 @@ function valueFor(name, schema, { size, ids, n }) {
     const length = size === 'max' ? (schema.maxItems ?? 50) : 5_000;
     return Array.from({ length }, (_, i) => `${i}-`.padEnd(size === 'max' ? (schema.items?.maxLength ?? 64) : 40, 't'));
   }
-  if (schema.format === 'uuid' || /Id$/.test(name)) return size === 'max' ? (name === 'incidentId' ? ids.incident : ids.otherEngineer) : 'u'.repeat(size);
+  if (schema.format === 'uuid' || /Id$/.test(name))
+    return size === 'max' ? (name === 'incidentId' ? ids.incident : ids.otherEngineer) : 'u'.repeat(size);
   if (schema.format === 'email') return `abuse-${n}-${randomBytes(4).toString('hex')}@example.com`;
   if (name === 'externalRef') return `abuse-${n}-${randomBytes(4).toString('hex')}`;
   return 'w'.repeat(size === 'max' ? (schema.maxLength ?? 1000) : size);
@@ -143,14 +209,31 @@ function endpointShapes(document, ids) {
       if (!ref) continue;
       const schema = document.components.schemas[ref.split('/').pop()];
       const properties = Object.entries(schema.properties ?? {});
-      const id = template.startsWith('/api/v1/engineers/') ? ids.drainEngineer : template.startsWith('/api/v1/incidents/') ? ids.incident : ids.review;
+      const id = template.startsWith('/api/v1/engineers/')
+        ? ids.drainEngineer
+        : template.startsWith('/api/v1/incidents/')
+          ? ids.incident
+          : ids.review;
       const routePath = template.replace('{id}', id);
       const token = template.endsWith('/submit') ? 'engineer' : 'admin';
       const stringFields = properties.filter(([, property]) => property.type === 'string' && !property.enum).length || 1;
-      const body = (size) => (n) => JSON.stringify(Object.fromEntries(properties.map(([name, property]) => [name, valueFor(name, property, { size, ids, n })])));
+      const body = (size) => (n) =>
+        JSON.stringify(Object.fromEntries(properties.map(([name, property]) => [name, valueFor(name, property, { size, ids, n })])));
       const label = `${method.toUpperCase()} ${template}`;
-      shapes.push({ name: `${label}: every field at its maximum`, method: method.toUpperCase(), path: routePath, token, body: body('max') });
-      shapes.push({ name: `${label}: fields as big as 1 MiB allows`, method: method.toUpperCase(), path: routePath, token, body: body(Math.floor((BODY_TARGET - 250_000) / stringFields)) });
+      shapes.push({
+        name: `${label}: every field at its maximum`,
+        method: method.toUpperCase(),
+        path: routePath,
+        token,
+        body: body('max'),
+      });
+      shapes.push({
+        name: `${label}: fields as big as 1 MiB allows`,
+        method: method.toUpperCase(),
+        path: routePath,
+        token,
+        body: body(Math.floor((BODY_TARGET - 250_000) / stringFields)),
+      });
     }
   }
   return shapes;
@@ -192,7 +275,8 @@ class Probe {
   /** Resolves once a probe sent after `mark` has come back. */
   async answeredSince(mark) {
     const deadline = Date.now() + REQUEST_TIMEOUT_MS;
-    while (!this.samples.some(([started]) => started > mark) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+    while (!this.samples.some(([started]) => started > mark) && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 5));
   }
 
   /** The slowest probe answer that overlaps [from, to]; waits for the probe in flight to come back. */
@@ -270,8 +354,16 @@ async function main() {
       if (response.status >= 300) throw new Error(`POST ${requestPath}: ${response.status} ${JSON.stringify(response.body)}`);
       return response.body.id;
     };
-    const engineer = await create('/api/v1/engineers', { name: 'Abuse owner', email: `abuse-owner-${process.pid}@example.com`, maxConcurrentReviews: 50 });
-    const otherEngineer = await create('/api/v1/engineers', { name: 'Abuse other', email: `abuse-other-${process.pid}@example.com`, maxConcurrentReviews: 50 });
+    const engineer = await create('/api/v1/engineers', {
+      name: 'Abuse owner',
+      email: `abuse-owner-${process.pid}@example.com`,
+      maxConcurrentReviews: 50,
+    });
+    const otherEngineer = await create('/api/v1/engineers', {
+      name: 'Abuse other',
+      email: `abuse-other-${process.pid}@example.com`,
+      maxConcurrentReviews: 50,
+    });
     const drainEngineer = await create('/api/v1/engineers', { name: 'Abuse drained', email: `abuse-drain-${process.pid}@example.com` });
     const incident = await create('/api/v1/incidents', { title: 'Abuse incident', severity: 'high', aiProposal: 'Restart' });
     const review = await create('/api/v1/reviews', { incidentId: incident, engineerId: engineer });
@@ -279,7 +371,9 @@ async function main() {
     const document = (await client.request('GET', '/docs-json')).body;
 
     const only = values.only?.split(',').filter(Boolean);
-    const shapes = [...genericShapes(), ...endpointShapes(document, ids)].filter((shape) => !only || only.some((text) => shape.name.includes(text)));
+    const shapes = [...genericShapes(), ...endpointShapes(document, ids)].filter(
+      (shape) => !only || only.some((text) => shape.name.includes(text)),
+    );
     const tokenFor = (shape) => (shape.token === null ? undefined : shape.token === 'engineer' ? tokens.engineer(engineer) : tokens.admin);
 
     const probe = new Probe(replica.baseUrl);
@@ -305,7 +399,12 @@ async function main() {
           globalThis.gc?.();
           await probe.answeredSince(performance.now());
           const from = performance.now();
-          const answer = await send(replica.baseUrl, { ...shape, token: tokenFor(shape), body, idempotencyKey: withKey ? `abuse-${process.pid}-${n}` : undefined });
+          const answer = await send(replica.baseUrl, {
+            ...shape,
+            token: tokenFor(shape),
+            body,
+            idempotencyKey: withKey ? `abuse-${process.pid}-${n}` : undefined,
+          });
           await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
           const stall = await probe.worstBetween(from, performance.now());
           runs.push({ ...answer, stall, bytes });
@@ -324,7 +423,9 @@ async function main() {
         };
         row.withinBound = row.stallMs <= BOUND_MS;
         rows.push(row);
-        log(`${row.withinBound ? 'ok  ' : 'OVER'} ${row.stallMs.toFixed(1).padStart(8)} ms stall  ${String(row.requestMs).padStart(8)} ms request  ${row.statuses.join('/')}  ${shape.name}${withKey ? ' [Idempotency-Key]' : ''}`);
+        log(
+          `${row.withinBound ? 'ok  ' : 'OVER'} ${row.stallMs.toFixed(1).padStart(8)} ms stall  ${String(row.requestMs).padStart(8)} ms request  ${row.statuses.join('/')}  ${shape.name}${withKey ? ' [Idempotency-Key]' : ''}`,
+        );
       }
     }
     await probe.stop();
@@ -344,7 +445,9 @@ async function queryStoredAnswers(databaseUrl) {
   const db = new pg.Client({ connectionString: databaseUrl });
   await db.connect();
   try {
-    return await db.query('SELECT status_code AS "status", max(octet_length(response_body::text)) AS "maxBytes", count(*)::int AS "count" FROM idempotency_records GROUP BY status_code ORDER BY status_code');
+    return await db.query(
+      'SELECT status_code AS "status", max(octet_length(response_body::text)) AS "maxBytes", count(*)::int AS "count" FROM idempotency_records GROUP BY status_code ORDER BY status_code',
+    );
   } finally {
     await db.end();
   }
@@ -371,11 +474,15 @@ function writeReport({ stamp, startedAt, rows, idleStall, stored }) {
         `| ${row.shape} | \`${row.method} ${row.path.replace(/[0-9a-f]{8}-[0-9a-f-]{27}/g, '{id}')}\` | ${row.idempotencyKey ? 'yes' : ''} | ${kib(row.bodyBytes)} | ${kib(row.answerBytes)} | ${row.statuses.join(', ')} | ${row.requestMs} | ${row.stallMs} | ${row.worstStallMs} | ${row.withinBound ? 'yes' : '**no**'} |`,
     ),
     '',
-    'Answers stored under an idempotency key, by status: ' + stored.map((row) => `${row.status ?? 'pending'}: ${row.count} (largest ${kib(Number(row.maxBytes ?? 0))})`).join('; '),
+    'Answers stored under an idempotency key, by status: ' +
+      stored.map((row) => `${row.status ?? 'pending'}: ${row.count} (largest ${kib(Number(row.maxBytes ?? 0))})`).join('; '),
     '',
   ];
   writeFileSync(`${base}.md`, lines.join('\n'));
-  writeFileSync(`${base}.json`, JSON.stringify({ startedAt: startedAt.toISOString(), root, reps, boundMs: BOUND_MS, idleStallMs: idleStall, rows, stored }, null, 2));
+  writeFileSync(
+    `${base}.json`,
+    JSON.stringify({ startedAt: startedAt.toISOString(), root, reps, boundMs: BOUND_MS, idleStallMs: idleStall, rows, stored }, null, 2),
+  );
   log(`Wrote ${base}.md and .json`);
 }
 

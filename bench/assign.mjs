@@ -20,7 +20,7 @@ if (!Number.isInteger(clients) || clients < 1 || clients > 1000) throw new Error
 if (!Number.isInteger(seconds) || seconds < 1 || seconds > 600) throw new Error('--duration must be an integer in 1..600 (seconds)');
 const baseUrl = process.env.BASE_URL ?? 'http://127.0.0.1:3000';
 const secret = process.env.JWT_SECRET;
-if (!secret) throw new Error('JWT_SECRET (the running service\'s secret) is required');
+if (!secret) throw new Error("JWT_SECRET (the running service's secret) is required");
 
 /** Spare incidents per client, used after an assign or cancel whose outcome is unknown. */
 const INCIDENTS_PER_CLIENT = 4;
@@ -39,11 +39,21 @@ console.log(`Setting up ${clients} engineers and ${clients * INCIDENTS_PER_CLIEN
 const engineers = [];
 const specs = [];
 for (let index = 0; index < clients; index += 1) {
-  const engineerId = await create('/api/v1/engineers', { name: `bench:assign ${run} ${index}`, email: `bench-assign-${run}-${index}@bench.example`, maxConcurrentReviews: 50 });
+  const engineerId = await create('/api/v1/engineers', {
+    name: `bench:assign ${run} ${index}`,
+    email: `bench-assign-${run}-${index}@bench.example`,
+    maxConcurrentReviews: 50,
+  });
   engineers.push(engineerId);
   const incidents = [];
   for (let n = 0; n < INCIDENTS_PER_CLIENT; n += 1) {
-    incidents.push(await create('/api/v1/incidents', { title: `bench:assign ${run} ${index}/${n}`, severity: 'high', aiProposal: 'Restart the primary database' }));
+    incidents.push(
+      await create('/api/v1/incidents', {
+        title: `bench:assign ${run} ${index}/${n}`,
+        severity: 'high',
+        aiProposal: 'Restart the primary database',
+      }),
+    );
   }
   specs.push({ kind: 'cancel', engineerId, pool: new ListPool(incidents) });
 }
@@ -55,7 +65,9 @@ client.close();
 
 console.log(`\n${result.cycles} cycles in ${result.seconds.toFixed(1)} s: ${result.cyclesPerSecond.toFixed(1)} cycles/s`);
 for (const [operation, stats] of Object.entries(result.latency)) {
-  console.log(`  ${operation.padEnd(7)} n=${String(stats.count).padStart(6)}  p50 ${stats.p50} ms  p99 ${stats.p99} ms  max ${stats.max} ms`);
+  console.log(
+    `  ${operation.padEnd(7)} n=${String(stats.count).padStart(6)}  p50 ${stats.p50} ms  p99 ${stats.p99} ms  max ${stats.max} ms`,
+  );
 }
 if (Object.keys(result.errors).length) console.log(`Errors: ${JSON.stringify(result.errors)}`);
 process.exitCode = result.cycles > 0 && result.serverErrors.length === 0 ? 0 : 1;

@@ -141,9 +141,21 @@ try {
   });
   const noGrace = { critical: 0, high: 0, normal: 0, low: 0 };
   const halfSla = Object.fromEntries(Object.entries(config.slaSeconds).map(([priority, sla]) => [priority, sla / 2]));
-  await explain(db, 'Level-1 claim (first batch):', claimDueForEscalationSql({ fromLevel: 0, graceSeconds: noGrace, after: null }, config.escalation.batchSize));
-  await explain(db, 'Level-2 claim (first batch, per-priority grace):', claimDueForEscalationSql({ fromLevel: 1, graceSeconds: halfSla, after: null }, config.escalation.batchSize));
-  await explain(db, 'Decision-overdue claim (first batch):', claimDecisionOverdueSql(config.decisionSlaSeconds, null, config.escalation.batchSize));
+  await explain(
+    db,
+    'Level-1 claim (first batch):',
+    claimDueForEscalationSql({ fromLevel: 0, graceSeconds: noGrace, after: null }, config.escalation.batchSize),
+  );
+  await explain(
+    db,
+    'Level-2 claim (first batch, per-priority grace):',
+    claimDueForEscalationSql({ fromLevel: 1, graceSeconds: halfSla, after: null }, config.escalation.batchSize),
+  );
+  await explain(
+    db,
+    'Decision-overdue claim (first batch):',
+    claimDecisionOverdueSql(config.decisionSlaSeconds, null, config.escalation.batchSize),
+  );
 
   app = await createApp(config);
   await app.init();
@@ -151,7 +163,9 @@ try {
   const pass = performance.now();
   const result = await app.get(EscalationService).runPass();
   const passSeconds = seconds(pass);
-  console.log(`Pass: ${passSeconds} s, ${JSON.stringify(result)}, ${Math.round((result.escalated + result.decisionOverdue) / Number(passSeconds))} changes/s`);
+  console.log(
+    `Pass: ${passSeconds} s, ${JSON.stringify(result)}, ${Math.round((result.escalated + result.decisionOverdue) / Number(passSeconds))} changes/s`,
+  );
 
   const { rows } = await db.query(`
     SELECT

@@ -65,7 +65,11 @@ pg.Client.prototype.query = function countedQuery(config, ...rest) {
 function pgStatements(client, id) {
   const work = [() => client.query('SELECT id, n FROM bench_rows WHERE id = $1 FOR UPDATE', [id])];
   for (let i = 1; i < STATEMENTS; i += 1) {
-    work.push(i % 2 ? () => client.query('UPDATE bench_rows SET n = n + 1 WHERE id = $1', [id]) : () => client.query('SELECT id, n, note FROM bench_rows WHERE id = $1', [id]));
+    work.push(
+      i % 2
+        ? () => client.query('UPDATE bench_rows SET n = n + 1 WHERE id = $1', [id])
+        : () => client.query('SELECT id, n, note FROM bench_rows WHERE id = $1', [id]),
+    );
   }
   return work;
 }
@@ -73,7 +77,11 @@ function pgStatements(client, id) {
 function prismaStatements(tx, id) {
   const work = [() => tx.$queryRaw`SELECT id, n FROM bench_rows WHERE id = ${id}::int FOR UPDATE`];
   for (let i = 1; i < STATEMENTS; i += 1) {
-    work.push(i % 2 ? () => tx.$executeRaw`UPDATE bench_rows SET n = n + 1 WHERE id = ${id}::int` : () => tx.$queryRaw`SELECT id, n, note FROM bench_rows WHERE id = ${id}::int`);
+    work.push(
+      i % 2
+        ? () => tx.$executeRaw`UPDATE bench_rows SET n = n + 1 WHERE id = ${id}::int`
+        : () => tx.$queryRaw`SELECT id, n, note FROM bench_rows WHERE id = ${id}::int`,
+    );
   }
   return work;
 }
@@ -266,13 +274,17 @@ try {
   await setup.query(`INSERT INTO bench_rows (id) SELECT g FROM generate_series(1, 1000) g`);
   await setup.end();
 
-  const names = args.variants ? args.variants.split(',') : ['pg', 'before', 'service', 'named-statements', 'service-unsafe', 'service-pooler', 'prisma-no-tx', 'prisma-batch'];
+  const names = args.variants
+    ? args.variants.split(',')
+    : ['pg', 'before', 'service', 'named-statements', 'service-unsafe', 'service-pooler', 'prisma-no-tx', 'prisma-batch'];
   console.log(`${TX} transactions × ${REPEAT} repeats, ${STATEMENTS} statements each, ${CONCURRENCY} concurrent; node ${process.version}`);
   console.log('| variant | CPU ms/tx (median) | min–max | wall ms/tx | queries/tx | what is sent per tx |');
   console.log('|---|---|---|---|---|---|');
   for (const name of names) if (!variants[name]) throw new Error(`Unknown variant ${name}; known: ${Object.keys(variants).join(', ')}`);
   for (const r of await measureAll(names)) {
-    console.log(`| ${r.name} | ${r.cpuMs.toFixed(3)} | ${r.cpuMin.toFixed(3)}–${r.cpuMax.toFixed(3)} | ${r.wallMs.toFixed(3)} | ${r.queriesPerTx.toFixed(2)} | ${r.kinds} |`);
+    console.log(
+      `| ${r.name} | ${r.cpuMs.toFixed(3)} | ${r.cpuMin.toFixed(3)}–${r.cpuMax.toFixed(3)} | ${r.wallMs.toFixed(3)} | ${r.queriesPerTx.toFixed(2)} | ${r.kinds} |`,
+    );
   }
 } finally {
   await onServer(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);

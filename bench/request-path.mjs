@@ -50,7 +50,13 @@ function scenarioRequests(tokens) {
   return {
     live: { method: 'GET', path: '/health/live', status: 200 },
     engineer: { method: 'GET', path: `/api/v1/engineers/${engineer}`, token: tokens.admin, status: 200 },
-    invalid: { method: 'POST', path: '/api/v1/reviews', token: tokens.admin, body: JSON.stringify({ incidentId: 'not-a-uuid', engineerId: engineer }), status: 400 },
+    invalid: {
+      method: 'POST',
+      path: '/api/v1/reviews',
+      token: tokens.admin,
+      body: JSON.stringify({ incidentId: 'not-a-uuid', engineerId: engineer }),
+      status: 400,
+    },
     unknown: { method: 'GET', path: '/api/v1/no-such-route', token: tokens.admin, status: 404 },
   };
 }
@@ -122,7 +128,13 @@ async function main() {
     if (values.profile) {
       const profileDir = path.resolve(values.profile);
       mkdirSync(profileDir, { recursive: true });
-      const replica = new Replica({ index: 0, root: repoRoot, env, logDir: workDir, command: [path.join(builds[0], 'apps', 'api', 'src', 'main.js')] });
+      const replica = new Replica({
+        index: 0,
+        root: repoRoot,
+        env,
+        logDir: workDir,
+        command: [path.join(builds[0], 'apps', 'api', 'src', 'main.js')],
+      });
       replicas.push(replica);
       const spawned = performance.now();
       await replica.start({ nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] });
@@ -130,14 +142,23 @@ async function main() {
       for (const name of scenarios) console.log(name, JSON.stringify(await measure(replica, requests[name])));
       const toMs = performance.now() - spawned;
       await replica.stop();
-      const file = readdirSync(profileDir).filter((name) => name.endsWith('.cpuprofile')).sort().at(-1);
+      const file = readdirSync(profileDir)
+        .filter((name) => name.endsWith('.cpuprofile'))
+        .sort()
+        .at(-1);
       const analysis = analyzeCpuProfile(path.join(profileDir, file), { fromMs, toMs, top: 40 });
       console.log(JSON.stringify(analysis, null, 1));
       return;
     }
 
     for (const [index, build] of builds.entries()) {
-      const replica = new Replica({ index, root: repoRoot, env, logDir: workDir, command: [path.join(build, 'apps', 'api', 'src', 'main.js')] });
+      const replica = new Replica({
+        index,
+        root: repoRoot,
+        env,
+        logDir: workDir,
+        command: [path.join(build, 'apps', 'api', 'src', 'main.js')],
+      });
       replicas.push(replica);
       await replica.start();
     }

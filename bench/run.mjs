@@ -72,7 +72,8 @@ function newestSourceMtime(root) {
   let newest = 0;
   for (const folder of ['apps', 'libs']) {
     for (const file of readdirSync(path.join(root, folder), { recursive: true })) {
-      if (file.endsWith('.ts') && !file.endsWith('.test.ts') && !file.includes('generated')) newest = Math.max(newest, statSync(path.join(root, folder, file)).mtimeMs);
+      if (file.endsWith('.ts') && !file.endsWith('.test.ts') && !file.includes('generated'))
+        newest = Math.max(newest, statSync(path.join(root, folder, file)).mtimeMs);
     }
   }
   return newest;
@@ -116,11 +117,32 @@ async function main() {
   const results = {
     startedAt: startedAt.toISOString(),
     options: { ...options, service: mode },
-    host: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGiB: round(os.totalmem() / 2 ** 30, 1), node: process.version, pgbench: pgbench ?? null, loadAverageAtStart: os.loadavg().map((value) => round(value, 2)) },
+    host: {
+      cpus: os.cpus().length,
+      cpuModel: os.cpus()[0]?.model,
+      memoryGiB: round(os.totalmem() / 2 ** 30, 1),
+      node: process.version,
+      pgbench: pgbench ?? null,
+      loadAverageAtStart: os.loadavg().map((value) => round(value, 2)),
+    },
   };
   const databaseName = `ers_bench_${process.pid}`;
   const databaseUrl = databaseUrlFor(options.databaseUrl, databaseName);
-  const ctx = { options, results, log, databaseName, databaseUrl, workDir, outDir, stamp, pgbench: Boolean(pgbench), mode, replicas: [], pgbenchFullSeeded: 0, stop: { aborted: false } };
+  const ctx = {
+    options,
+    results,
+    log,
+    databaseName,
+    databaseUrl,
+    workDir,
+    outDir,
+    stamp,
+    pgbench: Boolean(pgbench),
+    mode,
+    replicas: [],
+    pgbenchFullSeeded: 0,
+    stop: { aborted: false },
+  };
 
   let interrupted = false;
   const onSignal = () => {
@@ -163,13 +185,23 @@ async function main() {
     ctx.replicas = range(options.replicas).map((index) => new Replica({ index, root: options.root, mode, env: ctx.env, logDir: workDir }));
     const startMs = await Promise.all(ctx.replicas.map((replica) => replica.start()));
     results.startupMs = startMs;
-    log(`${options.replicas} replica(s) ready (${mode}) in ${startMs.map((ms) => `${(ms / 1000).toFixed(1)} s`).join(', ')}: ${ctx.replicas.map((r) => r.baseUrl).join(' ')}`);
+    log(
+      `${options.replicas} replica(s) ready (${mode}) in ${startMs.map((ms) => `${(ms / 1000).toFixed(1)} s`).join(', ')}: ${ctx.replicas.map((r) => r.baseUrl).join(' ')}`,
+    );
     ctx.client = new ServiceClient(
       ctx.replicas.map((replica) => replica.baseUrl),
       { maxSockets: 1024 },
     );
 
-    const phases = { load: loadPhase, decisions: runDecisionsPhase, profile: profilePhase, faults: faultsPhase, rolling: rollingPhase, scale: scalePhase, soak: soakPhase };
+    const phases = {
+      load: loadPhase,
+      decisions: runDecisionsPhase,
+      profile: profilePhase,
+      faults: faultsPhase,
+      rolling: rollingPhase,
+      scale: scalePhase,
+      soak: soakPhase,
+    };
     for (const phase of PHASES) {
       if (!options.phases.includes(phase) || interrupted) continue;
       log(`== ${phase}`);
@@ -212,18 +244,21 @@ async function checkAfterRun(ctx, acks, label, drainTimeoutMs = DRAIN_TIMEOUT_MS
   const invariants = await checkInvariants(ctx.db);
   const acknowledged = await verifyAcknowledged(ctx.db, acks);
   if (!invariants.ok) fail(`${label}: invariants violated ${JSON.stringify(invariants)}`);
-  if (acknowledged.lost > 0) fail(`${label}: ${acknowledged.lost} acknowledged write(s) not in the database ${JSON.stringify(acknowledged.examples)}`);
+  if (acknowledged.lost > 0)
+    fail(`${label}: ${acknowledged.lost} acknowledged write(s) not in the database ${JSON.stringify(acknowledged.examples)}`);
   return { outbox, invariants, acknowledged };
 }
 
 function checkWebhooks(comparison, label) {
   if (comparison.lost > 0) fail(`${label}: ${comparison.lost} webhook event(s) written but never received`);
-  if (comparison.receivedButNotInOutbox > 0) fail(`${label}: ${comparison.receivedButNotInOutbox} received webhook id(s) not in the outbox`);
+  if (comparison.receivedButNotInOutbox > 0)
+    fail(`${label}: ${comparison.receivedButNotInOutbox} received webhook id(s) not in the outbox`);
   if (comparison.badSignatures > 0) fail(`${label}: ${comparison.badSignatures} webhook(s) with a bad signature`);
 }
 
 function checkServerErrors(run, label) {
-  if (run.serverErrors.length > 0) fail(`${label}: ${run.serverErrors.length} 5xx answer(s) other than 503, e.g. ${JSON.stringify(run.serverErrors[0])}`);
+  if (run.serverErrors.length > 0)
+    fail(`${label}: ${run.serverErrors.length} 5xx answer(s) other than 503, e.g. ${JSON.stringify(run.serverErrors[0])}`);
 }
 
 /**
@@ -302,8 +337,10 @@ async function pgbenchRun(ctx, cycle, clients, repeat, sql = 'service') {
   result.script = script;
   result.clientsRequested = clients;
   result.capped = connections < clients;
-  if (!result.ok || result.failed > 0) fail(`pgbench ${script} at ${connections} clients: exit ${result.exitCode}, ${result.failed} failed, ${result.errors.join(' | ')}`);
-  if (cycle === 'full' && result.cycles !== null && result.cycles >= PGBENCH_INCIDENTS_PER_SECOND * seconds) fail('pgbench ran out of seeded incidents');
+  if (!result.ok || result.failed > 0)
+    fail(`pgbench ${script} at ${connections} clients: exit ${result.exitCode}, ${result.failed} failed, ${result.errors.join(' | ')}`);
+  if (cycle === 'full' && result.cycles !== null && result.cycles >= PGBENCH_INCIDENTS_PER_SECOND * seconds)
+    fail('pgbench ran out of seeded incidents');
   return result;
 }
 
@@ -311,14 +348,24 @@ async function pgbenchRun(ctx, cycle, clients, repeat, sql = 'service') {
 async function startLean(ctx) {
   const env = { ...ctx.env };
   ctx.lean = range(ctx.options.replicas).map(
-    (index) => new Replica({ index, root: ctx.options.root, env, logDir: ctx.workDir, name: 'lean', command: [path.join(benchDir, 'lean', 'server.mjs')] }),
+    (index) =>
+      new Replica({
+        index,
+        root: ctx.options.root,
+        env,
+        logDir: ctx.workDir,
+        name: 'lean',
+        command: [path.join(benchDir, 'lean', 'server.mjs')],
+      }),
   );
   const startMs = await Promise.all(ctx.lean.map((server) => server.start()));
   ctx.leanClient = new ServiceClient(
     ctx.lean.map((server) => server.baseUrl),
     { maxSockets: 1024 },
   );
-  ctx.log(`${ctx.lean.length} lean reference process(es) ready in ${startMs.map((ms) => `${(ms / 1000).toFixed(1)} s`).join(', ')}: ${ctx.lean.map((server) => server.baseUrl).join(' ')}`);
+  ctx.log(
+    `${ctx.lean.length} lean reference process(es) ready in ${startMs.map((ms) => `${(ms / 1000).toFixed(1)} s`).join(', ')}: ${ctx.lean.map((server) => server.baseUrl).join(' ')}`,
+  );
 }
 
 async function stopLean(ctx) {
@@ -331,16 +378,29 @@ async function stopLean(ctx) {
 /** One HTTP run of a cycle against `client` (the replicas or the lean processes), with its CPU window and checks. */
 async function httpRun(ctx, { cycle, clients, repeat, target, client, groups }) {
   const acks = new Acknowledged();
-  const pool = cycle === 'full' ? ctx.fullPool : assignCancelPool(ctx, `${target === 'lean' ? 'lean' : 'svc'}-ac-c${clients}-r${repeat}`, clients);
+  const pool =
+    cycle === 'full' ? ctx.fullPool : assignCancelPool(ctx, `${target === 'lean' ? 'lean' : 'svc'}-ac-c${clients}-r${repeat}`, clients);
   if (cycle === 'cancel') await pool.fill();
   const cpuBefore = replicasCpuMs(ctx);
   const window = new CpuWindow({ groups, database: ctx.databaseName });
-  const run = await runClients({ client, tokens: ctx.tokens, specs: cycleSpecs(cycle, clients, pool), durationMs: ctx.options.durationSeconds * 1000, acks, stop: ctx.stop });
+  const run = await runClients({
+    client,
+    tokens: ctx.tokens,
+    specs: cycleSpecs(cycle, clients, pool),
+    durationMs: ctx.options.durationSeconds * 1000,
+    acks,
+    stop: ctx.stop,
+  });
   const measured = window.stop();
   // The machine is shared: the 1-minute load average says how busy it was with other work too.
   run.loadAverage = round(os.loadavg()[0], 2);
   run.replicaCpuMsPerCycle = round((replicasCpuMs(ctx) - cpuBefore) / run.cycles, 1);
-  run.cpu = cpuFigures(measured, run.cycles, REQUESTS_PER_CYCLE[cycle], { [target]: target, ...(target === 'lean' ? { replicas: 'replicas' } : {}), postgres: 'postgres', loadClient: 'loadClient' });
+  run.cpu = cpuFigures(measured, run.cycles, REQUESTS_PER_CYCLE[cycle], {
+    [target]: target,
+    ...(target === 'lean' ? { replicas: 'replicas' } : {}),
+    postgres: 'postgres',
+    loadClient: 'loadClient',
+  });
   await pool.settle();
   const label = `${cycle} c=${clients} #${repeat + 1}${target === 'lean' ? ' lean' : ''}`;
   checkServerErrors(run, label);
@@ -369,7 +429,13 @@ async function loadPhase(ctx) {
     const leanWarmAcks = new Acknowledged();
     const leanWarmPool = assignCancelPool(ctx, 'warm-lean-ac', 4);
     await leanWarmPool.fill();
-    await runClients({ client: ctx.leanClient, tokens: ctx.tokens, specs: cycleSpecs('cancel', 4, leanWarmPool), durationMs: options.smoke ? 1_000 : 3_000, acks: leanWarmAcks });
+    await runClients({
+      client: ctx.leanClient,
+      tokens: ctx.tokens,
+      specs: cycleSpecs('cancel', 4, leanWarmPool),
+      durationMs: options.smoke ? 1_000 : 3_000,
+      acks: leanWarmAcks,
+    });
     await checkAfterRun(ctx, leanWarmAcks, 'lean warm-up');
   }
   try {
@@ -393,8 +459,15 @@ async function idleCpu(ctx) {
   await sleep(ctx.options.smoke ? 1_000 : 5_000);
   const { wallMs, cpuMs } = window.stop();
   const perSecond = (ms) => round((1000 * ms) / wallMs, 1);
-  const idle = { seconds: round(wallMs / 1000, 1), replicasMsPerSecond: perSecond(cpuMs.replicas), leanMsPerSecond: perSecond(cpuMs.lean), postgresMsPerSecond: perSecond(cpuMs.postgres) };
-  ctx.log(`Idle CPU per second: replicas ${idle.replicasMsPerSecond} ms, lean ${idle.leanMsPerSecond} ms, PostgreSQL backends ${idle.postgresMsPerSecond} ms`);
+  const idle = {
+    seconds: round(wallMs / 1000, 1),
+    replicasMsPerSecond: perSecond(cpuMs.replicas),
+    leanMsPerSecond: perSecond(cpuMs.lean),
+    postgresMsPerSecond: perSecond(cpuMs.postgres),
+  };
+  ctx.log(
+    `Idle CPU per second: replicas ${idle.replicasMsPerSecond} ms, lean ${idle.leanMsPerSecond} ms, PostgreSQL backends ${idle.postgresMsPerSecond} ms`,
+  );
   return idle;
 }
 
@@ -406,7 +479,11 @@ async function loadLevels(ctx) {
       if (ctx.stop.aborted) break;
       const level = { cycle, clients, runs: [] };
       for (let repeat = 0; repeat < options.repeat && !ctx.stop.aborted; repeat += 1) {
-        const { run: service, checks, label } = await httpRun(ctx, { cycle, clients, repeat, target: 'replicas', client: ctx.client, groups: { replicas: replicaPids(ctx) } });
+        const {
+          run: service,
+          checks,
+          label,
+        } = await httpRun(ctx, { cycle, clients, repeat, target: 'replicas', client: ctx.client, groups: { replicas: replicaPids(ctx) } });
         const run = { service: figures(service), checks };
         if (ctx.pgbench && !ctx.stop.aborted) {
           run.pgbench = await pgbenchRun(ctx, cycle, clients, repeat);
@@ -416,10 +493,18 @@ async function loadLevels(ctx) {
         if (cycle === 'cancel' && ctx.pgbench && !ctx.stop.aborted) {
           run.pgbenchMinimal = await pgbenchRun(ctx, cycle, clients, repeat, 'minimal');
           run.pgbenchMinimalInvariants = await checkInvariants(ctx.db);
-          if (!run.pgbenchMinimalInvariants.ok) fail(`${label}: invariants after the minimal-SQL pgbench ${JSON.stringify(run.pgbenchMinimalInvariants)}`);
+          if (!run.pgbenchMinimalInvariants.ok)
+            fail(`${label}: invariants after the minimal-SQL pgbench ${JSON.stringify(run.pgbenchMinimalInvariants)}`);
         }
         if (cycle === 'cancel' && ctx.lean && !ctx.stop.aborted) {
-          const lean = await httpRun(ctx, { cycle, clients, repeat, target: 'lean', client: ctx.leanClient, groups: { lean: leanPids(ctx), replicas: replicaPids(ctx) } });
+          const lean = await httpRun(ctx, {
+            cycle,
+            clients,
+            repeat,
+            target: 'lean',
+            client: ctx.leanClient,
+            groups: { lean: leanPids(ctx), replicas: replicaPids(ctx) },
+          });
           run.lean = figures(lean.run);
           run.leanChecks = lean.checks;
         }
@@ -428,9 +513,15 @@ async function loadLevels(ctx) {
         log(
           `${label}: service ${service.cyclesPerSecond.toFixed(1)} cycles/s (cycle p50 ${latency.cycle?.p50} p99 ${latency.cycle?.p99} ms, ` +
             `replicas ${service.cpu.groups.replicas.msPerRequest} ms CPU/request, PostgreSQL ${service.cpu.groups.postgres.msPerCycle} ms/cycle, errors ${JSON.stringify(service.errors)})` +
-            (run.pgbench ? `, pgbench ${run.pgbench.cyclesPerSecond?.toFixed(1)} cycles/s with ${run.pgbench.clients} clients (cycle p99 ${run.pgbench.cycleLatency.p99} ms)` : '') +
-            (run.pgbenchMinimal ? `, minimal SQL ${run.pgbenchMinimal.cyclesPerSecond?.toFixed(1)} cycles/s (PostgreSQL ${run.pgbenchMinimal.cpu.groups.postgres.msPerCycle} ms/cycle)` : '') +
-            (run.lean ? `, lean ${run.lean.cyclesPerSecond.toFixed(1)} cycles/s (${run.lean.cpu.groups.lean.msPerRequest} ms CPU/request)` : '') +
+            (run.pgbench
+              ? `, pgbench ${run.pgbench.cyclesPerSecond?.toFixed(1)} cycles/s with ${run.pgbench.clients} clients (cycle p99 ${run.pgbench.cycleLatency.p99} ms)`
+              : '') +
+            (run.pgbenchMinimal
+              ? `, minimal SQL ${run.pgbenchMinimal.cyclesPerSecond?.toFixed(1)} cycles/s (PostgreSQL ${run.pgbenchMinimal.cpu.groups.postgres.msPerCycle} ms/cycle)`
+              : '') +
+            (run.lean
+              ? `, lean ${run.lean.cyclesPerSecond.toFixed(1)} cycles/s (${run.lean.cpu.groups.lean.msPerRequest} ms CPU/request)`
+              : '') +
             (checks.outbox ? `, outbox drained in ${(checks.outbox.waitedMs / 1000).toFixed(1)} s` : ''),
         );
       }
@@ -456,16 +547,28 @@ function sideRow(run, kind) {
   if (!run) return undefined;
   if (kind === 'http') {
     const pick = (operation) => (run.latency[operation] ? { p50: run.latency[operation].p50, p99: run.latency[operation].p99 } : undefined);
-    return { cyclesPerSecond: run.cyclesPerSecond, clients: null, latency: { cycle: pick('cycle'), assign: pick('assign'), cancel: pick('cancel') }, cpu: run.cpu.groups };
+    return {
+      cyclesPerSecond: run.cyclesPerSecond,
+      clients: null,
+      latency: { cycle: pick('cycle'), assign: pick('assign'), cancel: pick('cancel') },
+      cpu: run.cpu.groups,
+    };
   }
-  return { cyclesPerSecond: run.cyclesPerSecond, clients: run.clients, latency: { cycle: { p50: run.cycleLatency.p50, p99: run.cycleLatency.p99 } }, cpu: run.cpu.groups };
+  return {
+    cyclesPerSecond: run.cyclesPerSecond,
+    clients: run.clients,
+    latency: { cycle: { p50: run.cycleLatency.p50, p99: run.cycleLatency.p99 } },
+    cpu: run.cpu.groups,
+  };
 }
 
 function medianOfRuns(runs) {
   const operations = new Set(runs.flatMap((run) => Object.keys(run.service.latency)));
   const latency = {};
   for (const operation of operations) {
-    latency[operation] = Object.fromEntries(['p50', 'p95', 'p99'].map((p) => [p, median(runs.map((run) => run.service.latency[operation]?.[p]))]));
+    latency[operation] = Object.fromEntries(
+      ['p50', 'p95', 'p99'].map((p) => [p, median(runs.map((run) => run.service.latency[operation]?.[p]))]),
+    );
   }
   const service = median(runs.map((run) => run.service.cyclesPerSecond));
   const pgbenchRate = median(runs.map((run) => run.pgbench?.cyclesPerSecond));
@@ -483,10 +586,18 @@ function medianOfRuns(runs) {
     latency,
     pgbenchCommitShare: median(runs.map((run) => run.pgbench?.commitShare)),
     replicaCpuMsPerCycle: median(runs.map((run) => run.service.replicaCpuMsPerCycle)),
-    pgbenchCycleLatency: Object.fromEntries(['p50', 'p95', 'p99'].map((p) => [p, median(runs.map((run) => run.pgbench?.cycleLatency?.[p]))])),
+    pgbenchCycleLatency: Object.fromEntries(
+      ['p50', 'p95', 'p99'].map((p) => [p, median(runs.map((run) => run.pgbench?.cycleLatency?.[p]))]),
+    ),
     loadAverage: median(runs.map((run) => run.service.loadAverage)),
     sideBySide: Object.fromEntries(Object.entries(sideBySide).filter(([, row]) => row !== null)),
-    errors: runs.reduce((sum, run) => sum + Object.values(run.service.errors).reduce((a, b) => a + b, 0) + Object.values(run.lean?.errors ?? {}).reduce((a, b) => a + b, 0), 0),
+    errors: runs.reduce(
+      (sum, run) =>
+        sum +
+        Object.values(run.service.errors).reduce((a, b) => a + b, 0) +
+        Object.values(run.lean?.errors ?? {}).reduce((a, b) => a + b, 0),
+      0,
+    ),
   };
 }
 
@@ -519,7 +630,13 @@ async function profilePhase(ctx) {
   const acks = new Acknowledged();
   const loadStartedAt = Date.now();
   const cpuBefore = target.cpuMs();
-  const run = await runClients({ client: ctx.client, tokens: ctx.tokens, specs: cycleSpecs('full', clients, ctx.fullPool), durationMs: options.durationSeconds * 1000, acks });
+  const run = await runClients({
+    client: ctx.client,
+    tokens: ctx.tokens,
+    specs: cycleSpecs('full', clients, ctx.fullPool),
+    durationMs: options.durationSeconds * 1000,
+    acks,
+  });
   const loadEndedAt = Date.now();
   const cpuMs = target.cpuMs() - cpuBefore;
   checkServerErrors(run, 'profile run');
@@ -535,8 +652,23 @@ async function profilePhase(ctx) {
   const kept = path.join(ctx.outDir, `${ctx.stamp}-replica0.cpuprofile`);
   copyFileSync(file, kept);
   const analysis = analyzeCpuProfile(file, { fromMs: loadStartedAt - spawnedAt, toMs: loadEndedAt - spawnedAt });
-  results.profile = { replica: 0, cycle: 'full', clients, seconds: options.durationSeconds, file: path.basename(kept), cyclesPerSecond: round(run.cyclesPerSecond, 1), cpuMs, checks, ...analysis };
-  log(`Profile: ${analysis.busyMs} ms busy of ${analysis.wallMs} ms; top owners (inclusive): ${analysis.byOwnerInclusive.slice(0, 6).map((o) => `${o.owner} ${o.inclusivePercent}%`).join(', ')}`);
+  results.profile = {
+    replica: 0,
+    cycle: 'full',
+    clients,
+    seconds: options.durationSeconds,
+    file: path.basename(kept),
+    cyclesPerSecond: round(run.cyclesPerSecond, 1),
+    cpuMs,
+    checks,
+    ...analysis,
+  };
+  log(
+    `Profile: ${analysis.busyMs} ms busy of ${analysis.wallMs} ms; top owners (inclusive): ${analysis.byOwnerInclusive
+      .slice(0, 6)
+      .map((o) => `${o.owner} ${o.inclusivePercent}%`)
+      .join(', ')}`,
+  );
 }
 
 async function injectFault(ctx, fault) {
@@ -596,7 +728,8 @@ async function faultsPhase(ctx) {
     const outside = {};
     for (const error of recorder.errorTimeline) {
       const key = `${error.status} ${error.code ?? ''}`.trim();
-      const bucket = error.at >= injected.started && error.at <= windowEnd && (error.status === 0 || error.status === 503) ? during : outside;
+      const bucket =
+        error.at >= injected.started && error.at <= windowEnd && (error.status === 0 || error.status === 503) ? during : outside;
       bucket[key] = (bucket[key] ?? 0) + 1;
     }
     checkServerErrors(run, `fault ${fault}`);
@@ -616,8 +749,10 @@ async function faultsPhase(ctx) {
       webhooks,
     };
     results.faults.push(entry);
-    log(`Fault ${fault}: recovered after ${(injected.recoveredAfterMs / 1000).toFixed(1)} s; errors during ${JSON.stringify(during)}, outside ${JSON.stringify(outside)}; ` +
-      `lost writes ${checks.acknowledged.lost}; invariants ${checks.invariants.ok ? 'ok' : 'VIOLATED'}${webhooks ? `; webhook events lost ${webhooks.lost}` : ''}`);
+    log(
+      `Fault ${fault}: recovered after ${(injected.recoveredAfterMs / 1000).toFixed(1)} s; errors during ${JSON.stringify(during)}, outside ${JSON.stringify(outside)}; ` +
+        `lost writes ${checks.acknowledged.lost}; invariants ${checks.invariants.ok ? 'ok' : 'VIOLATED'}${webhooks ? `; webhook events lost ${webhooks.lost}` : ''}`,
+    );
   }
 }
 
@@ -637,7 +772,10 @@ function requestCounts(recorder) {
 async function rollingPhase(ctx) {
   const { results, log } = ctx;
   if (ctx.replicas.length < 2) throw new Error('--phases=rolling needs at least 2 replicas (--replicas=3)');
-  const balancer = await startHaproxy(ctx.workDir, ctx.replicas.map((replica) => replica.port));
+  const balancer = await startHaproxy(
+    ctx.workDir,
+    ctx.replicas.map((replica) => replica.port),
+  );
   const client = new ServiceClient([balancer.url], { maxSockets: 256 });
   const clients = ctx.options.smoke ? 4 : 16;
   const steadyMs = ctx.options.smoke ? 2_000 : 5_000;
@@ -650,7 +788,13 @@ async function rollingPhase(ctx) {
     const recorder = new Recorder();
     const serverErrors = [];
     const figuresOfRun = await runClients({ client, tokens: ctx.tokens, specs, durationMs, acks, stop, recorder, serverErrors });
-    windows[name] = { ...requestCounts(recorder), seconds: round(figuresOfRun.seconds, 1), cyclesPerSecond: round(figuresOfRun.cyclesPerSecond, 1), latency: figuresOfRun.latency, errors: figuresOfRun.errors };
+    windows[name] = {
+      ...requestCounts(recorder),
+      seconds: round(figuresOfRun.seconds, 1),
+      cyclesPerSecond: round(figuresOfRun.cyclesPerSecond, 1),
+      latency: figuresOfRun.latency,
+      errors: figuresOfRun.errors,
+    };
   };
   const restarts = [];
   try {
@@ -681,11 +825,16 @@ async function rollingPhase(ctx) {
   }
   await pool.settle();
   const checks = await checkAfterRun(ctx, acks, 'rolling restart');
-  const total = Object.values(windows).reduce((sum, window) => ({ sent: sum.sent + window.sent, failed: sum.failed + window.failed }), { sent: 0, failed: 0 });
+  const total = Object.values(windows).reduce((sum, window) => ({ sent: sum.sent + window.sent, failed: sum.failed + window.failed }), {
+    sent: 0,
+    failed: 0,
+  });
   results.rolling = { replicas: ctx.replicas.length, clients, haproxy: haproxyVersion(), restarts, windows, ...total, checks };
   if (total.failed > 0) fail(`rolling restart: ${total.failed} of ${total.sent} requests failed ${JSON.stringify(windows.during.errors)}`);
-  log(`Rolling restart: ${total.sent} requests, ${total.failed} failed; during the restarts assign p50/p99 ${windows.during.latency.assign?.p50}/${windows.during.latency.assign?.p99} ms, ` +
-    `cancel ${windows.during.latency.cancel?.p50}/${windows.during.latency.cancel?.p99} ms (before: assign ${windows.before.latency.assign?.p50}/${windows.before.latency.assign?.p99} ms)`);
+  log(
+    `Rolling restart: ${total.sent} requests, ${total.failed} failed; during the restarts assign p50/p99 ${windows.during.latency.assign?.p50}/${windows.during.latency.assign?.p99} ms, ` +
+      `cancel ${windows.during.latency.cancel?.p50}/${windows.during.latency.cancel?.p99} ms (before: assign ${windows.before.latency.assign?.p50}/${windows.before.latency.assign?.p99} ms)`,
+  );
 }
 
 async function scalePhase(ctx) {
@@ -700,12 +849,15 @@ async function scalePhase(ctx) {
   log(`Timing ${endpoints.length} list requests, ${samples} samples each…`);
   const timings = await timeEndpoints(ctx.client, ctx.tokens.admin, endpoints, samples);
   for (const timing of timings) {
-    if (Object.keys(timing.statuses).some((status) => status !== '200')) fail(`scale: ${timing.path} answered ${JSON.stringify(timing.statuses)}`);
+    if (Object.keys(timing.statuses).some((status) => status !== '200'))
+      fail(`scale: ${timing.path} answered ${JSON.stringify(timing.statuses)}`);
   }
-  log('EXPLAIN ANALYZE of the repositories\' statements…');
+  log("EXPLAIN ANALYZE of the repositories' statements…");
   const plans = await explainEndpoints(ctx.db, endpoints, { root: options.root, mode: ctx.mode });
   const bigTables = new Set(['reviews', 'incidents', 'engineers']);
-  const seqScans = plans.filter((plan) => plan.seqScans.some((table) => bigTables.has(table))).map((plan) => ({ endpoint: plan.endpoint, call: plan.call, tables: plan.seqScans }));
+  const seqScans = plans
+    .filter((plan) => plan.seqScans.some((table) => bigTables.has(table)))
+    .map((plan) => ({ endpoint: plan.endpoint, call: plan.call, tables: plan.seqScans }));
   const escalation = [];
   for (let pass = 0; pass < (options.smoke ? 1 : 3); pass += 1) {
     const response = await ctx.client.request('POST', '/api/v1/sla/escalations/run', { token: ctx.tokens.admin, body: {} });
@@ -724,14 +876,11 @@ async function soakPhase(ctx) {
   const acks = new Acknowledged();
   const acPool = assignCancelPool(ctx, 'soak-ac', 6);
   await acPool.fill();
-  const specs = [
-    ...cycleSpecs('full', 8, ctx.fullPool),
-    ...cycleSpecs('cancel', 6, acPool, 9),
-    ...cycleSpecs('read', 2, undefined, 15),
-  ];
+  const specs = [...cycleSpecs('full', 8, ctx.fullPool), ...cycleSpecs('cancel', 6, acPool, 9), ...cycleSpecs('read', 2, undefined, 15)];
   const samples = [];
   const sample = (at) => {
-    for (const replica of ctx.replicas) samples.push({ seconds: round(at / 1000, 0), replica: replica.index, rssMiB: round((replica.rssBytes() ?? NaN) / 2 ** 20, 1) });
+    for (const replica of ctx.replicas)
+      samples.push({ seconds: round(at / 1000, 0), replica: replica.index, rssMiB: round((replica.rssBytes() ?? NaN) / 2 ** 20, 1) });
   };
   const started = performance.now();
   sample(0);
@@ -750,10 +899,28 @@ async function soakPhase(ctx) {
   const perReplica = ctx.replicas.map((replica) => {
     const series = samples.filter((entry) => entry.replica === replica.index);
     const afterOneMinute = series.find((entry) => entry.seconds >= 60) ?? series[0];
-    return { replica: replica.index, startMiB: series[0].rssMiB, afterOneMinuteMiB: afterOneMinute.rssMiB, endMiB: series.at(-1).rssMiB, maxMiB: Math.max(...series.map((entry) => entry.rssMiB)) };
+    return {
+      replica: replica.index,
+      startMiB: series[0].rssMiB,
+      afterOneMinuteMiB: afterOneMinute.rssMiB,
+      endMiB: series.at(-1).rssMiB,
+      maxMiB: Math.max(...series.map((entry) => entry.rssMiB)),
+    };
   });
-  results.soak = { minutes: options.soakMinutes, clients: specs.length, cycles: run.cycles, cyclesPerSecond: round(run.cyclesPerSecond, 1), latency: run.latency, errors: run.errors, perReplica, samples, checks };
-  log(`Soak: ${run.cyclesPerSecond.toFixed(1)} cycles/s; RSS ${perReplica.map((r) => `replica ${r.replica}: ${r.startMiB} → ${r.endMiB} MiB (max ${r.maxMiB})`).join('; ')}`);
+  results.soak = {
+    minutes: options.soakMinutes,
+    clients: specs.length,
+    cycles: run.cycles,
+    cyclesPerSecond: round(run.cyclesPerSecond, 1),
+    latency: run.latency,
+    errors: run.errors,
+    perReplica,
+    samples,
+    checks,
+  };
+  log(
+    `Soak: ${run.cyclesPerSecond.toFixed(1)} cycles/s; RSS ${perReplica.map((r) => `replica ${r.replica}: ${r.startMiB} → ${r.endMiB} MiB (max ${r.maxMiB})`).join('; ')}`,
+  );
 }
 
 process.exitCode = await main().catch((error) => {

@@ -56,13 +56,43 @@ interface SeedIncident {
 }
 
 const ENGINEERS: SeedEngineer[] = [
-  { name: 'Priya Raman', email: 'priya.raman@example.com', expertise: ['postgres', 'performance'], maxConcurrentReviews: 3, status: 'active' },
-  { name: 'Marcus Chen', email: 'marcus.chen@example.com', expertise: ['kubernetes', 'networking'], maxConcurrentReviews: 4, status: 'active' },
+  {
+    name: 'Priya Raman',
+    email: 'priya.raman@example.com',
+    expertise: ['postgres', 'performance'],
+    maxConcurrentReviews: 3,
+    status: 'active',
+  },
+  {
+    name: 'Marcus Chen',
+    email: 'marcus.chen@example.com',
+    expertise: ['kubernetes', 'networking'],
+    maxConcurrentReviews: 4,
+    status: 'active',
+  },
   { name: 'Sofia Alvarez', email: 'sofia.alvarez@example.com', expertise: ['security', 'iam'], maxConcurrentReviews: 2, status: 'active' },
-  { name: 'Tomasz Nowak', email: 'tomasz.nowak@example.com', expertise: ['postgres', 'replication', 'backups'], maxConcurrentReviews: 3, status: 'active' },
-  { name: 'Aisha Bello', email: 'aisha.bello@example.com', expertise: ['cdn', 'frontend', 'networking'], maxConcurrentReviews: 3, status: 'active' },
+  {
+    name: 'Tomasz Nowak',
+    email: 'tomasz.nowak@example.com',
+    expertise: ['postgres', 'replication', 'backups'],
+    maxConcurrentReviews: 3,
+    status: 'active',
+  },
+  {
+    name: 'Aisha Bello',
+    email: 'aisha.bello@example.com',
+    expertise: ['cdn', 'frontend', 'networking'],
+    maxConcurrentReviews: 3,
+    status: 'active',
+  },
   { name: 'Jonas Berg', email: 'jonas.berg@example.com', expertise: ['kafka', 'streaming'], maxConcurrentReviews: 2, status: 'on_leave' },
-  { name: 'Mei Tanaka', email: 'mei.tanaka@example.com', expertise: ['kubernetes', 'observability'], maxConcurrentReviews: 5, status: 'active' },
+  {
+    name: 'Mei Tanaka',
+    email: 'mei.tanaka@example.com',
+    expertise: ['kubernetes', 'observability'],
+    maxConcurrentReviews: 5,
+    status: 'active',
+  },
   { name: 'Daniel Okafor', email: 'daniel.okafor@example.com', expertise: ['api', 'payments'], maxConcurrentReviews: 3, status: 'offline' },
 ];
 
@@ -217,7 +247,13 @@ function hoursAgo(now: Date, hours: number): Date {
 }
 
 /** The review row as the API would have left it after the moves that led to `review.status`. */
-function reviewData(review: SeedReview, incidentId: string, engineerId: string, slaSeconds: Record<ReviewPriority, number>, now: Date): Prisma.ReviewUncheckedCreateInput {
+function reviewData(
+  review: SeedReview,
+  incidentId: string,
+  engineerId: string,
+  slaSeconds: Record<ReviewPriority, number>,
+  now: Date,
+): Prisma.ReviewUncheckedCreateInput {
   const assignedAt = hoursAgo(now, review.assignedHoursAgo);
   const submittedAt = review.submission && hoursAgo(now, review.submission.hoursAgo);
   const decidedAt = review.decision && hoursAgo(now, review.decision.hoursAgo);
@@ -270,7 +306,10 @@ async function seed(prisma: PrismaClient, slaSeconds: Record<ReviewPriority, num
 
         const engineerId = engineerIds.get(review.engineerEmail);
         if (!engineerId) throw new Error(`Seed data: no engineer ${review.engineerEmail}`);
-        const created = await tx.review.create({ data: reviewData(review, incidentId, engineerId, slaSeconds, now), select: { id: true, assignedAt: true, updatedAt: true } });
+        const created = await tx.review.create({
+          data: reviewData(review, incidentId, engineerId, slaSeconds, now),
+          select: { id: true, assignedAt: true, updatedAt: true },
+        });
         counts.reviewsCreated += 1;
         await tx.incident.update({
           where: { id: incidentId },

@@ -68,7 +68,10 @@ function ensureConsoleBuilt() {
   if (existsSync(consoleIndex)) return;
   log('info', 'Building the console (first start)');
   const viteCli = path.join(path.dirname(createRequire(import.meta.url).resolve('vite/package.json')), 'bin', 'vite.js');
-  const result = spawnSync(process.execPath, [viteCli, 'build', '--config', 'apps/console/vite.config.mjs', '--logLevel', 'warn'], { cwd: projectRoot, stdio: 'inherit' });
+  const result = spawnSync(process.execPath, [viteCli, 'build', '--config', 'apps/console/vite.config.mjs', '--logLevel', 'warn'], {
+    cwd: projectRoot,
+    stdio: 'inherit',
+  });
   // The API works without it: say so and go on.
   if (result.status !== 0) log('warn', 'Building the console failed: /console is not served (npm run build:console shows why)');
 }
@@ -85,13 +88,23 @@ async function printConsoleLink(env, child) {
   const maxTtl = Number(env.JWT_MAX_TTL_SECONDS?.trim() || 86_400);
   const ttl = Math.min(CONSOLE_TOKEN_TTL_SECONDS, Number.isFinite(maxTtl) && maxTtl > 0 ? maxTtl : CONSOLE_TOKEN_TTL_SECONDS);
   const claims = { sub: 'local-admin', roles: ['admin'] };
-  const options = { algorithm: 'HS256', expiresIn: ttl, ...(env.JWT_ISSUER?.trim() ? { issuer: env.JWT_ISSUER.trim() } : {}), ...(env.JWT_AUDIENCE?.trim() ? { audience: env.JWT_AUDIENCE.trim() } : {}) };
+  const options = {
+    algorithm: 'HS256',
+    expiresIn: ttl,
+    ...(env.JWT_ISSUER?.trim() ? { issuer: env.JWT_ISSUER.trim() } : {}),
+    ...(env.JWT_AUDIENCE?.trim() ? { audience: env.JWT_AUDIENCE.trim() } : {}),
+  };
   const token = jwt.sign(claims, env.JWT_SECRET, options);
   while (child.exitCode === null && child.signalCode === null) {
     try {
       if ((await fetch(`${base}/health/live`)).ok) {
         const built = existsSync(consoleIndex);
-        log('info', built ? `Console for a local admin (valid ${ttl / 3600} h): ${base}/console/#token=${token}` : 'The console is not built yet: run npm run build:console, then open the link printed at the next start');
+        log(
+          'info',
+          built
+            ? `Console for a local admin (valid ${ttl / 3600} h): ${base}/console/#token=${token}`
+            : 'The console is not built yet: run npm run build:console, then open the link printed at the next start',
+        );
         return;
       }
     } catch {
@@ -134,16 +147,23 @@ async function main() {
   const developmentSecret = !built && !['JWT_SECRET', 'JWT_PUBLIC_KEY', 'JWT_JWKS_URL'].some((name) => env[name]?.trim());
   if (developmentSecret) {
     env.JWT_SECRET = developmentJwtSecret();
-    log('warn', 'JWT_SECRET is not set: npm start signs and verifies tokens with a DEVELOPMENT secret (npm run token uses it too). The built service (npm run start:prod) never does this.', {
-      secretFile: path.relative(projectRoot, DEVELOPMENT_SECRET_FILE),
-    });
+    log(
+      'warn',
+      'JWT_SECRET is not set: npm start signs and verifies tokens with a DEVELOPMENT secret (npm run token uses it too). The built service (npm run start:prod) never does this.',
+      {
+        secretFile: path.relative(projectRoot, DEVELOPMENT_SECRET_FILE),
+      },
+    );
   }
   let embedded;
   if (!env.DATABASE_URL?.trim()) {
     const dataDir = path.resolve(projectRoot, env.EMBEDDED_DATA_DIR?.trim() || '.data/pglite');
     const portOptions = embeddedPort();
     log('warn', 'DATABASE_URL is not set: starting an EMBEDDED PostgreSQL (PGlite) for trying the service out', { dataDir });
-    log('warn', 'The embedded database runs one session at a time: it is not for production or load tests. Set DATABASE_URL to use a PostgreSQL server.');
+    log(
+      'warn',
+      'The embedded database runs one session at a time: it is not for production or load tests. Set DATABASE_URL to use a PostgreSQL server.',
+    );
     const startedAt = Date.now();
     // Loaded only here: PGlite is not needed with a database server.
     const { startEmbeddedPostgres } = await import('./embedded-postgres.mjs');

@@ -14,7 +14,8 @@ import { parseArgs } from 'node:util';
 import { ChainWalker, type StoredAuditEntry } from '../libs/audit/src/audit-chain.js';
 import { auditChainKeys, ConfigError } from '../libs/config/src/app-config.js';
 
-const USAGE = 'Usage: npm run audit:verify -- <export.ndjson> [--head <hash>]   (AUDIT_HMAC_KEY in the environment when the chain is keyed)';
+const USAGE =
+  'Usage: npm run audit:verify -- <export.ndjson> [--head <hash>]   (AUDIT_HMAC_KEY in the environment when the chain is keyed)';
 const HASH = /^[0-9a-f]{64}$/;
 
 interface ExportLine extends Omit<StoredAuditEntry, 'seq' | 'occurredAt'> {
@@ -45,7 +46,8 @@ async function verifyExport(file: string, head: string | undefined): Promise<str
     } catch {
       throw new InvalidChain(`line ${lineNumber} (after seq ${lastSeq}) is not JSON`);
     }
-    if (!Number.isSafeInteger(line.seq) || line.seq <= lastSeq) throw new InvalidChain(`seq ${line.seq}: not in ascending seq order (line ${lineNumber})`);
+    if (!Number.isSafeInteger(line.seq) || line.seq <= lastSeq)
+      throw new InvalidChain(`seq ${line.seq}: not in ascending seq order (line ${lineNumber})`);
     lastSeq = line.seq;
     // The next hash chains on this entry's seal, which the export does not have: the rest cannot be checked.
     if (line.chainHash === null || unsealed > 0) {
@@ -62,7 +64,8 @@ async function verifyExport(file: string, head: string | undefined): Promise<str
     lastChecked = line.seq;
     headSeen ||= line.chainHash === head;
   }
-  if (!headSeen) throw new InvalidChain(`the head ${head} is not in the verified chain (checked up to seq ${lastChecked}): it was rewritten or cut off`);
+  if (!headSeen)
+    throw new InvalidChain(`the head ${head} is not in the verified chain (checked up to seq ${lastChecked}): it was rewritten or cut off`);
   const unchecked = unsealed > 0 ? `; ${unsealed} entries from the first unsealed one on not checked` : '';
   return `valid: ${checked} sealed entries checked, up to seq ${lastChecked}${unchecked}`;
 }

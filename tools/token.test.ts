@@ -20,7 +20,11 @@ interface Run {
 /** Runs the script as `npm run token` does, with only the given variables (plus PATH). */
 async function runToken(args: string[], env: Record<string, string> = {}): Promise<Run> {
   try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['--import', '@swc-node/register/esm-register', SCRIPT, ...args], { env: { PATH: process.env.PATH ?? '', ...env } });
+    const { stdout, stderr } = await promisify(execFile)(
+      process.execPath,
+      ['--import', '@swc-node/register/esm-register', SCRIPT, ...args],
+      { env: { PATH: process.env.PATH ?? '', ...env } },
+    );
     return { code: 0, stdout, stderr };
   } catch (error) {
     const failed = error as { code: number; stdout: string; stderr: string };

@@ -39,7 +39,9 @@ function ttlSeconds(ttl: string): number {
 function signingSecret(env: Env): string {
   const keyVariable = ['JWT_PUBLIC_KEY', 'JWT_JWKS_URL'].find((name) => env[name]?.trim());
   if (keyVariable) {
-    throw new UsageError(`${keyVariable} is set: the service then accepts only RS256/ES256 tokens from your identity provider, not HS256 ones`);
+    throw new UsageError(
+      `${keyVariable} is set: the service then accepts only RS256/ES256 tokens from your identity provider, not HS256 ones`,
+    );
   }
   const secret = env.JWT_SECRET?.trim() || undefined;
   if (secret === undefined) {
@@ -64,7 +66,12 @@ export function mintToken(argv: string[], env: Env): string {
   try {
     ({ values } = parseArgs({
       args: argv,
-      options: { role: { type: 'string', multiple: true }, sub: { type: 'string' }, ttl: { type: 'string', default: '1h' }, help: { type: 'boolean' } },
+      options: {
+        role: { type: 'string', multiple: true },
+        sub: { type: 'string' },
+        ttl: { type: 'string', default: '1h' },
+        help: { type: 'boolean' },
+      },
       strict: true,
       allowPositionals: false,
     }));
@@ -72,7 +79,14 @@ export function mintToken(argv: string[], env: Env): string {
     throw new UsageError((error as Error).message);
   }
   if (values.help) throw new UsageError('');
-  const roles = [...new Set((values.role ?? []).flatMap((value) => value.split(',')).map((role) => role.trim()).filter(Boolean))];
+  const roles = [
+    ...new Set(
+      (values.role ?? [])
+        .flatMap((value) => value.split(','))
+        .map((role) => role.trim())
+        .filter(Boolean),
+    ),
+  ];
   if (roles.length === 0) throw new UsageError('at least one --role is required');
   const known: readonly string[] = ROLES;
   const unknown = roles.filter((role) => !known.includes(role));
@@ -84,7 +98,8 @@ export function mintToken(argv: string[], env: Env): string {
     throw new UsageError(`--ttl ${ttl} is longer than the service accepts (JWT_MAX_TTL_SECONDS = ${maxSeconds} s)`);
   }
   const sub = values.sub?.trim() ?? (roles.includes('engineer') ? '' : `local-${roles[0]}`);
-  if (sub === '') throw new UsageError(roles.includes('engineer') ? '--sub <engineer id> is required for the engineer role' : '--sub must not be empty');
+  if (sub === '')
+    throw new UsageError(roles.includes('engineer') ? '--sub <engineer id> is required for the engineer role' : '--sub must not be empty');
 
   const options: jwt.SignOptions = { algorithm: 'HS256', expiresIn: ttl as jwt.SignOptions['expiresIn'] };
   if (env.JWT_ISSUER?.trim()) options.issuer = env.JWT_ISSUER.trim();

@@ -155,7 +155,12 @@ function reviewView(row) {
     cancellationReason: row.cancellationReason,
     reassignedFromId: row.reassignedFromId,
     decisionOverdueAt: iso(row.decisionOverdueAt),
-    assignment: { strategy: row.assignmentStrategy, assignedBy: row.assignedBy, candidates: row.assignmentCandidates, loadRatio: row.assignmentLoadRatio },
+    assignment: {
+      strategy: row.assignmentStrategy,
+      assignedBy: row.assignedBy,
+      candidates: row.assignmentCandidates,
+      loadRatio: row.assignmentLoadRatio,
+    },
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
   };
@@ -174,16 +179,19 @@ async function authenticate(request) {
   }
   const { sub, roles, exp } = payload;
   if (typeof exp !== 'number') throw new HttpError(401, 'UNAUTHENTICATED', 'Token has no exp claim');
-  if (exp - Date.now() / 1000 > maxTtlSeconds + CLOCK_TOLERANCE_SECONDS) throw new HttpError(401, 'UNAUTHENTICATED', 'Token lifetime exceeds the accepted maximum');
+  if (exp - Date.now() / 1000 > maxTtlSeconds + CLOCK_TOLERANCE_SECONDS)
+    throw new HttpError(401, 'UNAUTHENTICATED', 'Token lifetime exceeds the accepted maximum');
   if (typeof sub !== 'string' || sub.trim() === '') throw new HttpError(401, 'UNAUTHENTICATED', 'Token has no sub claim');
-  if (!Array.isArray(roles) || !roles.every((role) => typeof role === 'string' && ROLES.has(role))) throw new HttpError(401, 'UNAUTHENTICATED', 'Token roles are invalid');
+  if (!Array.isArray(roles) || !roles.every((role) => typeof role === 'string' && ROLES.has(role)))
+    throw new HttpError(401, 'UNAUTHENTICATED', 'Token roles are invalid');
   if (!roles.includes('admin')) throw new HttpError(403, 'FORBIDDEN', 'Missing permission reviews:assign');
   return { sub, roles: [...new Set(roles)] };
 }
 
 function readJson(request) {
   const type = request.headers['content-type'] ?? '';
-  if (!/^application\/json\s*(;|$)/i.test(type)) return Promise.reject(new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Content-Type must be application/json'));
+  if (!/^application\/json\s*(;|$)/i.test(type))
+    return Promise.reject(new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Content-Type must be application/json'));
   return new Promise((resolve, reject) => {
     const chunks = [];
     let size = 0;
@@ -207,9 +215,11 @@ function readJson(request) {
 
 /** The DTO rules: a plain object, only the declared keys, each field checked; every failure listed. */
 function validate(body, rules) {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new HttpError(400, 'VALIDATION_FAILED', 'Body must be a JSON object');
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw new HttpError(400, 'VALIDATION_FAILED', 'Body must be a JSON object');
   const errors = [];
-  for (const key of Object.keys(body)) if (!Object.hasOwn(rules, key)) errors.push({ field: key, message: `property ${key} should not exist` });
+  for (const key of Object.keys(body))
+    if (!Object.hasOwn(rules, key)) errors.push({ field: key, message: `property ${key} should not exist` });
   const value = {};
   for (const [field, rule] of Object.entries(rules)) {
     const result = rule(body[field]);
@@ -221,7 +231,8 @@ function validate(body, rules) {
 }
 
 const uuid = (input) => (typeof input === 'string' && UUID.test(input) ? { value: input } : 'must be a UUID');
-const optionalPriority = (input) => (input === undefined ? { value: 'normal' } : PRIORITIES.has(input) ? { value: input } : 'must be one of low, normal, high, critical');
+const optionalPriority = (input) =>
+  input === undefined ? { value: 'normal' } : PRIORITIES.has(input) ? { value: input } : 'must be one of low, normal, high, critical';
 const reason = (input) => {
   if (typeof input !== 'string') return 'must be a string';
   const trimmed = input.trim();
@@ -251,13 +262,44 @@ async function transaction(work) {
 
 /** Audit row, event log row, and (with webhooks) the outbox row and its delivery job, as the service writes them. */
 async function recordChange(client, actor, action, before, view) {
-  await client.query(SQL.audit, [AUDIT_SEAL_LOCK_KEY, actor.sub, actor.roles, action, 'review', view.id, before && JSON.stringify(before), JSON.stringify(view), actor.requestId]);
+  await client.query(SQL.audit, [
+    AUDIT_SEAL_LOCK_KEY,
+    actor.sub,
+    actor.roles,
+    action,
+    'review',
+    view.id,
+    before && JSON.stringify(before),
+    JSON.stringify(view),
+    actor.requestId,
+  ]);
   const payload = JSON.stringify(view);
   const eventId = randomUUID();
-  const { rows } = await client.query(SQL.eventLog, [EVENT_GATE_LOCK_KEY, view.id, view.id, view.incidentId, view.engineerId, 0, eventId, action, payload]);
+  const { rows } = await client.query(SQL.eventLog, [
+    EVENT_GATE_LOCK_KEY,
+    view.id,
+    view.id,
+    view.incidentId,
+    view.engineerId,
+    0,
+    eventId,
+    action,
+    payload,
+  ]);
   if (!webhooks) return;
   const reviewId = view.id.toLowerCase();
-  await client.query(SQL.outbox, [view.id, null, eventId, action, rows[0].occurredAt, payload, DELIVER_REVIEW_TASK, view.id, `webhooks:${reviewId.slice(-1)}`, `webhooks:review:${reviewId}`]);
+  await client.query(SQL.outbox, [
+    view.id,
+    null,
+    eventId,
+    action,
+    rows[0].occurredAt,
+    payload,
+    DELIVER_REVIEW_TASK,
+    view.id,
+    `webhooks:${reviewId.slice(-1)}`,
+    `webhooks:review:${reviewId}`,
+  ]);
 }
 
 async function assign(actor, body) {
@@ -267,15 +309,29 @@ async function assign(actor, body) {
     if (!incident) throw new HttpError(404, 'NOT_FOUND', `Incident ${input.incidentId} not found`);
     const engineer = (await client.query(SQL.lockEngineer, [input.engineerId])).rows[0];
     if (!engineer) throw new HttpError(404, 'NOT_FOUND', `Engineer ${input.engineerId} not found`);
-    if (CLOSED_INCIDENT_STATUSES.has(incident.status)) throw new HttpError(409, 'INCIDENT_CLOSED', `Incident ${incident.id} is ${incident.status}`);
-    if (incident.openReviewId) throw new HttpError(409, 'INCIDENT_HAS_OPEN_REVIEW', `Incident ${incident.id} already has open review ${incident.openReviewId}`);
-    if (engineer.deletedAt || engineer.status !== 'active') throw new HttpError(409, 'ENGINEER_UNAVAILABLE', `Engineer ${engineer.id} is not active`);
-    if (engineer.currentReviewCount >= engineer.maxConcurrentReviews) throw new HttpError(409, 'ENGINEER_AT_CAPACITY', `Engineer ${engineer.id} is at capacity`);
+    if (CLOSED_INCIDENT_STATUSES.has(incident.status))
+      throw new HttpError(409, 'INCIDENT_CLOSED', `Incident ${incident.id} is ${incident.status}`);
+    if (incident.openReviewId)
+      throw new HttpError(409, 'INCIDENT_HAS_OPEN_REVIEW', `Incident ${incident.id} already has open review ${incident.openReviewId}`);
+    if (engineer.deletedAt || engineer.status !== 'active')
+      throw new HttpError(409, 'ENGINEER_UNAVAILABLE', `Engineer ${engineer.id} is not active`);
+    if (engineer.currentReviewCount >= engineer.maxConcurrentReviews)
+      throw new HttpError(409, 'ENGINEER_AT_CAPACITY', `Engineer ${engineer.id} is at capacity`);
     if (incident.status === 'detected' || incident.status === 'analyzing') {
       throw new HttpError(501, 'NOT_IMPLEMENTED', 'The lean reference assigns only incidents past analysis (no status change)');
     }
     const review = (
-      await client.query(SQL.insertReview, [incident.id, engineer.id, input.priority, SLA_SECONDS[input.priority], 'manual', actor.sub, null, null, null])
+      await client.query(SQL.insertReview, [
+        incident.id,
+        engineer.id,
+        input.priority,
+        SLA_SECONDS[input.priority],
+        'manual',
+        actor.sub,
+        null,
+        null,
+        null,
+      ])
     ).rows[0];
     await client.query(SQL.recordAssignment, [engineer.id]);
     await client.query(SQL.setOpenReview, [review.id, incident.id]);
@@ -286,14 +342,16 @@ async function assign(actor, body) {
 }
 
 async function cancel(actor, reviewId, body) {
-  if (!UUID.test(reviewId)) throw new HttpError(400, 'VALIDATION_FAILED', 'Request validation failed', [{ field: 'id', message: 'must be a UUID' }]);
+  if (!UUID.test(reviewId))
+    throw new HttpError(400, 'VALIDATION_FAILED', 'Request validation failed', [{ field: 'id', message: 'must be a UUID' }]);
   const input = validate(body, { reason });
   const existing = (await pool.query(SQL.findReview, [reviewId])).rows[0];
   if (!existing) throw new HttpError(404, 'NOT_FOUND', `Review ${reviewId} not found`);
   return transaction(async (client) => {
     await client.query(SQL.lockIncident, [existing.incidentId]);
     const review = (await client.query(SQL.lockReview, [reviewId])).rows[0];
-    if (review.status !== 'assigned' && review.status !== 'in_progress') throw new HttpError(409, 'INVALID_TRANSITION', `Review ${review.id} is ${review.status}`);
+    if (review.status !== 'assigned' && review.status !== 'in_progress')
+      throw new HttpError(409, 'INVALID_TRANSITION', `Review ${review.id} is ${review.status}`);
     const cancelled = (await client.query(SQL.cancelReview, [input.reason, review.id])).rows[0];
     await client.query(SQL.discardVotes, [review.id]);
     await client.query(SQL.releaseAssignment, [review.engineerId]);
@@ -325,7 +383,8 @@ async function handle(request, response) {
       return send(response, 200, { status: 'ok' }, requestId);
     }
     const cancelMatch = request.method === 'POST' ? CANCEL_PATH.exec(path) : null;
-    if (request.method !== 'POST' || (path !== '/api/v1/reviews' && !cancelMatch)) throw new HttpError(404, 'NOT_FOUND', `No route ${request.method} ${path}`);
+    if (request.method !== 'POST' || (path !== '/api/v1/reviews' && !cancelMatch))
+      throw new HttpError(404, 'NOT_FOUND', `No route ${request.method} ${path}`);
     const caller = await authenticate(request);
     const actor = { ...caller, requestId };
     const body = await readJson(request);

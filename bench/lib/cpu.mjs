@@ -121,7 +121,9 @@ export class CpuWindow {
     }
     const wallMs = performance.now() - this.startedAt;
     const self = selfCpuMs();
-    const cpuMs = Object.fromEntries(Object.entries(this.groups).map(([name, pids]) => [name, sum(pids().map(pidCpuMs)) - this.groupStart[name]]));
+    const cpuMs = Object.fromEntries(
+      Object.entries(this.groups).map(([name, pids]) => [name, sum(pids().map(pidCpuMs)) - this.groupStart[name]]),
+    );
     cpuMs.loadClient = self.own - this.self.own;
     cpuMs.childTool = self.reapedChildren - this.self.reapedChildren;
     if (this.finder) cpuMs.postgres = sum([...this.backends.values()].map((backend) => backend.last - backend.first));

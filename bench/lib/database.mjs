@@ -112,7 +112,8 @@ export class IncidentPool {
 
 /** The contract's invariants, computed from the tables themselves. Every count must be 0. */
 export async function checkInvariants(db) {
-  const { rows } = await db.query(`
+  const { rows } = await db.query(
+    `
     SELECT
       (SELECT count(*) FROM engineers WHERE current_review_count < 0 OR current_review_count > max_concurrent_reviews)::int AS "engineersOutOfRange",
       (SELECT count(*) FROM engineers e

@@ -32,7 +32,11 @@ async function api(baseUrl, method, path, token, body) {
 async function submittedIncident(ctx, baseUrl, engineerNumber, tag) {
   const { tokens } = ctx;
   const engineerId = benchEngineerId(engineerNumber);
-  const incident = await api(baseUrl, 'POST', '/api/v1/incidents', tokens.admin, { title: `bench ${tag}`, severity: 'high', aiProposal: 'Restart the primary' });
+  const incident = await api(baseUrl, 'POST', '/api/v1/incidents', tokens.admin, {
+    title: `bench ${tag}`,
+    severity: 'high',
+    aiProposal: 'Restart the primary',
+  });
   const review = await api(baseUrl, 'POST', '/api/v1/reviews', tokens.admin, { incidentId: incident.id, engineerId });
   await api(baseUrl, 'POST', `/api/v1/reviews/${review.id}/submit`, tokens.engineer(engineerId), { approach: 'Fail over to the replica' });
   return incident.id;
@@ -54,7 +58,12 @@ async function decisionLatency(ctx, waiters) {
   let decidedAt = 0;
   const held = Array.from({ length: waiters }, async (_, index) => {
     try {
-      const body = await api(urls[index % urls.length], 'GET', `/api/v1/incidents/${incidentId}/decision?waitSeconds=${WAIT_SECONDS}`, ctx.tokens.admin);
+      const body = await api(
+        urls[index % urls.length],
+        'GET',
+        `/api/v1/incidents/${incidentId}/decision?waitSeconds=${WAIT_SECONDS}`,
+        ctx.tokens.admin,
+      );
       answered.push({ at: performance.now(), state: body.state });
     } catch (error) {
       errors.push(error.message.slice(0, 200));
@@ -65,7 +74,10 @@ async function decisionLatency(ctx, waiters) {
   const busyWhileHeld = await busyServiceConnections(ctx);
   const early = answered.length;
   const sentAt = performance.now();
-  await api(urls[urls.length - 1], 'POST', `/api/v1/incidents/${incidentId}/decision`, ctx.tokens.admin, { decision: 'engineer_approach', rationale: 'bench' });
+  await api(urls[urls.length - 1], 'POST', `/api/v1/incidents/${incidentId}/decision`, ctx.tokens.admin, {
+    decision: 'engineer_approach',
+    rationale: 'bench',
+  });
   decidedAt = performance.now();
   await Promise.all(held);
   return {
@@ -84,7 +96,10 @@ async function decisionLatency(ctx, waiters) {
 /** Reads one SSE stream, recording when each event arrived (wall clock, as occurredAt is). */
 function subscribe(baseUrl, token, lastEventId, signal, onEvent) {
   return (async () => {
-    const res = await fetch(`${baseUrl}/api/v1/events`, { headers: { Authorization: `Bearer ${token}`, 'Last-Event-ID': lastEventId }, signal });
+    const res = await fetch(`${baseUrl}/api/v1/events`, {
+      headers: { Authorization: `Bearer ${token}`, 'Last-Event-ID': lastEventId },
+      signal,
+    });
     if (res.status !== 200) throw new Error(`GET /api/v1/events: ${res.status}`);
     const decoder = new TextDecoder();
     let buffer = '';
@@ -92,7 +107,10 @@ function subscribe(baseUrl, token, lastEventId, signal, onEvent) {
       for await (const chunk of res.body) {
         buffer += decoder.decode(chunk, { stream: true });
         for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
-          const data = buffer.slice(0, end).split('\n').find((line) => line.startsWith('data: '));
+          const data = buffer
+            .slice(0, end)
+            .split('\n')
+            .find((line) => line.startsWith('data: '));
           buffer = buffer.slice(end + 2);
           if (data) onEvent(JSON.parse(data.slice(6)), Date.now());
         }
@@ -109,7 +127,9 @@ async function eventFanOut(ctx, subscribers, cycles) {
   await submittedIncident(ctx, urls[0], 2, 'fan-out-start');
   let start;
   for (let attempt = 0; attempt < 50 && !start; attempt += 1) {
-    const { rows } = await ctx.db.query('SELECT id::text, position FROM review_events WHERE position IS NOT NULL ORDER BY position DESC LIMIT 1');
+    const { rows } = await ctx.db.query(
+      'SELECT id::text, position FROM review_events WHERE position IS NOT NULL ORDER BY position DESC LIMIT 1',
+    );
     const pending = await ctx.db.query('SELECT 1 FROM review_events WHERE position IS NULL LIMIT 1');
     if (pending.rowCount === 0) start = rows[0];
     else await new Promise((resolve) => setTimeout(resolve, 100));
@@ -133,7 +153,10 @@ async function eventFanOut(ctx, subscribers, cycles) {
     [3, 4, 5, 6].map(async (engineer) => {
       for (let job = queue.shift(); job !== undefined; job = queue.shift()) {
         const incidentId = await submittedIncident(ctx, urls[job % urls.length], engineer, `fan-out-${job}`);
-        await api(urls[(job + 1) % urls.length], 'POST', `/api/v1/incidents/${incidentId}/decision`, ctx.tokens.admin, { decision: 'ai_approach', rationale: 'bench' });
+        await api(urls[(job + 1) % urls.length], 'POST', `/api/v1/incidents/${incidentId}/decision`, ctx.tokens.admin, {
+          decision: 'ai_approach',
+          rationale: 'bench',
+        });
       }
     }),
   );
@@ -166,8 +189,11 @@ export async function decisionsPhase(ctx) {
   results.decisions = { longPoll, fanOut };
   const failures = [];
   if (longPoll.errors > 0 || longPoll.undecidedAnswers > 0 || longPoll.answeredBeforeDecision > 0) {
-    failures.push(`long-poll: ${longPoll.errors} errors, ${longPoll.undecidedAnswers} undecided answers, ${longPoll.answeredBeforeDecision} early`);
+    failures.push(
+      `long-poll: ${longPoll.errors} errors, ${longPoll.undecidedAnswers} undecided answers, ${longPoll.answeredBeforeDecision} early`,
+    );
   }
-  if (fanOut.complete < subscribers || fanOut.duplicates > 0) failures.push(`event fan-out: ${fanOut.complete}/${subscribers} complete, ${fanOut.duplicates} duplicates`);
+  if (fanOut.complete < subscribers || fanOut.duplicates > 0)
+    failures.push(`event fan-out: ${fanOut.complete}/${subscribers} complete, ${fanOut.duplicates} duplicates`);
   return failures;
 }

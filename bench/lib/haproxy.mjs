@@ -17,7 +17,6 @@ export function haproxyVersion() {
   return spawnSync(HAPROXY, ['-v'], { encoding: 'utf8' }).stdout.split('\n')[0] ?? null;
 }
 
-
 function configuration(port, replicaPorts) {
   return [
     'global',
@@ -53,7 +52,10 @@ export async function startHaproxy(workDir, replicaPorts) {
   let stderr = '';
   child.stderr.on('data', (chunk) => (stderr += chunk.toString()));
   const url = `http://127.0.0.1:${port}`;
-  const ready = await Promise.race([waitForOk(url, '/health/ready', 15_000), new Promise((resolve) => child.once('exit', () => resolve(null)))]);
+  const ready = await Promise.race([
+    waitForOk(url, '/health/ready', 15_000),
+    new Promise((resolve) => child.once('exit', () => resolve(null))),
+  ]);
   if (ready === null) throw new Error(`haproxy did not start: ${stderr}`);
   return {
     url,

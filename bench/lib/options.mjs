@@ -90,7 +90,9 @@ export function parseOptions(argv) {
   const smoke = values.smoke === true;
   const faults = values.faults ? list(values.faults, FAULTS, '--faults') : [];
   if (smoke && faults.length) throw new Error('--smoke runs no faults');
-  const defaultPhases = smoke ? ['load', 'decisions', 'scale'] : PHASES.filter((phase) => !OPT_IN_PHASES.includes(phase) || (phase === 'faults' && faults.length > 0));
+  const defaultPhases = smoke
+    ? ['load', 'decisions', 'scale']
+    : PHASES.filter((phase) => !OPT_IN_PHASES.includes(phase) || (phase === 'faults' && faults.length > 0));
   const phases = values.phases ? list(values.phases, PHASES, '--phases') : defaultPhases;
   if (phases.includes('faults') && faults.length === 0) throw new Error('--phases=faults needs --faults=LIST');
   const webhooks = values.webhooks ?? 'on';
@@ -109,8 +111,16 @@ export function parseOptions(argv) {
     phases,
     faults,
     soakMinutes: values['soak-minutes'] ? positiveInt(values['soak-minutes'], '--soak-minutes', 120) : 10,
-    scaleReviews: values['scale-reviews'] ? positiveInt(values['scale-reviews'], '--scale-reviews', 10_000_000) : smoke ? 20_000 : 1_000_000,
-    scaleEngineers: values['scale-engineers'] ? positiveInt(values['scale-engineers'], '--scale-engineers', 1_000_000) : smoke ? 200 : 10_000,
+    scaleReviews: values['scale-reviews']
+      ? positiveInt(values['scale-reviews'], '--scale-reviews', 10_000_000)
+      : smoke
+        ? 20_000
+        : 1_000_000,
+    scaleEngineers: values['scale-engineers']
+      ? positiveInt(values['scale-engineers'], '--scale-engineers', 1_000_000)
+      : smoke
+        ? 200
+        : 10_000,
     poolMax: values['pool-max'] ? positiveInt(values['pool-max'], '--pool-max', 500) : 10,
     webhooks: webhooks === 'on',
     service,

@@ -20,7 +20,20 @@ export function pgbenchVersion() {
  */
 export async function runPgbench({ databaseUrl, script, clients, seconds, variables }) {
   const logDir = mkdtempSync(path.join(os.tmpdir(), 'ers-pgbench-'));
-  const args = ['-n', '-r', '-c', String(clients), '-j', String(Math.min(2, clients)), '-T', String(seconds), '-M', 'extended', '--log', `--log-prefix=${path.join(logDir, 'tx')}`];
+  const args = [
+    '-n',
+    '-r',
+    '-c',
+    String(clients),
+    '-j',
+    String(Math.min(2, clients)),
+    '-T',
+    String(seconds),
+    '-M',
+    'extended',
+    '--log',
+    `--log-prefix=${path.join(logDir, 'tx')}`,
+  ];
   args.push('-f', path.join(benchDir, 'pgbench', script));
   for (const [name, value] of Object.entries(variables)) args.push('-D', `${name}=${value}`);
   args.push(databaseUrl);

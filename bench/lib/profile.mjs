@@ -8,7 +8,8 @@ const IDLE = new Set(['(idle)']);
 
 /** Who owns a frame: the npm package, our module (dist/libs/<name> or libs/<name>), node, or V8. */
 export function ownerOf(url, functionName) {
-  if (!url) return functionName === '(garbage collector)' ? 'v8: garbage collector' : functionName === '(program)' ? 'v8: (program)' : 'v8/native';
+  if (!url)
+    return functionName === '(garbage collector)' ? 'v8: garbage collector' : functionName === '(program)' ? 'v8: (program)' : 'v8/native';
   const modules = url.lastIndexOf('/node_modules/');
   if (modules >= 0) {
     const rest = url.slice(modules + '/node_modules/'.length).split('/');
@@ -76,8 +77,16 @@ export function analyzeCpuProfile(file, { top = 25, fromMs = 0, toMs = Infinity 
       .sort((a, b) => b.micros - a.micros)
       .slice(0, top)
       .map(({ micros, ...entry }) => ({ ...entry, selfMs: round(micros / 1000, 0), selfPercent: share(micros) })),
-    byOwnerSelf: byDescending(ownersSelf).map(([owner, micros]) => ({ owner, selfMs: round(micros / 1000, 0), selfPercent: share(micros) })),
-    byOwnerInclusive: byDescending(ownersInclusive).map(([owner, micros]) => ({ owner, inclusiveMs: round(micros / 1000, 0), inclusivePercent: share(micros) })),
+    byOwnerSelf: byDescending(ownersSelf).map(([owner, micros]) => ({
+      owner,
+      selfMs: round(micros / 1000, 0),
+      selfPercent: share(micros),
+    })),
+    byOwnerInclusive: byDescending(ownersInclusive).map(([owner, micros]) => ({
+      owner,
+      inclusiveMs: round(micros / 1000, 0),
+      inclusivePercent: share(micros),
+    })),
   };
 }
 

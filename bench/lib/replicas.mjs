@@ -73,7 +73,11 @@ export class Replica {
       ...this.env,
       PORT: String(this.port),
     };
-    const child = spawn(process.execPath, [...nodeArgs, ...(this.command ?? serviceCommand(this.root, this.mode))], { cwd: this.root, env, stdio: ['ignore', log, log] });
+    const child = spawn(process.execPath, [...nodeArgs, ...(this.command ?? serviceCommand(this.root, this.mode))], {
+      cwd: this.root,
+      env,
+      stdio: ['ignore', log, log],
+    });
     this.spawnedAt = Date.now();
     closeSync(log);
     this.child = child;
@@ -143,8 +147,13 @@ export function loggedProblems(logDir, index) {
       continue;
     }
     if (typeof entry.level !== 'number' || entry.level < 40 || entry.context === 'LegacyRouteConverter') continue;
-    const key = `${entry.level >= 50 ? 'error' : 'warn'} ${entry.context ?? ''}: ${String(entry.msg ?? entry.err?.message ?? '').replace(/[0-9a-f]{8}-[0-9a-f-]{27}/g, '{id}').replace(/\d+/g, 'N')}`.slice(0, 300);
+    const key = `${entry.level >= 50 ? 'error' : 'warn'} ${entry.context ?? ''}: ${String(entry.msg ?? entry.err?.message ?? '')
+      .replace(/[0-9a-f]{8}-[0-9a-f-]{27}/g, '{id}')
+      .replace(/\d+/g, 'N')}`.slice(0, 300);
     counts.set(key, (counts.get(key) ?? 0) + 1);
   }
-  return [...counts].sort((a, b) => b[1] - a[1]).slice(0, 15).map(([message, count]) => ({ replica: index, message, count }));
+  return [...counts]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 15)
+    .map(([message, count]) => ({ replica: index, message, count }));
 }

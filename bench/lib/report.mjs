@@ -18,10 +18,35 @@ async function renderSvg(spec) {
 function throughputSpec(levels) {
   const values = levels.flatMap((level) => [
     { cycle: level.cycle, clients: level.clients, source: 'service (HTTP)', cyclesPerSecond: level.median.serviceCyclesPerSecond },
-    ...(level.median.pgbenchCyclesPerSecond === null ? [] : [{ cycle: level.cycle, clients: level.clients, source: 'pgbench (same SQL)', cyclesPerSecond: level.median.pgbenchCyclesPerSecond }]),
-    ...(level.median.sideBySide?.lean ? [{ cycle: level.cycle, clients: level.clients, source: 'lean reference (HTTP)', cyclesPerSecond: level.median.sideBySide.lean.cyclesPerSecond }] : []),
+    ...(level.median.pgbenchCyclesPerSecond === null
+      ? []
+      : [
+          {
+            cycle: level.cycle,
+            clients: level.clients,
+            source: 'pgbench (same SQL)',
+            cyclesPerSecond: level.median.pgbenchCyclesPerSecond,
+          },
+        ]),
+    ...(level.median.sideBySide?.lean
+      ? [
+          {
+            cycle: level.cycle,
+            clients: level.clients,
+            source: 'lean reference (HTTP)',
+            cyclesPerSecond: level.median.sideBySide.lean.cyclesPerSecond,
+          },
+        ]
+      : []),
     ...(level.median.sideBySide?.pgbenchMinimal
-      ? [{ cycle: level.cycle, clients: level.clients, source: 'pgbench (minimal SQL)', cyclesPerSecond: level.median.sideBySide.pgbenchMinimal.cyclesPerSecond }]
+      ? [
+          {
+            cycle: level.cycle,
+            clients: level.clients,
+            source: 'pgbench (minimal SQL)',
+            cyclesPerSecond: level.median.sideBySide.pgbenchMinimal.cyclesPerSecond,
+          },
+        ]
       : []),
   ]);
   return {
@@ -33,7 +58,12 @@ function throughputSpec(levels) {
       height: 200,
       mark: { type: 'line', point: true },
       encoding: {
-        x: { field: 'clients', type: 'quantitative', scale: { type: 'log', base: 2 }, axis: { values: [...new Set(values.map((v) => v.clients))] } },
+        x: {
+          field: 'clients',
+          type: 'quantitative',
+          scale: { type: 'log', base: 2 },
+          axis: { values: [...new Set(values.map((v) => v.clients))] },
+        },
         y: { field: 'cyclesPerSecond', type: 'quantitative', title: 'cycles/s', scale: { type: 'log' } },
         color: { field: 'source', type: 'nominal' },
       },
@@ -45,7 +75,9 @@ function throughputSpec(levels) {
 function latencySpec(levels) {
   const values = levels.flatMap((level) =>
     Object.entries(level.median.latency).flatMap(([operation, percentiles]) =>
-      ['p50', 'p95', 'p99'].filter((p) => percentiles[p] !== null).map((p) => ({ cycle: level.cycle, clients: level.clients, operation, percentile: p, ms: percentiles[p] })),
+      ['p50', 'p95', 'p99']
+        .filter((p) => percentiles[p] !== null)
+        .map((p) => ({ cycle: level.cycle, clients: level.clients, operation, percentile: p, ms: percentiles[p] })),
     ),
   );
   return {
@@ -57,7 +89,12 @@ function latencySpec(levels) {
       height: 160,
       mark: { type: 'line', point: true },
       encoding: {
-        x: { field: 'clients', type: 'quantitative', scale: { type: 'log', base: 2 }, axis: { values: [...new Set(values.map((v) => v.clients))] } },
+        x: {
+          field: 'clients',
+          type: 'quantitative',
+          scale: { type: 'log', base: 2 },
+          axis: { values: [...new Set(values.map((v) => v.clients))] },
+        },
         y: { field: 'ms', type: 'quantitative', title: 'ms', scale: { type: 'log' } },
         color: { field: 'operation', type: 'nominal', sort: OPERATIONS },
       },
@@ -137,7 +174,9 @@ function loadTables(levels) {
       const m = level.median;
       lines.push(
         `| ${level.clients} | ${fmt(m.serviceCyclesPerSecond)} | ${fmt(m.pgbenchCyclesPerSecond)} (${m.pgbenchClients ?? '–'}) | ${fmt(m.ratio, 2)} | ` +
-          operations.map((op) => (m.latency[op] ? `${fmt(m.latency[op].p50)} / ${fmt(m.latency[op].p95)} / ${fmt(m.latency[op].p99)}` : '–')).join(' | ') +
+          operations
+            .map((op) => (m.latency[op] ? `${fmt(m.latency[op].p50)} / ${fmt(m.latency[op].p95)} / ${fmt(m.latency[op].p99)}` : '–'))
+            .join(' | ') +
           ` | ${fmt(m.replicaCpuMsPerCycle)} | ${fmt(m.pgbenchCycleLatency.p50)} / ${fmt(m.pgbenchCycleLatency.p99)} | ${m.pgbenchCommitShare === null ? '–' : `${Math.round(m.pgbenchCommitShare * 100)} %`} | ${m.errors} |`,
       );
     }
@@ -147,7 +186,14 @@ function loadTables(levels) {
 }
 
 /** Issue 16's goals for assign → cancel at 32 clients (bench/README.md, "Goal"). */
-export const GOALS = { clients: 32, minRatio: 0.3, minRatioWebhooks: 0.25, maxReplicaCpuMsPerRequest: 2, maxPostgresCpuFactor: 1.5, maxP99Factor: 2 };
+export const GOALS = {
+  clients: 32,
+  minRatio: 0.3,
+  minRatioWebhooks: 0.25,
+  maxReplicaCpuMsPerRequest: 2,
+  maxPostgresCpuFactor: 1.5,
+  maxP99Factor: 2,
+};
 
 const SIDE_ROWS = [
   ['service', 'service', 'replicas'],
@@ -183,18 +229,29 @@ function sideBySideTables(levels, webhooks) {
     }
     const ratios = [];
     const perRequest = (row, group) => row?.cpu?.[group]?.msPerRequest;
-    if (perRequest(rows.lean, 'lean')) ratios.push(`the framework's tax, replica CPU per request ÷ the lean processes' ${fmt(perRequest(rows.service, 'replicas') / perRequest(rows.lean, 'lean'), 2)} ×`);
+    if (perRequest(rows.lean, 'lean'))
+      ratios.push(
+        `the framework's tax, replica CPU per request ÷ the lean processes' ${fmt(perRequest(rows.service, 'replicas') / perRequest(rows.lean, 'lean'), 2)} ×`,
+      );
     for (const [key, label] of [
       ['lean', "the lean reference's"],
       ['pgbenchService', "pgbench's on the service's SQL"],
       ['pgbenchMinimal', "pgbench's on the minimal SQL"],
     ]) {
-      if (perRequest(rows[key], 'postgres')) ratios.push(`PostgreSQL CPU per cycle, the service's ÷ ${label} ${fmt(perRequest(rows.service, 'postgres') / perRequest(rows[key], 'postgres'), 2)} ×`);
+      if (perRequest(rows[key], 'postgres'))
+        ratios.push(
+          `PostgreSQL CPU per cycle, the service's ÷ ${label} ${fmt(perRequest(rows.service, 'postgres') / perRequest(rows[key], 'postgres'), 2)} ×`,
+        );
     }
     if (ratios.length) lines.push('', `Ratios: ${ratios.join('; ')}.`);
     if (rows.lean?.cpu?.replicas) {
-      const work = webhooks ? "their background work, the delivery of the lean processes' webhook events included" : 'their background work (timers, pollers)';
-      lines.push('', `During the lean runs the replicas used ${cpuCell(rows.lean.cpu.replicas)} ms per request / per cycle (cores): ${work}.`);
+      const work = webhooks
+        ? "their background work, the delivery of the lean processes' webhook events included"
+        : 'their background work (timers, pollers)';
+      lines.push(
+        '',
+        `During the lean runs the replicas used ${cpuCell(rows.lean.cpu.replicas)} ms per request / per cycle (cores): ${work}.`,
+      );
     }
     lines.push('');
   }
@@ -203,7 +260,9 @@ function sideBySideTables(levels, webhooks) {
 
 /** Issue 16's goals, evaluated on the assign → cancel level at GOALS.clients. */
 export function evaluateGoals(results) {
-  const level = (results.load?.levels ?? []).find((entry) => entry.cycle === 'cancel' && entry.clients === GOALS.clients && entry.median.sideBySide?.service);
+  const level = (results.load?.levels ?? []).find(
+    (entry) => entry.cycle === 'cancel' && entry.clients === GOALS.clients && entry.median.sideBySide?.service,
+  );
   if (!level) return [];
   const { service, pgbenchMinimal, pgbenchService } = level.median.sideBySide;
   const goals = [];
@@ -220,7 +279,8 @@ export function evaluateGoals(results) {
   // The idle rate measured before the runs, taken out, says how much of it is per-request work.
   const idle = results.load.idle?.replicasMsPerSecond;
   const cores = service.cpu?.replicas?.cores;
-  const net = replicaCpu !== null && idle !== undefined && idle !== null && cores ? replicaCpu * Math.max(0, 1 - idle / 1000 / cores) : null;
+  const net =
+    replicaCpu !== null && idle !== undefined && idle !== null && cores ? replicaCpu * Math.max(0, 1 - idle / 1000 / cores) : null;
   goals.push({
     goal: `≤ ${GOALS.maxReplicaCpuMsPerRequest} ms of replica CPU per request`,
     measured: `${fmt(replicaCpu, 2)} ms${net === null ? '' : ` (${fmt(net, 2)} ms without the replicas' idle rate)`}`,
@@ -247,7 +307,11 @@ export function evaluateGoals(results) {
       met: worst[1] !== null && worst[1] <= GOALS.maxP99Factor * limit,
     });
   }
-  goals.push({ goal: 'every correctness check holds', measured: results.failures?.length ? `${results.failures.length} failed` : 'all passed', met: !results.failures?.length });
+  goals.push({
+    goal: 'every correctness check holds',
+    measured: results.failures?.length ? `${results.failures.length} failed` : 'all passed',
+    met: !results.failures?.length,
+  });
   return goals;
 }
 
@@ -296,9 +360,11 @@ function profileSection(profile) {
     '|---|---|---|',
   ];
   const self = new Map(profile.byOwnerSelf.map((entry) => [entry.owner, entry.selfPercent]));
-  for (const entry of profile.byOwnerInclusive.slice(0, 15)) lines.push(`| ${entry.owner} | ${entry.inclusivePercent} | ${self.get(entry.owner) ?? '–'} |`);
+  for (const entry of profile.byOwnerInclusive.slice(0, 15))
+    lines.push(`| ${entry.owner} | ${entry.inclusivePercent} | ${self.get(entry.owner) ?? '–'} |`);
   lines.push('', '| function | location | owner | self % |', '|---|---|---|---|');
-  for (const entry of profile.topFunctions.slice(0, 20)) lines.push(`| \`${entry.function}\` | ${entry.location} | ${entry.owner} | ${entry.selfPercent} |`);
+  for (const entry of profile.topFunctions.slice(0, 20))
+    lines.push(`| \`${entry.function}\` | ${entry.location} | ${entry.owner} | ${entry.selfPercent} |`);
   return lines;
 }
 
@@ -327,9 +393,21 @@ function rollingSection(rolling) {
     '|---|---|---|---|---|---|---|',
   ];
   for (const [name, window] of Object.entries(rolling.windows)) {
-    lines.push(`| ${name} | ${fmt(window.seconds)} | ${window.sent} | ${window.failed} | ${fmt(window.cyclesPerSecond)} | ${fmt(window.latency.assign?.p50)} / ${fmt(window.latency.assign?.p99)} | ${fmt(window.latency.cancel?.p50)} / ${fmt(window.latency.cancel?.p99)} |`);
+    lines.push(
+      `| ${name} | ${fmt(window.seconds)} | ${window.sent} | ${window.failed} | ${fmt(window.cyclesPerSecond)} | ${fmt(window.latency.assign?.p50)} / ${fmt(window.latency.assign?.p99)} | ${fmt(window.latency.cancel?.p50)} / ${fmt(window.latency.cancel?.p99)} |`,
+    );
   }
-  lines.push('', 'Restarts: ' + rolling.restarts.map((r) => `replica ${r.replica} stopped in ${fmt(r.stoppedAfterMs / 1000)} s, ready ${fmt(r.readyAfterStartMs / 1000)} s after start`).join('; ') + '.');
+  lines.push(
+    '',
+    'Restarts: ' +
+      rolling.restarts
+        .map(
+          (r) =>
+            `replica ${r.replica} stopped in ${fmt(r.stoppedAfterMs / 1000)} s, ready ${fmt(r.readyAfterStartMs / 1000)} s after start`,
+        )
+        .join('; ') +
+      '.',
+  );
   return lines;
 }
 
@@ -342,7 +420,10 @@ function scaleSection(scale) {
     '| endpoint | request | p50 ms | p95 ms | p99 ms | max ms |',
     '|---|---|---|---|---|---|',
   ];
-  for (const endpoint of scale.endpoints) lines.push(`| ${endpoint.name} | \`${endpoint.path.replace(/[0-9a-f-]{36}/g, '{id}')}\` | ${fmt(endpoint.p50)} | ${fmt(endpoint.p95)} | ${fmt(endpoint.p99)} | ${fmt(endpoint.max)} |`);
+  for (const endpoint of scale.endpoints)
+    lines.push(
+      `| ${endpoint.name} | \`${endpoint.path.replace(/[0-9a-f-]{36}/g, '{id}')}\` | ${fmt(endpoint.p50)} | ${fmt(endpoint.p95)} | ${fmt(endpoint.p99)} | ${fmt(endpoint.max)} |`,
+    );
   lines.push('');
   const passes = scale.escalation.filter((pass) => pass.status === 200);
   lines.push(
@@ -359,7 +440,21 @@ function scaleSection(scale) {
   );
   lines.push('Plans (`EXPLAIN (ANALYZE, BUFFERS)` of the statements the repositories send):', '');
   for (const plan of scale.plans) {
-    lines.push(`<details><summary>${plan.endpoint}: ${plan.call}, ${fmt(plan.executionMs, 2)} ms</summary>`, '', '```sql', plan.sql, `-- values: ${JSON.stringify(plan.values)}`, '```', '', '```', plan.plan, '```', '', '</details>', '');
+    lines.push(
+      `<details><summary>${plan.endpoint}: ${plan.call}, ${fmt(plan.executionMs, 2)} ms</summary>`,
+      '',
+      '```sql',
+      plan.sql,
+      `-- values: ${JSON.stringify(plan.values)}`,
+      '```',
+      '',
+      '```',
+      plan.plan,
+      '```',
+      '',
+      '</details>',
+      '',
+    );
   }
   return lines;
 }
@@ -376,18 +471,28 @@ export function renderMarkdown(results, charts) {
     '',
   );
   lines.push('## Verdict', '');
-  lines.push(results.failures.length ? `**${results.failures.length} correctness check(s) failed:**` : 'All correctness checks passed (invariants, acknowledged writes, webhook events, no 5xx other than 503).');
+  lines.push(
+    results.failures.length
+      ? `**${results.failures.length} correctness check(s) failed:**`
+      : 'All correctness checks passed (invariants, acknowledged writes, webhook events, no 5xx other than 503).',
+  );
   for (const failure of results.failures) lines.push(`- ${failure}`);
   lines.push('');
   const targets = evaluateTargets(results);
   if (targets.length) {
     lines.push('| target | measured | met |', '|---|---|---|');
-    for (const target of targets) lines.push(`| ${target.target} | ${target.measured} | ${target.met === null ? '–' : target.met ? 'yes' : '**NO**'} |`);
+    for (const target of targets)
+      lines.push(`| ${target.target} | ${target.measured} | ${target.met === null ? '–' : target.met ? 'yes' : '**NO**'} |`);
     lines.push('');
   }
   const goals = evaluateGoals(results);
   if (goals.length) {
-    lines.push(`## Goal (assign → cancel at ${GOALS.clients} clients, ${options.replicas} replica(s))`, '', '| goal | measured (medians) | met |', '|---|---|---|');
+    lines.push(
+      `## Goal (assign → cancel at ${GOALS.clients} clients, ${options.replicas} replica(s))`,
+      '',
+      '| goal | measured (medians) | met |',
+      '|---|---|---|',
+    );
     for (const goal of goals) lines.push(`| ${goal.goal} | ${goal.measured} | ${goal.met === null ? '–' : goal.met ? 'yes' : '**NO**'} |`);
     lines.push('');
   }
@@ -412,15 +517,26 @@ export function renderMarkdown(results, charts) {
   if (results.rolling) lines.push('## Rolling restart', '', ...rollingSection(results.rolling), '');
   if (results.soak) {
     const soak = results.soak;
-    lines.push('## Memory (soak)', '', `${soak.minutes} min of mixed load (${soak.clients} clients), ${fmt(soak.cyclesPerSecond)} cycles/s, errors ${JSON.stringify(soak.errors)}.`, '');
+    lines.push(
+      '## Memory (soak)',
+      '',
+      `${soak.minutes} min of mixed load (${soak.clients} clients), ${fmt(soak.cyclesPerSecond)} cycles/s, errors ${JSON.stringify(soak.errors)}.`,
+      '',
+    );
     lines.push('| replica | RSS at start MiB | after 1 min | at end | max |', '|---|---|---|---|---|');
-    for (const replica of soak.perReplica) lines.push(`| ${replica.replica} | ${replica.startMiB} | ${replica.afterOneMinuteMiB} | ${replica.endMiB} | ${replica.maxMiB} |`);
+    for (const replica of soak.perReplica)
+      lines.push(`| ${replica.replica} | ${replica.startMiB} | ${replica.afterOneMinuteMiB} | ${replica.endMiB} | ${replica.maxMiB} |`);
     lines.push('');
     if (charts.rss) lines.push(`![rss](${charts.rss})`, '');
   }
   if (results.webhooks) {
     const w = results.webhooks;
-    lines.push('## Webhook events (whole run)', '', `${w.events} events written by the service, ${w.received} distinct ids received (${w.duplicates} duplicate deliveries), ${w.lost} lost, ${w.undelivered} undelivered, ${w.receivedButNotInOutbox} unknown, ${w.badSignatures} bad signatures.`, '');
+    lines.push(
+      '## Webhook events (whole run)',
+      '',
+      `${w.events} events written by the service, ${w.received} distinct ids received (${w.duplicates} duplicate deliveries), ${w.lost} lost, ${w.undelivered} undelivered, ${w.receivedButNotInOutbox} unknown, ${w.badSignatures} bad signatures.`,
+      '',
+    );
   }
   if (results.serviceLog?.length) {
     lines.push('## What the replicas logged (warnings and errors)', '', '| replica | message | count |', '|---|---|---|');

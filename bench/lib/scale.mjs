@@ -108,25 +108,69 @@ export function scaleEndpoints() {
   const engineerId = benchUuid('scale-engineer-17');
   const incidentId = benchUuid('scale-incident-42');
   return [
-    { name: 'reviews, first page', path: '/api/v1/reviews', calls: [['reviews', 'countMatching', {}], ['reviews', 'listMatching', {}, 0, 20]] },
+    {
+      name: 'reviews, first page',
+      path: '/api/v1/reviews',
+      calls: [
+        ['reviews', 'countMatching', {}],
+        ['reviews', 'listMatching', {}, 0, 20],
+      ],
+    },
     {
       name: 'reviews, status=assigned,in_progress',
       path: '/api/v1/reviews?status=assigned,in_progress&pageSize=50',
-      calls: [['reviews', 'countMatching', { statuses: ['assigned', 'in_progress'] }], ['reviews', 'listMatching', { statuses: ['assigned', 'in_progress'] }, 0, 50]],
+      calls: [
+        ['reviews', 'countMatching', { statuses: ['assigned', 'in_progress'] }],
+        ['reviews', 'listMatching', { statuses: ['assigned', 'in_progress'] }, 0, 50],
+      ],
     },
-    { name: 'reviews, engineerId', path: `/api/v1/reviews?engineerId=${engineerId}`, calls: [['reviews', 'countMatching', { engineerId }], ['reviews', 'listMatching', { engineerId }, 0, 20]] },
-    { name: 'reviews, incidentId', path: `/api/v1/reviews?incidentId=${incidentId}`, calls: [['reviews', 'countMatching', { incidentId }], ['reviews', 'listMatching', { incidentId }, 0, 20]] },
-    { name: 'reviews, overdue=true', path: '/api/v1/reviews?overdue=true&pageSize=50', calls: [['reviews', 'countMatching', { overdue: true }], ['reviews', 'listMatching', { overdue: true }, 0, 50]] },
+    {
+      name: 'reviews, engineerId',
+      path: `/api/v1/reviews?engineerId=${engineerId}`,
+      calls: [
+        ['reviews', 'countMatching', { engineerId }],
+        ['reviews', 'listMatching', { engineerId }, 0, 20],
+      ],
+    },
+    {
+      name: 'reviews, incidentId',
+      path: `/api/v1/reviews?incidentId=${incidentId}`,
+      calls: [
+        ['reviews', 'countMatching', { incidentId }],
+        ['reviews', 'listMatching', { incidentId }, 0, 20],
+      ],
+    },
+    {
+      name: 'reviews, overdue=true',
+      path: '/api/v1/reviews?overdue=true&pageSize=50',
+      calls: [
+        ['reviews', 'countMatching', { overdue: true }],
+        ['reviews', 'listMatching', { overdue: true }, 0, 50],
+      ],
+    },
     {
       name: 'reviews, priority=high page 200',
       path: '/api/v1/reviews?priority=high&page=200&pageSize=50',
-      calls: [['reviews', 'countMatching', { priority: 'high' }], ['reviews', 'listMatching', { priority: 'high' }, 9950, 50]],
+      calls: [
+        ['reviews', 'countMatching', { priority: 'high' }],
+        ['reviews', 'listMatching', { priority: 'high' }, 9950, 50],
+      ],
     },
-    { name: 'reviews, page 2000', path: '/api/v1/reviews?page=2000&pageSize=50', calls: [['reviews', 'countMatching', {}], ['reviews', 'listMatching', {}, 99950, 50]] },
+    {
+      name: 'reviews, page 2000',
+      path: '/api/v1/reviews?page=2000&pageSize=50',
+      calls: [
+        ['reviews', 'countMatching', {}],
+        ['reviews', 'listMatching', {}, 99950, 50],
+      ],
+    },
     {
       name: 'engineers, first page',
       path: '/api/v1/engineers',
-      calls: [['engineers', 'countMatching', { includeDeleted: false }], ['engineers', 'listMatching', { includeDeleted: false }, 0, 20]],
+      calls: [
+        ['engineers', 'countMatching', { includeDeleted: false }],
+        ['engineers', 'listMatching', { includeDeleted: false }, 0, 20],
+      ],
     },
     {
       name: 'engineers, available=true&expertise',
@@ -139,7 +183,10 @@ export function scaleEndpoints() {
     {
       name: 'engineers, page 100',
       path: '/api/v1/engineers?page=100&pageSize=50',
-      calls: [['engineers', 'countMatching', { includeDeleted: false }], ['engineers', 'listMatching', { includeDeleted: false }, 4950, 50]],
+      calls: [
+        ['engineers', 'countMatching', { includeDeleted: false }],
+        ['engineers', 'listMatching', { includeDeleted: false }, 4950, 50],
+      ],
     },
     { name: 'engineers/available', path: '/api/v1/engineers/available?limit=10', calls: [['engineers', 'available', [], 10]] },
     {
@@ -147,16 +194,29 @@ export function scaleEndpoints() {
       path: '/api/v1/engineers/available?expertise=tag-3&expertise=tag-23&limit=50',
       calls: [['engineers', 'available', ['tag-3', 'tag-23'], 50]],
     },
-    { name: 'incidents, first page', path: '/api/v1/incidents', calls: [['incidents', 'countMatching', {}], ['incidents', 'listMatching', {}, 0, 20]] },
+    {
+      name: 'incidents, first page',
+      path: '/api/v1/incidents',
+      calls: [
+        ['incidents', 'countMatching', {}],
+        ['incidents', 'listMatching', {}, 0, 20],
+      ],
+    },
     {
       name: 'incidents, status&severity',
       path: '/api/v1/incidents?status=pending_approval&severity=high',
-      calls: [['incidents', 'countMatching', { status: 'pending_approval', severity: 'high' }], ['incidents', 'listMatching', { status: 'pending_approval', severity: 'high' }, 0, 20]],
+      calls: [
+        ['incidents', 'countMatching', { status: 'pending_approval', severity: 'high' }],
+        ['incidents', 'listMatching', { status: 'pending_approval', severity: 'high' }, 0, 20],
+      ],
     },
     {
       name: 'incidents, page 1000',
       path: '/api/v1/incidents?page=1000&pageSize=50',
-      calls: [['incidents', 'countMatching', {}], ['incidents', 'listMatching', {}, 49950, 50]],
+      calls: [
+        ['incidents', 'countMatching', {}],
+        ['incidents', 'listMatching', {}, 49950, 50],
+      ],
     },
   ];
 }
@@ -196,7 +256,11 @@ export async function explainEndpoints(db, endpoints, { root, mode }) {
   const { IncidentsRepository } = await load('libs/incidents/src/index.ts');
   const captured = [];
   const recorder = { $queryRaw: (strings, ...values) => (captured.push(Prisma.sql(strings, ...values)), Promise.resolve([])) };
-  const repositories = { reviews: new ReviewsRepository(recorder), engineers: new EngineersRepository(recorder), incidents: new IncidentsRepository(recorder) };
+  const repositories = {
+    reviews: new ReviewsRepository(recorder),
+    engineers: new EngineersRepository(recorder),
+    incidents: new IncidentsRepository(recorder),
+  };
 
   const plans = [];
   for (const endpoint of endpoints) {
@@ -208,7 +272,15 @@ export async function explainEndpoints(db, endpoints, { root, mode }) {
         const plan = rows.map((row) => row['QUERY PLAN']).join('\n');
         const executionMs = Number(/Execution Time: ([0-9.]+) ms/.exec(plan)?.[1] ?? NaN);
         const seqScans = [...plan.matchAll(/Seq Scan on (\w+)/g)].map((match) => match[1]);
-        plans.push({ endpoint: endpoint.name, call: `${repository}.${method}`, sql: statement.text.replace(/\s+/g, ' ').trim(), values: statement.values, executionMs, seqScans, plan });
+        plans.push({
+          endpoint: endpoint.name,
+          call: `${repository}.${method}`,
+          sql: statement.text.replace(/\s+/g, ' ').trim(),
+          values: statement.values,
+          executionMs,
+          seqScans,
+          plan,
+        });
       }
     }
   }

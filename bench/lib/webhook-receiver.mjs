@@ -58,7 +58,10 @@ function runReceiver(secret) {
 
 export async function startWebhookReceiver() {
   const secret = randomBytes(24).toString('hex');
-  const child = fork(fileURLToPath(import.meta.url), ['--receiver'], { env: { ...process.env, BENCH_WEBHOOK_SECRET: secret }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(fileURLToPath(import.meta.url), ['--receiver'], {
+    env: { ...process.env, BENCH_WEBHOOK_SECRET: secret },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   const pending = new Map();
   let nextId = 0;
   const port = await new Promise((resolve, reject) => {

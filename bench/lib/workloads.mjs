@@ -68,7 +68,9 @@ export async function runClients({ client, tokens, specs, durationMs, acks, stop
         incidentId = pool.take();
         continue;
       }
-      const cancelled = await call('cancel', 'POST', `/api/v1/reviews/${reviewId}/cancel`, tokens.admin, { reason: 'bench: assign-cancel cycle' });
+      const cancelled = await call('cancel', 'POST', `/api/v1/reviews/${reviewId}/cancel`, tokens.admin, {
+        reason: 'bench: assign-cancel cycle',
+      });
       if (!cancelled) {
         incidentId = pool.take();
         continue;
@@ -89,11 +91,18 @@ export async function runClients({ client, tokens, specs, durationMs, acks, stop
       if (!reviewId) continue;
       if (!(await call('start', 'POST', `/api/v1/reviews/${reviewId}/start`, engineerToken))) continue;
       acks.started.add(reviewId);
-      const submitted = await call('submit', 'POST', `/api/v1/reviews/${reviewId}/submit`, engineerToken, { approach: APPROACH, analysis: 'Root cause: expired TLS certificate on the primary ingress.', confidence: 0.8 });
+      const submitted = await call('submit', 'POST', `/api/v1/reviews/${reviewId}/submit`, engineerToken, {
+        approach: APPROACH,
+        analysis: 'Root cause: expired TLS certificate on the primary ingress.',
+        confidence: 0.8,
+      });
       if (!submitted) continue;
       acks.submitted.add(reviewId);
       const decision = n % 2 === 0 ? 'engineer_approach' : 'ai_approach';
-      const decided = await call('decide', 'POST', `/api/v1/incidents/${incidentId}/decision`, tokens.admin, { decision, rationale: 'bench: decided' });
+      const decided = await call('decide', 'POST', `/api/v1/incidents/${incidentId}/decision`, tokens.admin, {
+        decision,
+        rationale: 'bench: decided',
+      });
       if (!decided) continue;
       acks.decided.set(reviewId, decision);
       recorder.ok('cycle', performance.now() - started);

@@ -3,7 +3,16 @@ import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
-import { type BrowserGlobals, CHROMIUM_PATH, consoleBuilt, type ConsolePage, hasChromium, launchBrowser, openConsole, tabTo } from '../support/browser.js';
+import {
+  type BrowserGlobals,
+  CHROMIUM_PATH,
+  consoleBuilt,
+  type ConsolePage,
+  hasChromium,
+  launchBrowser,
+  openConsole,
+  tabTo,
+} from '../support/browser.js';
 import { createEngineer, createIncident } from '../support/factories.js';
 import { type OidcProvider, startOidcProvider } from '../support/oidc-provider.js';
 import { adminToken, bearer, engineerToken, startTestApp, type TestApp } from '../support/test-app.js';
@@ -35,34 +44,41 @@ describe('console sign-in with an identity provider', () => {
     expect(csp).toContain("script-src 'self'");
   });
 
-  it.skipIf(!hasChromium)('signs in with the authorization code and PKCE, keeping the token out of localStorage, cookies and the address bar', async () => {
-    browser = await launchBrowser();
-    const context = await browser.newContext({ baseURL: t.baseUrl });
-    const page = await context.newPage();
-    const problems: string[] = [];
-    page.on('pageerror', (error) => problems.push(error.message));
-    page.on('console', (message) => {
-      if (message.type() === 'error') problems.push(message.text());
-    });
-    await page.goto('/console/');
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'Board' }).waitFor();
-    expect(idp.verifiedExchanges).toBe(1);
-    expect(await page.locator('header').textContent()).toContain('lead@example.com (admin)');
-    expect(page.url()).toBe(`${t.baseUrl}/console/#/`);
-    const storage = await page.evaluate(() => {
-      const browserStorage = globalThis as unknown as { localStorage: { length: number }; sessionStorage: { getItem(key: string): string | null } };
-      return { local: browserStorage.localStorage.length, session: browserStorage.sessionStorage.getItem('console.token') };
-    });
-    expect(storage.local).toBe(0);
-    expect(storage.session).toMatch(/^ey/);
-    expect(await context.cookies()).toEqual([]);
-    expect(problems).toEqual([]);
-    await context.close();
-  });
+  it.skipIf(!hasChromium)(
+    'signs in with the authorization code and PKCE, keeping the token out of localStorage, cookies and the address bar',
+    async () => {
+      browser = await launchBrowser();
+      const context = await browser.newContext({ baseURL: t.baseUrl });
+      const page = await context.newPage();
+      const problems: string[] = [];
+      page.on('pageerror', (error) => problems.push(error.message));
+      page.on('console', (message) => {
+        if (message.type() === 'error') problems.push(message.text());
+      });
+      await page.goto('/console/');
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('heading', { name: 'Board' }).waitFor();
+      expect(idp.verifiedExchanges).toBe(1);
+      expect(await page.locator('header').textContent()).toContain('lead@example.com (admin)');
+      expect(page.url()).toBe(`${t.baseUrl}/console/#/`);
+      const storage = await page.evaluate(() => {
+        const browserStorage = globalThis as unknown as {
+          localStorage: { length: number };
+          sessionStorage: { getItem(key: string): string | null };
+        };
+        return { local: browserStorage.localStorage.length, session: browserStorage.sessionStorage.getItem('console.token') };
+      });
+      expect(storage.local).toBe(0);
+      expect(storage.session).toMatch(/^ey/);
+      expect(await context.cookies()).toEqual([]);
+      expect(problems).toEqual([]);
+      await context.close();
+    },
+  );
 });
 
-if (!hasChromium) console.warn(`SKIPPED: the console browser tests need Chromium at ${CHROMIUM_PATH} (apt-get install chromium, or set CHROMIUM_PATH).`);
+if (!hasChromium)
+  console.warn(`SKIPPED: the console browser tests need Chromium at ${CHROMIUM_PATH} (apt-get install chromium, or set CHROMIUM_PATH).`);
 
 describe.skipIf(!hasChromium)('console (Chromium)', () => {
   let t: TestApp;
@@ -85,7 +101,12 @@ describe.skipIf(!hasChromium)('console (Chromium)', () => {
     }
   });
 
-  async function consoleAs(token: string, route = '/', viewport?: { width: number; height: number }, expectedFailures: number[] = []): Promise<ConsolePage> {
+  async function consoleAs(
+    token: string,
+    route = '/',
+    viewport?: { width: number; height: number },
+    expectedFailures: number[] = [],
+  ): Promise<ConsolePage> {
     const c = await openConsole(browser, t.baseUrl, token, route, viewport, expectedFailures);
     open.push(c);
     return c;
@@ -97,11 +118,19 @@ describe.skipIf(!hasChromium)('console (Chromium)', () => {
     return res.body;
   }
 
-  async function submitted(approach: string): Promise<{ incident: Record<string, any>; review: Record<string, any>; engineer: Record<string, any> }> {
+  async function submitted(
+    approach: string,
+  ): Promise<{ incident: Record<string, any>; review: Record<string, any>; engineer: Record<string, any> }> {
     const engineer = await createEngineer(t, { name: 'Grace Hopper' });
-    const incident = await createIncident(t, { title: 'Checkout errors', aiProposal: 'Roll back release 42\nFlush the cache\nPage the on-call' });
+    const incident = await createIncident(t, {
+      title: 'Checkout errors',
+      aiProposal: 'Roll back release 42\nFlush the cache\nPage the on-call',
+    });
     const review = await assign(incident.id, engineer.id, 'high');
-    const res = await t.http.post(`/api/v1/reviews/${review.id}/submit`).set(bearer(engineerToken(engineer.id))).send({ approach, analysis: 'The cache is not the cause', confidence: 0.8 });
+    const res = await t.http
+      .post(`/api/v1/reviews/${review.id}/submit`)
+      .set(bearer(engineerToken(engineer.id)))
+      .send({ approach, analysis: 'The cache is not the cause', confidence: 0.8 });
     expect(res.status).toBe(200);
     return { incident, review, engineer };
   }
@@ -120,7 +149,11 @@ describe.skipIf(!hasChromium)('console (Chromium)', () => {
 
   it("an engineer's whole flow: the queue, start, then submit beside the AI proposal", async () => {
     const engineer = await createEngineer(t, { name: 'Katherine Johnson' });
-    const urgent = await createIncident(t, { title: 'Payments down', description: 'Card payments fail with 502 since 14:02 in region A.', aiProposal: 'Fail over to region B' });
+    const urgent = await createIncident(t, {
+      title: 'Payments down',
+      description: 'Card payments fail with 502 since 14:02 in region A.',
+      aiProposal: 'Fail over to region B',
+    });
     const routine = await createIncident(t, { title: 'Slow search', aiProposal: 'Rebuild the index' });
     await assign(routine.id, engineer.id, 'low');
     const review = await assign(urgent.id, engineer.id, 'critical');
@@ -147,12 +180,21 @@ describe.skipIf(!hasChromium)('console (Chromium)', () => {
     await page.getByRole('status').filter({ hasText: 'Review submitted' }).waitFor();
 
     const after = await t.http.get(`/api/v1/reviews/${review.id}`).set(admin);
-    expect(after.body).toMatchObject({ status: 'submitted', approach: 'Fail over to region B\nThrottle the retry storm first', analysis: 'Retries amplify the outage', confidence: 0.7 });
+    expect(after.body).toMatchObject({
+      status: 'submitted',
+      approach: 'Fail over to region B\nThrottle the retry storm first',
+      analysis: 'Retries amplify the outage',
+      confidence: 0.7,
+    });
   });
 
   it("an admin's flow: assign to a chosen engineer, decide with the diff, and the audit trail shows it", async () => {
     const expert = await createEngineer(t, { name: 'Barbara Liskov', expertise: ['postgres'], maxConcurrentReviews: 5 });
-    const incident = await createIncident(t, { title: 'Replica lag', requiredExpertise: ['postgres'], aiProposal: 'Restart the replica\nRaise wal_keep_size' });
+    const incident = await createIncident(t, {
+      title: 'Replica lag',
+      requiredExpertise: ['postgres'],
+      aiProposal: 'Restart the replica\nRaise wal_keep_size',
+    });
 
     const { page } = await consoleAs(adminToken(), `#/incident/${incident.id}`);
     await page.getByText('Auto-assign would pick').waitFor();
@@ -164,7 +206,10 @@ describe.skipIf(!hasChromium)('console (Chromium)', () => {
     expect(reviews).toHaveLength(1);
     expect(reviews[0]).toMatchObject({ engineerId: expert.id, status: 'assigned', assignment: { strategy: 'manual' } });
 
-    await t.http.post(`/api/v1/reviews/${reviews[0].id}/submit`).set(bearer(engineerToken(expert.id))).send({ approach: 'Restart the replica\nAdd a replication slot' });
+    await t.http
+      .post(`/api/v1/reviews/${reviews[0].id}/submit`)
+      .set(bearer(engineerToken(expert.id)))
+      .send({ approach: 'Restart the replica\nAdd a replication slot' });
     // The page picks the submission up by itself.
     await page.getByRole('heading', { name: 'Decision' }).waitFor({ timeout: LIVE_WAIT_MS });
     const diff = page.getByRole('figure');
@@ -204,13 +249,19 @@ describe.skipIf(!hasChromium)('console (Chromium)', () => {
     const old = await t.http.get(`/api/v1/reviews/${review.id}`).set(admin);
     expect(old.body).toMatchObject({ status: 'cancelled', cancellationReason: 'Alan is on call elsewhere' });
 
-    expect((await t.http.get(`/api/v1/reviews?incidentId=${first.id}&status=assigned`).set(admin)).body.items[0]).toMatchObject({ engineerId: taking.id, reassignedFromId: review.id });
+    expect((await t.http.get(`/api/v1/reviews?incidentId=${first.id}&status=assigned`).set(admin)).body.items[0]).toMatchObject({
+      engineerId: taking.id,
+      reassignedFromId: review.id,
+    });
     await expect.poll(() => page.getByRole('region', { name: 'Open review' }).textContent()).toContain('Joan Clarke');
     await page.getByLabel('Reason for cancelling').fill('Duplicate of another incident');
     await page.getByRole('button', { name: 'Cancel review' }).click();
     await page.getByRole('heading', { name: 'Assign a review' }).waitFor();
     const current = (await t.http.get(`/api/v1/reviews?incidentId=${first.id}&status=cancelled`).set(admin)).body.items;
-    expect(current.map((r: { cancellationReason: string }) => r.cancellationReason).sort()).toEqual(['Alan is on call elsewhere', 'Duplicate of another incident']);
+    expect(current.map((r: { cancellationReason: string }) => r.cancellationReason).sort()).toEqual([
+      'Alan is on call elsewhere',
+      'Duplicate of another incident',
+    ]);
 
     const second = await createIncident(t, { title: 'Certificate expiring' });
     const moving = await assign(second.id, leaving.id);
@@ -260,8 +311,15 @@ describe.skipIf(!hasChromium)('console (Chromium)', () => {
     await form.getByLabel('Capacity').fill('4');
     await form.getByRole('button', { name: 'Create engineer' }).click();
     await form.getByRole('status').filter({ hasText: 'Radia Perlman added' }).waitFor();
-    const created = (await t.http.get('/api/v1/engineers?pageSize=100').set(admin)).body.items.find((e: { email: string }) => e.email === 'radia@example.com');
-    expect(created).toMatchObject({ name: 'Radia Perlman', expertise: ['networking', 'postgres'], maxConcurrentReviews: 4, status: 'active' });
+    const created = (await t.http.get('/api/v1/engineers?pageSize=100').set(admin)).body.items.find(
+      (e: { email: string }) => e.email === 'radia@example.com',
+    );
+    expect(created).toMatchObject({
+      name: 'Radia Perlman',
+      expertise: ['networking', 'postgres'],
+      maxConcurrentReviews: 4,
+      status: 'active',
+    });
     await page.getByRole('heading', { name: 'Radia Perlman' }).waitFor({ timeout: LIVE_WAIT_MS });
   });
 
@@ -287,7 +345,10 @@ describe.skipIf(!hasChromium)('console (Chromium)', () => {
       await assign(other.id, engineer.id, 'critical');
     }
     await assign(incident.id, engineer.id, 'high');
-    await page.getByRole('region', { name: /assigned/ }).getByRole('link', { name: 'Queue backlog growing' }).waitFor({ timeout: LIVE_WAIT_MS });
+    await page
+      .getByRole('region', { name: /assigned/ })
+      .getByRole('link', { name: 'Queue backlog growing' })
+      .waitFor({ timeout: LIVE_WAIT_MS });
     expect(await page.evaluate(() => (globalThis as unknown as BrowserGlobals).marker)).toBe('same page');
     if (SCREENSHOTS) await page.screenshot({ path: path.join(SCREENSHOTS, 'console-board.png'), fullPage: true });
   });
@@ -330,7 +391,8 @@ describe.skipIf(!hasChromium)('console (Chromium)', () => {
           return documentElement.scrollWidth - documentElement.clientWidth;
         });
         expect(overflow, `${route} at ${width} px scrolls sideways`).toBeLessThanOrEqual(0);
-        if (SCREENSHOTS && width === 390 && route.startsWith('#/incident/')) await page.screenshot({ path: path.join(SCREENSHOTS, 'console-decision-390.png'), fullPage: true });
+        if (SCREENSHOTS && width === 390 && route.startsWith('#/incident/'))
+          await page.screenshot({ path: path.join(SCREENSHOTS, 'console-decision-390.png'), fullPage: true });
       }
     }
   }, 180_000);

@@ -17,7 +17,9 @@ function promtool(...args: string[]): { status: number | null; output: string } 
   return { status: result.status, output: `${result.stdout}${result.stderr}` };
 }
 
-const alertNames = [...readFileSync(path.join(prometheusDir, 'alerts.yml'), 'utf8').matchAll(/^\s*- alert: (\w+)$/gm)].map((match) => match[1]!);
+const alertNames = [...readFileSync(path.join(prometheusDir, 'alerts.yml'), 'utf8').matchAll(/^\s*- alert: (\w+)$/gm)].map(
+  (match) => match[1]!,
+);
 
 describe('Prometheus alert rules', () => {
   it.skipIf(!hasPromtool)('are valid rules in a valid configuration', () => {
@@ -37,15 +39,23 @@ describe('Prometheus alert rules', () => {
     const tests = readFileSync(path.join(prometheusDir, 'alerts.test.yml'), 'utf8');
     for (const name of alertNames) {
       const cases = tests.split(/\n\s*- eval_time: /).filter((block) => new RegExp(`^\\S+\\n\\s*alertname: ${name}\\n`).test(block));
-      expect(cases.some((block) => /exp_alerts: \[\]/.test(block)), `${name} silent`).toBe(true);
-      expect(cases.some((block) => /exp_labels:/.test(block)), `${name} firing`).toBe(true);
+      expect(
+        cases.some((block) => /exp_alerts: \[\]/.test(block)),
+        `${name} silent`,
+      ).toBe(true);
+      expect(
+        cases.some((block) => /exp_labels:/.test(block)),
+        `${name} firing`,
+      ).toBe(true);
     }
   });
 
   it('each link to a section of the runbook', () => {
     const runbook = readFileSync(path.join(root, 'docs', 'runbook.md'), 'utf8');
     const anchors = new Set([...runbook.matchAll(/^#{2,3} (\S+)/gm)].map((match) => match[1]!.toLowerCase()));
-    const links = [...readFileSync(path.join(prometheusDir, 'alerts.yml'), 'utf8').matchAll(/runbook: docs\/runbook\.md#(\S+)/g)].map((match) => match[1]!);
+    const links = [...readFileSync(path.join(prometheusDir, 'alerts.yml'), 'utf8').matchAll(/runbook: docs\/runbook\.md#(\S+)/g)].map(
+      (match) => match[1]!,
+    );
     expect(links).toHaveLength(alertNames.length);
     for (const anchor of links) expect(anchors, anchor).toContain(anchor);
     expect(alertNames.length).toBeGreaterThanOrEqual(6);

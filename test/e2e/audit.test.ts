@@ -15,7 +15,20 @@ import { createEngineer } from '../support/factories.js';
 import { adminToken, bearer, engineerToken, serviceToken, startAppOn, startTestApp, type TestApp, token } from '../support/test-app.js';
 
 const admin = bearer(adminToken());
-const ENTRY_KEYS = ['action', 'actorRoles', 'actorSub', 'after', 'before', 'chainHash', 'entityId', 'entityType', 'id', 'occurredAt', 'requestId', 'seq'];
+const ENTRY_KEYS = [
+  'action',
+  'actorRoles',
+  'actorSub',
+  'after',
+  'before',
+  'chainHash',
+  'entityId',
+  'entityType',
+  'id',
+  'occurredAt',
+  'requestId',
+  'seq',
+];
 /** The contract: entries are sealed within 2 s of their commit. */
 const SEALED_WITHIN_MS = 2_000;
 
@@ -41,8 +54,14 @@ interface Verification {
   unsealed: number;
 }
 
-async function list(t: TestApp, query: Record<string, string | number> = {}): Promise<{ items: Entry[]; total: number; page: number; totalPages: number }> {
-  const res = await t.http.get('/api/v1/audit').query({ pageSize: 100, ...query }).set(admin);
+async function list(
+  t: TestApp,
+  query: Record<string, string | number> = {},
+): Promise<{ items: Entry[]; total: number; page: number; totalPages: number }> {
+  const res = await t.http
+    .get('/api/v1/audit')
+    .query({ pageSize: 100, ...query })
+    .set(admin);
   expect(res.status, JSON.stringify(res.body)).toBe(200);
   return res.body;
 }
@@ -128,9 +147,16 @@ describe('Audit trail', () => {
     beforeAll(async () => {
       engineerA = await createEngineer(t, { name: 'Audit A' });
       await createEngineer(t, { name: 'Audit B' });
-      const patch = await t.http.patch(`/api/v1/engineers/${engineerA.id}`).set(bearer(adminToken('admin-2'))).set('X-Request-Id', 'audit-patch-1').send({ name: 'Audit A2' });
+      const patch = await t.http
+        .patch(`/api/v1/engineers/${engineerA.id}`)
+        .set(bearer(adminToken('admin-2')))
+        .set('X-Request-Id', 'audit-patch-1')
+        .send({ name: 'Audit A2' });
       expect(patch.status).toBe(200);
-      const created = await t.http.post('/api/v1/incidents').set(bearer(serviceToken())).send({ title: 'Disk full', severity: 'low', aiProposal: 'Grow the volume' });
+      const created = await t.http
+        .post('/api/v1/incidents')
+        .set(bearer(serviceToken()))
+        .send({ title: 'Disk full', severity: 'low', aiProposal: 'Grow the volume' });
       expect(created.status).toBe(201);
       incident = created.body;
       all = (await list(t)).items;
@@ -181,7 +207,9 @@ describe('Audit trail', () => {
 
       const combined = await list(t, { entityType: 'engineer', action: 'engineer.created', actorSub: 'admin-1' });
       expect(combined.items.map((entry) => entry.seq)).toEqual(
-        all.filter((entry) => entry.entityType === 'engineer' && entry.action === 'engineer.created' && entry.actorSub === 'admin-1').map((entry) => entry.seq),
+        all
+          .filter((entry) => entry.entityType === 'engineer' && entry.action === 'engineer.created' && entry.actorSub === 'admin-1')
+          .map((entry) => entry.seq),
       );
     });
 
@@ -202,7 +230,9 @@ describe('Audit trail', () => {
       const instant = new Date(third!.occurredAt);
       const local = new Date(instant.getTime() + 2 * 3600_000).toISOString().replace('Z', '+02:00');
       const untilThird = await list(t, { to: local });
-      expect(untilThird.items.map((entry) => entry.seq)).toEqual(all.filter((entry) => entry.occurredAt <= third!.occurredAt).map((entry) => entry.seq));
+      expect(untilThird.items.map((entry) => entry.seq)).toEqual(
+        all.filter((entry) => entry.occurredAt <= third!.occurredAt).map((entry) => entry.seq),
+      );
 
       const inverted = await list(t, { from: third!.occurredAt, to: '2000-01-01T00:00:00Z' });
       expect(inverted.total).toBe(0);
@@ -225,7 +255,10 @@ describe('Audit trail', () => {
     ])('rejects %s=%j with 400 on the list and the export', async (field, value) => {
       for (const path of ['/api/v1/audit', '/api/v1/audit/export']) {
         if (path.endsWith('export') && (field === 'page' || field === 'pageSize')) continue;
-        const res = await t.http.get(path).query({ [field]: value }).set(admin);
+        const res = await t.http
+          .get(path)
+          .query({ [field]: value })
+          .set(admin);
         expect(res.status).toBe(400);
         expect(res.headers['content-type']).toContain('application/problem+json');
         expect(res.body.code).toBe('VALIDATION_FAILED');
@@ -250,14 +283,26 @@ describe('Audit trail', () => {
     it('is described in the OpenAPI document', async () => {
       const doc = (await t.http.get('/docs-json').expect(200)).body;
       const list = doc.paths['/api/v1/audit'].get;
-      expect(list.parameters.map((parameter: { name: string }) => parameter.name).sort()).toEqual(
-        ['action', 'actorSub', 'entityId', 'entityType', 'from', 'page', 'pageSize', 'to'],
-      );
+      expect(list.parameters.map((parameter: { name: string }) => parameter.name).sort()).toEqual([
+        'action',
+        'actorSub',
+        'entityId',
+        'entityType',
+        'from',
+        'page',
+        'pageSize',
+        'to',
+      ]);
       expect(Object.keys(list.responses)).toEqual(expect.arrayContaining(['200', '400', '401', '403']));
       const exportResponses = doc.paths['/api/v1/audit/export'].get.responses;
       expect(exportResponses['200'].content['application/x-ndjson'].schema.$ref).toBe('#/components/schemas/AuditEntryView');
       expect(Object.keys(doc.paths['/api/v1/audit/verify'].get.responses)).toEqual(expect.arrayContaining(['200', '401', '403', '503']));
-      expect(Object.keys(doc.components.schemas.ChainVerificationDto.properties).sort()).toEqual(['checked', 'firstInvalidSeq', 'unsealed', 'valid']);
+      expect(Object.keys(doc.components.schemas.ChainVerificationDto.properties).sort()).toEqual([
+        'checked',
+        'firstInvalidSeq',
+        'unsealed',
+        'valid',
+      ]);
       expect(Object.keys(doc.paths['/api/v1/audit/head'].get.responses)).toEqual(expect.arrayContaining(['200', '401', '403']));
       expect(Object.keys(doc.components.schemas.ChainHeadDto.properties).sort()).toEqual(['hash', 'sealedAt', 'seq']);
       expect(Object.keys(doc.components.schemas.AuditEntryView.properties).sort()).toEqual(ENTRY_KEYS);
@@ -275,7 +320,10 @@ describe('Audit trail', () => {
       expect(exported).toEqual(current);
 
       const filtered = await t.http.get('/api/v1/audit/export').query({ entityId: engineerA.id }).set(admin);
-      const filteredLines = filtered.text.trim().split('\n').map((line) => JSON.parse(line) as Entry);
+      const filteredLines = filtered.text
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as Entry);
       expect(filteredLines.map((entry) => entry.action)).toEqual(['engineer.created', 'engineer.updated']);
 
       const none = await t.http.get('/api/v1/audit/export').query({ actorSub: 'nobody' }).set(admin);
@@ -333,7 +381,8 @@ describe('Audit trail', () => {
       const engineer = await createEngineer(t, { name: 'Background seal' });
       const committed = Date.now();
       const entries = await countRows(t, 'audit_entries');
-      while ((await countRows(t, 'audit_seals')) < entries && Date.now() - committed < SEALED_WITHIN_MS) await new Promise((resolve) => setTimeout(resolve, 25));
+      while ((await countRows(t, 'audit_seals')) < entries && Date.now() - committed < SEALED_WITHIN_MS)
+        await new Promise((resolve) => setTimeout(resolve, 25));
       expect(await countRows(t, 'audit_seals')).toBe(entries);
       const [entry] = (await list(t, { entityId: engineer.id })).items;
       const { rows } = await t.sql.query<{ hash: string }>('SELECT hash FROM audit_seals WHERE seq = $1', [entry!.seq]);
@@ -364,7 +413,9 @@ describe('Audit trail', () => {
       await allSealed(t);
       const result = await verify(t);
       expect(result).toEqual({ valid: true, checked: await countRows(t, 'audit_entries'), firstInvalidSeq: null, unsealed: 0 });
-      const gap = await t.sql.query('SELECT 1 FROM audit_entries WHERE seq = $1 UNION ALL SELECT 1 FROM audit_seals WHERE seq = $1', [rows[0]!.seq]);
+      const gap = await t.sql.query('SELECT 1 FROM audit_entries WHERE seq = $1 UNION ALL SELECT 1 FROM audit_seals WHERE seq = $1', [
+        rows[0]!.seq,
+      ]);
       expect(gap.rowCount).toBe(0);
     });
 
@@ -374,7 +425,11 @@ describe('Audit trail', () => {
       const longWriter = await holdWriterGate(t);
       try {
         await createEngineer(t, { name: 'Behind a long writer' });
-        const before = { entries: await countRows(t, 'audit_entries'), seals: await countRows(t, 'audit_seals'), head: (await t.http.get('/api/v1/audit/head').set(admin)).body };
+        const before = {
+          entries: await countRows(t, 'audit_entries'),
+          seals: await countRows(t, 'audit_seals'),
+          head: (await t.http.get('/api/v1/audit/head').set(admin)).body,
+        };
         const started = Date.now();
         const result = await verify(t);
         expect(Date.now() - started).toBeLessThan(1_000);
@@ -403,17 +458,24 @@ describe('Audit trail', () => {
     });
 
     it('refuses UPDATE and DELETE while the append-only triggers are on', async () => {
-      await expect(t.sql.query(`UPDATE audit_entries SET actor_sub = 'mallory' WHERE seq = $1`, [target.seq])).rejects.toThrow(/append-only/);
+      await expect(t.sql.query(`UPDATE audit_entries SET actor_sub = 'mallory' WHERE seq = $1`, [target.seq])).rejects.toThrow(
+        /append-only/,
+      );
       await expect(t.sql.query('DELETE FROM audit_seals WHERE seq = $1', [target.seq])).rejects.toThrow(/append-only/);
     });
 
     it('finds an edited entry at its seq', async () => {
-      const checkedBefore = (await t.sql.query<{ n: number }>('SELECT count(*)::int AS n FROM audit_entries WHERE seq < $1', [target.seq])).rows[0]!.n;
-      await tamper(t, (sql) => sql.query(`UPDATE audit_entries SET after = jsonb_set(after, '{name}', '"Mallory"') WHERE seq = $1`, [target.seq]));
+      const checkedBefore = (await t.sql.query<{ n: number }>('SELECT count(*)::int AS n FROM audit_entries WHERE seq < $1', [target.seq]))
+        .rows[0]!.n;
+      await tamper(t, (sql) =>
+        sql.query(`UPDATE audit_entries SET after = jsonb_set(after, '{name}', '"Mallory"') WHERE seq = $1`, [target.seq]),
+      );
       try {
         expect(await verify(t)).toEqual({ valid: false, checked: checkedBefore, firstInvalidSeq: target.seq, unsealed: 0 });
       } finally {
-        await tamper(t, (sql) => sql.query('UPDATE audit_entries SET after = $2::jsonb WHERE seq = $1', [target.seq, JSON.stringify(target.after)]));
+        await tamper(t, (sql) =>
+          sql.query('UPDATE audit_entries SET after = $2::jsonb WHERE seq = $1', [target.seq, JSON.stringify(target.after)]),
+        );
       }
       expect((await verify(t)).valid).toBe(true);
     });
@@ -485,8 +547,11 @@ function auditVerifyCli(args: string[], env: Record<string, string | undefined>)
   const childEnv = { ...process.env, ...env };
   if (env.AUDIT_HMAC_KEY === undefined) delete childEnv.AUDIT_HMAC_KEY;
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', '@swc-node/register/esm-register', 'tools/audit-verify.ts', ...args], { cwd: root, env: childEnv }, (error, stdout, stderr) =>
-      resolve({ code: error ? Number(error.code) : 0, stdout, stderr }),
+    execFile(
+      process.execPath,
+      ['--import', '@swc-node/register/esm-register', 'tools/audit-verify.ts', ...args],
+      { cwd: root, env: childEnv },
+      (error, stdout, stderr) => resolve({ code: error ? Number(error.code) : 0, stdout, stderr }),
     );
   });
 }
@@ -524,7 +589,11 @@ describe('Keyed audit chain', () => {
     await allSealed(t);
     const [first] = await storedEntries(t);
     const { rows } = await t.sql.query<{ hash: string }>('SELECT hash FROM audit_seals WHERE seq = $1', [first!.seq.toString()]);
-    expect(rows[0]!.hash).toBe(createHmac('sha256', AUDIT_KEY).update(GENESIS_HASH + canonicalEntry(first!)).digest('hex'));
+    expect(rows[0]!.hash).toBe(
+      createHmac('sha256', AUDIT_KEY)
+        .update(GENESIS_HASH + canonicalEntry(first!))
+        .digest('hex'),
+    );
     expect(await verify(t)).toEqual({ valid: true, checked: await countRows(t, 'audit_entries'), firstInvalidSeq: null, unsealed: 0 });
   });
 
@@ -570,7 +639,9 @@ describe('Keyed audit chain', () => {
       const file = exportFile('unsealed.ndjson', unsealed);
       const partial = await auditVerifyCli([file], { AUDIT_HMAC_KEY: AUDIT_KEY });
       expect(partial, partial.stderr).toMatchObject({ code: 0 });
-      expect(partial.stdout).toContain(`1 sealed entries checked, up to seq ${seqOf(lines[0]!)}; ${lines.length - 1} entries from the first unsealed one on not checked`);
+      expect(partial.stdout).toContain(
+        `1 sealed entries checked, up to seq ${seqOf(lines[0]!)}; ${lines.length - 1} entries from the first unsealed one on not checked`,
+      );
       expect((await auditVerifyCli([file, '--head', head.hash], { AUDIT_HMAC_KEY: AUDIT_KEY })).code).toBe(1);
     });
 
@@ -578,7 +649,9 @@ describe('Keyed audit chain', () => {
       const forged = await auditVerifyCli([exportFile('forged.ndjson', lines), '--head', 'f'.repeat(64)], { AUDIT_HMAC_KEY: AUDIT_KEY });
       expect(forged.code).toBe(1);
       expect(forged.stderr).toContain(`checked up to seq ${head.seq}`);
-      const truncated = await auditVerifyCli([exportFile('truncated.ndjson', lines.slice(0, -1)), '--head', head.hash], { AUDIT_HMAC_KEY: AUDIT_KEY });
+      const truncated = await auditVerifyCli([exportFile('truncated.ndjson', lines.slice(0, -1)), '--head', head.hash], {
+        AUDIT_HMAC_KEY: AUDIT_KEY,
+      });
       expect(truncated.code).toBe(1);
       expect(truncated.stderr).toContain(`checked up to seq ${seqOf(lines.at(-2)!)}`);
     });
@@ -587,10 +660,17 @@ describe('Keyed audit chain', () => {
   it('finds an entry edited and re-chained by an attacker without the key', async () => {
     const entries = (await list(t)).items;
     const target = entries[2]!;
-    const { rows: seals } = await t.sql.query<{ seq: string; hash: string }>('SELECT seq, hash FROM audit_seals WHERE seq >= $1', [target.seq]);
+    const { rows: seals } = await t.sql.query<{ seq: string; hash: string }>('SELECT seq, hash FROM audit_seals WHERE seq >= $1', [
+      target.seq,
+    ]);
     await rewriteAsAttacker(t, target.seq);
     try {
-      expect(await verify(t)).toEqual({ valid: false, checked: entries.filter((entry) => entry.seq < target.seq).length, firstInvalidSeq: target.seq, unsealed: 0 });
+      expect(await verify(t)).toEqual({
+        valid: false,
+        checked: entries.filter((entry) => entry.seq < target.seq).length,
+        firstInvalidSeq: target.seq,
+        unsealed: 0,
+      });
     } finally {
       await tamper(t, async (sql) => {
         await sql.query('UPDATE audit_entries SET after = $2::jsonb WHERE seq = $1', [target.seq, JSON.stringify(target.after)]);
@@ -626,7 +706,9 @@ describe('Keyed audit chain', () => {
     /** Whether the newest seal was made with the new key. */
     const headSealedWithNextKey = async (): Promise<boolean> => {
       const [last] = (await storedEntries(t)).slice(-1);
-      const { rows } = await t.sql.query<{ hash: string }>('SELECT hash FROM audit_seals WHERE seq < $1 ORDER BY seq DESC LIMIT 1', [last!.seq.toString()]);
+      const { rows } = await t.sql.query<{ hash: string }>('SELECT hash FROM audit_seals WHERE seq < $1 ORDER BY seq DESC LIMIT 1', [
+        last!.seq.toString(),
+      ]);
       const { rows: head } = await t.sql.query<{ hash: string }>('SELECT hash FROM audit_seals WHERE seq = $1', [last!.seq.toString()]);
       return head[0]!.hash === chainHash(rows[0]!.hash, last!, NEXT_AUDIT_KEY);
     };

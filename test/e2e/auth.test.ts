@@ -39,7 +39,12 @@ async function expectRejected(t: TestApp, token: string, status: 401 | 403, deta
   const res = await t.http.get(PROTECTED).set(bearer(token)).set('X-Request-Id', 'auth-check');
   expect(res.status, JSON.stringify(res.body)).toBe(status);
   expect(res.headers['content-type']).toContain('application/problem+json');
-  expect(res.body).toMatchObject({ status, code: status === 401 ? 'UNAUTHENTICATED' : 'FORBIDDEN', requestId: 'auth-check', instance: PROTECTED });
+  expect(res.body).toMatchObject({
+    status,
+    code: status === 401 ? 'UNAUTHENTICATED' : 'FORBIDDEN',
+    requestId: 'auth-check',
+    instance: PROTECTED,
+  });
   if (status === 401) expect(res.headers['www-authenticate']).toBe('Bearer realm="api"');
   if (detail) expect(res.body.detail).toMatch(detail);
   expect(JSON.stringify(res.body)).not.toContain(token.split('.')[2] || token);
@@ -119,7 +124,11 @@ describe('JWT authentication with HS256 and JWT_SECRET', () => {
   it('accepts the tokens minted by npm run token', async () => {
     const script = path.join(import.meta.dirname, '..', '..', 'tools', 'token.ts');
     const env = { PATH: process.env.PATH ?? '', JWT_SECRET: TEST_JWT_SECRET };
-    const { stdout } = await promisify(execFile)(process.execPath, ['--import', '@swc-node/register/esm-register', script, '--role', 'admin', '--ttl', '5m'], { env });
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--import', '@swc-node/register/esm-register', script, '--role', 'admin', '--ttl', '5m'],
+      { env },
+    );
     await expectAccepted(t, stdout.trim());
   });
 });
@@ -154,7 +163,12 @@ describe('JWT authentication with RS256, JWT_PUBLIC_KEY, JWT_ISSUER and JWT_AUDI
   });
 
   it('checks iss and aud without telling the caller which values are expected', async () => {
-    const cases = [claims({ iss: 'https://evil.example.com/' }), claims({ iss: undefined }), claims({ aud: 'another-api' }), claims({ aud: undefined })];
+    const cases = [
+      claims({ iss: 'https://evil.example.com/' }),
+      claims({ iss: undefined }),
+      claims({ aud: 'another-api' }),
+      claims({ aud: undefined }),
+    ];
     for (const body of cases) {
       const token = signed(JSON.parse(JSON.stringify(body)) as Record<string, unknown>, rsa.privateKey, 'RS256');
       await expectRejected(t, token, 401, /jwt (issuer|audience) invalid/);
@@ -199,10 +213,15 @@ describe('JWT authentication with ES256 and JWT_PUBLIC_KEY', () => {
   });
 });
 
-describe('JWT authentication with an identity provider\'s JWKS (JWT_JWKS_URL)', () => {
+describe("JWT authentication with an identity provider's JWKS (JWT_JWKS_URL)", () => {
   const AUDIENCE = 'engineer-review-api';
   const keys = { k1: rsaKeys(), k2: ecKeys(), k3: rsaKeys() };
-  const jwk = (kid: keyof typeof keys, alg: string): Record<string, unknown> => ({ ...createPublicKey(keys[kid].publicKey).export({ format: 'jwk' }), kid, alg, use: 'sig' });
+  const jwk = (kid: keyof typeof keys, alg: string): Record<string, unknown> => ({
+    ...createPublicKey(keys[kid].publicKey).export({ format: 'jwk' }),
+    kid,
+    alg,
+    use: 'sig',
+  });
   let published: Record<string, unknown>[] = [jwk('k1', 'RS256')];
   let fetches = 0;
   let server: Server;

@@ -6,16 +6,41 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RouteCatalog } from '@app/http';
 
 import { createEngineer, createIncident } from '../support/factories.js';
-import { adminToken, bearer, engineerToken, serviceToken, startTestApp, TEST_JWT_SECRET, type TestApp, token } from '../support/test-app.js';
+import {
+  adminToken,
+  bearer,
+  engineerToken,
+  serviceToken,
+  startTestApp,
+  TEST_JWT_SECRET,
+  type TestApp,
+  token,
+} from '../support/test-app.js';
 
 type Role = 'admin' | 'engineer' | 'service';
 type Fixture = 'ownEngineer' | 'ownIncident' | 'ownReview';
 
-const CALLER_KINDS = ['none', 'badSignature', 'algNone', 'expired', 'unknownRole', 'noRoles', 'engineerOwner', 'engineerOther', 'service', 'admin'] as const;
+const CALLER_KINDS = [
+  'none',
+  'badSignature',
+  'algNone',
+  'expired',
+  'unknownRole',
+  'noRoles',
+  'engineerOwner',
+  'engineerOther',
+  'service',
+  'admin',
+] as const;
 type CallerKind = (typeof CALLER_KINDS)[number];
 
 const UNAUTHENTICATED_KINDS: readonly CallerKind[] = ['none', 'badSignature', 'algNone', 'expired', 'unknownRole'];
-const ROLE_OF: Partial<Record<CallerKind, Role>> = { engineerOwner: 'engineer', engineerOther: 'engineer', service: 'service', admin: 'admin' };
+const ROLE_OF: Partial<Record<CallerKind, Role>> = {
+  engineerOwner: 'engineer',
+  engineerOther: 'engineer',
+  service: 'service',
+  admin: 'admin',
+};
 
 interface RoutePolicy {
   /** Who the contract lets through; for `engineer`, only to their own resources (others answer 404). */
@@ -37,22 +62,38 @@ const POLICY: Record<string, RoutePolicy> = {
   'GET /api/v1/engineers': { roles: ADMIN, exact: { admin: 200 } },
   'GET /api/v1/engineers/available': { roles: ADMIN, exact: { admin: 200 } },
   'GET /api/v1/engineers/me': { roles: ['engineer'], exact: { engineerOwner: 200, engineerOther: 200 } },
-  'GET /api/v1/engineers/:id': { roles: ['admin', 'engineer'], id: 'ownEngineer', exact: { admin: 200, engineerOwner: 200, engineerOther: 404 } },
+  'GET /api/v1/engineers/:id': {
+    roles: ['admin', 'engineer'],
+    id: 'ownEngineer',
+    exact: { admin: 200, engineerOwner: 200, engineerOther: 404 },
+  },
   'PATCH /api/v1/engineers/:id': { roles: ADMIN },
   'DELETE /api/v1/engineers/:id': { roles: ADMIN },
   'POST /api/v1/engineers/:id/drain': { roles: ADMIN },
 
   'POST /api/v1/incidents': { roles: ['admin', 'service'] },
   'GET /api/v1/incidents': { roles: ['admin', 'service'], exact: { admin: 200, service: 200 } },
-  'GET /api/v1/incidents/:id': { roles: ANY_ROLE, id: 'ownIncident', exact: { admin: 200, service: 200, engineerOwner: 200, engineerOther: 404 } },
+  'GET /api/v1/incidents/:id': {
+    roles: ANY_ROLE,
+    id: 'ownIncident',
+    exact: { admin: 200, service: 200, engineerOwner: 200, engineerOther: 404 },
+  },
   'PATCH /api/v1/incidents/:id/status': { roles: ['admin', 'service'], body: { status: 'analyzing' } },
   'POST /api/v1/incidents/:id/decision': { roles: ADMIN },
-  'GET /api/v1/incidents/:id/decision': { roles: ANY_ROLE, id: 'ownIncident', exact: { admin: 200, service: 200, engineerOwner: 200, engineerOther: 404 } },
+  'GET /api/v1/incidents/:id/decision': {
+    roles: ANY_ROLE,
+    id: 'ownIncident',
+    exact: { admin: 200, service: 200, engineerOwner: 200, engineerOther: 404 },
+  },
 
   'POST /api/v1/reviews': { roles: ADMIN, body: { incidentId: randomUUID(), engineerId: randomUUID() } },
   'POST /api/v1/reviews/auto-assign': { roles: ADMIN, body: { incidentId: randomUUID() } },
   'GET /api/v1/reviews': { roles: ANY_ROLE, exact: { admin: 200, service: 200, engineerOwner: 200, engineerOther: 200 } },
-  'GET /api/v1/reviews/:id': { roles: ANY_ROLE, id: 'ownReview', exact: { admin: 200, service: 200, engineerOwner: 200, engineerOther: 404 } },
+  'GET /api/v1/reviews/:id': {
+    roles: ANY_ROLE,
+    id: 'ownReview',
+    exact: { admin: 200, service: 200, engineerOwner: 200, engineerOther: 404 },
+  },
   'POST /api/v1/reviews/:id/start': { roles: ['engineer'], id: 'ownReview', exact: { engineerOwner: 200, engineerOther: 404 } },
   'POST /api/v1/reviews/:id/submit': { roles: ['engineer'], id: 'ownReview', body: { approach: 'Fail over to the replica' } },
   'POST /api/v1/reviews/:id/cancel': { roles: ADMIN, body: { reason: 'matrix' } },
@@ -152,9 +193,11 @@ describe('authorization matrix: every route against every kind of caller', () =>
         const verdict = expectedFor(policy, kind);
         const problem = res.status >= 400 ? ` ${String(res.body?.code)}` : '';
         if ('status' in verdict) {
-          if (res.status !== verdict.status) mismatches.push(`${route} as ${kind}: expected ${verdict.status}, got ${res.status}${problem}`);
+          if (res.status !== verdict.status)
+            mismatches.push(`${route} as ${kind}: expected ${verdict.status}, got ${res.status}${problem}`);
           const code = { 401: 'UNAUTHENTICATED', 403: 'FORBIDDEN' }[verdict.status];
-          if (code && res.status === verdict.status && res.body?.code !== code) mismatches.push(`${route} as ${kind}: code ${String(res.body?.code)} instead of ${code}`);
+          if (code && res.status === verdict.status && res.body?.code !== code)
+            mismatches.push(`${route} as ${kind}: code ${String(res.body?.code)} instead of ${code}`);
         } else if (res.status === 401 || res.status === 403 || res.status >= 500) {
           mismatches.push(`${route} as ${kind}: expected to be let through, got ${res.status}${problem}`);
         }

@@ -14,7 +14,8 @@ describe('bad input: refused as 400 problem+json, changing nothing', () => {
     t = await startTestApp();
     engineer = await createEngineer(t, { maxConcurrentReviews: 10 });
     incident = await createIncident(t);
-    review = (await t.http.post('/api/v1/reviews').set(bearer(adminToken())).send({ incidentId: incident.id, engineerId: engineer.id })).body;
+    review = (await t.http.post('/api/v1/reviews').set(bearer(adminToken())).send({ incidentId: incident.id, engineerId: engineer.id }))
+      .body;
   });
   afterAll(async () => {
     await t?.close();
@@ -36,16 +37,53 @@ describe('bad input: refused as 400 problem+json, changing nothing', () => {
     const engineerId = engineer.id as string;
     const cases: { method: 'post' | 'patch'; path: string; body: Record<string, unknown>; field: string; token?: string }[] = [
       { method: 'post', path: '/api/v1/engineers', body: { name: 'Ada\u0000', email: 'nul@example.com' }, field: 'name' },
-      { method: 'post', path: '/api/v1/engineers', body: { name: 'Ada', email: 'nul@example.com', expertise: ['go', 'r\u0000ust'] }, field: 'expertise.1' },
+      {
+        method: 'post',
+        path: '/api/v1/engineers',
+        body: { name: 'Ada', email: 'nul@example.com', expertise: ['go', 'r\u0000ust'] },
+        field: 'expertise.1',
+      },
       { method: 'patch', path: `/api/v1/engineers/${engineerId}`, body: { name: '\u0000' }, field: 'name' },
-      { method: 'post', path: `/api/v1/engineers/${engineerId}/drain`, body: { status: 'on_leave', reason: 'away\u0000' }, field: 'reason' },
+      {
+        method: 'post',
+        path: `/api/v1/engineers/${engineerId}/drain`,
+        body: { status: 'on_leave', reason: 'away\u0000' },
+        field: 'reason',
+      },
       { method: 'post', path: '/api/v1/incidents', body: { title: 'a\u0000b', severity: 'low', aiProposal: 'x' }, field: 'title' },
-      { method: 'post', path: '/api/v1/incidents', body: { title: 'a', description: '\u0000', severity: 'low', aiProposal: 'x' }, field: 'description' },
+      {
+        method: 'post',
+        path: '/api/v1/incidents',
+        body: { title: 'a', description: '\u0000', severity: 'low', aiProposal: 'x' },
+        field: 'description',
+      },
       { method: 'post', path: '/api/v1/incidents', body: { title: 'a', severity: 'low', aiProposal: 'x\u0000' }, field: 'aiProposal' },
-      { method: 'post', path: '/api/v1/incidents', body: { title: 'a', severity: 'low', aiProposal: 'x', externalRef: 'r\u0000' }, field: 'externalRef' },
-      { method: 'post', path: `/api/v1/incidents/${incident.id}/decision`, body: { decision: 'ai_approach', rationale: 'because\u0000' }, field: 'rationale' },
-      { method: 'post', path: `/api/v1/reviews/${review.id}/submit`, body: { approach: 'fix\u0000' }, field: 'approach', token: engineerToken(engineerId) },
-      { method: 'post', path: `/api/v1/reviews/${review.id}/submit`, body: { approach: 'fix', analysis: '\u0000' }, field: 'analysis', token: engineerToken(engineerId) },
+      {
+        method: 'post',
+        path: '/api/v1/incidents',
+        body: { title: 'a', severity: 'low', aiProposal: 'x', externalRef: 'r\u0000' },
+        field: 'externalRef',
+      },
+      {
+        method: 'post',
+        path: `/api/v1/incidents/${incident.id}/decision`,
+        body: { decision: 'ai_approach', rationale: 'because\u0000' },
+        field: 'rationale',
+      },
+      {
+        method: 'post',
+        path: `/api/v1/reviews/${review.id}/submit`,
+        body: { approach: 'fix\u0000' },
+        field: 'approach',
+        token: engineerToken(engineerId),
+      },
+      {
+        method: 'post',
+        path: `/api/v1/reviews/${review.id}/submit`,
+        body: { approach: 'fix', analysis: '\u0000' },
+        field: 'analysis',
+        token: engineerToken(engineerId),
+      },
       { method: 'post', path: `/api/v1/reviews/${review.id}/cancel`, body: { reason: 'no\u0000' }, field: 'reason' },
       { method: 'post', path: `/api/v1/reviews/${review.id}/reassign`, body: { engineerId, reason: '\u0000x' }, field: 'reason' },
     ];
@@ -61,7 +99,11 @@ describe('bad input: refused as 400 problem+json, changing nothing', () => {
   });
 
   it('keeps other control characters, newlines and tabs included, as sent', async () => {
-    const res = await send('post', '/api/v1/incidents', JSON.stringify({ title: 'line 1\nline\t2\u0001', severity: 'low', aiProposal: 'x\u001f' }));
+    const res = await send(
+      'post',
+      '/api/v1/incidents',
+      JSON.stringify({ title: 'line 1\nline\t2\u0001', severity: 'low', aiProposal: 'x\u001f' }),
+    );
     expect(res.status).toBe(201);
     expect(res.body).toMatchObject({ title: 'line 1\nline\t2\u0001', aiProposal: 'x\u001f' });
   });
@@ -76,13 +118,27 @@ describe('bad input: refused as 400 problem+json, changing nothing', () => {
 
   it('refuses keys named like what every object inherits, as unknown fields', async () => {
     const before = await state();
-    for (const key of ['toString', 'hasOwnProperty', 'valueOf', 'isPrototypeOf', 'toLocaleString', '__defineGetter__', 'constructor', 'prototype', '__proto__']) {
+    for (const key of [
+      'toString',
+      'hasOwnProperty',
+      'valueOf',
+      'isPrototypeOf',
+      'toLocaleString',
+      '__defineGetter__',
+      'constructor',
+      'prototype',
+      '__proto__',
+    ]) {
       const create = await send('post', '/api/v1/engineers', `{"name":"Ada","email":"inherited@example.com",${JSON.stringify(key)}:"x"}`);
       expect(create.status, key).toBe(400);
       expect(create.body.errors, key).toEqual([expect.objectContaining({ field: key })]);
       const update = await send('patch', `/api/v1/engineers/${engineer.id}`, `{${JSON.stringify(key)}:1}`);
       expect(update.status, key).toBe(400);
-      const nested = await send('post', '/api/v1/incidents', `{"title":"a","severity":"low","aiProposal":"x","requiredExpertise":[{${JSON.stringify(key)}:1}]}`);
+      const nested = await send(
+        'post',
+        '/api/v1/incidents',
+        `{"title":"a","severity":"low","aiProposal":"x","requiredExpertise":[{${JSON.stringify(key)}:1}]}`,
+      );
       expect(nested.status, key).toBe(400);
     }
     expect(await state()).toBe(before);
@@ -121,7 +177,8 @@ describe('bad input: refused as 400 problem+json, changing nothing', () => {
     expect(over.body.errors).toBeUndefined();
     expect(over.body.detail).toMatch(/1000 keys/);
     // An array's elements count as its keys.
-    const tags = (count: number) => JSON.stringify({ name: 'Ada', email: 'keys@example.com', expertise: Array.from({ length: count }, (_, index) => `t${index}`) });
+    const tags = (count: number) =>
+      JSON.stringify({ name: 'Ada', email: 'keys@example.com', expertise: Array.from({ length: count }, (_, index) => `t${index}`) });
     const longList = await send('post', '/api/v1/engineers', tags(997));
     expect(longList.body.errors).toEqual([{ field: 'expertise', message: 'must contain at most 50 tags' }]);
     const tooLong = await send('post', '/api/v1/engineers', tags(998));
@@ -160,7 +217,10 @@ describe('bad input: refused as 400 problem+json, changing nothing', () => {
     const first = await send('post', '/api/v1/engineers', JSON.stringify(body)).set('Idempotency-Key', key);
     expect(first.status).toBe(400);
     expect(first.text.length).toBeLessThan(16 * 1024);
-    const { rows } = await t.sql.query<{ size: number }>('SELECT octet_length(response_body::text) AS size FROM idempotency_records WHERE key = $1', [key]);
+    const { rows } = await t.sql.query<{ size: number }>(
+      'SELECT octet_length(response_body::text) AS size FROM idempotency_records WHERE key = $1',
+      [key],
+    );
     expect(rows[0]!.size).toBeLessThan(16 * 1024);
     const replay = await send('post', '/api/v1/engineers', JSON.stringify(body)).set('Idempotency-Key', key);
     expect(replay.headers['idempotent-replayed']).toBe('true');
@@ -185,7 +245,10 @@ describe('bad input: refused as 400 problem+json, changing nothing', () => {
       const res = await t.http.get(`/api/v1/engineers?${query}`).set(bearer(adminToken()));
       expect(res.status, query).toBe(400);
       expect(res.body.code).toBe('VALIDATION_FAILED');
-      expect(res.body.errors.map((error: { field: string }) => error.field), query).toContain(field);
+      expect(
+        res.body.errors.map((error: { field: string }) => error.field),
+        query,
+      ).toContain(field);
     }
     expect((await t.http.get('/api/v1/engineers?status=active&page=1').set(bearer(adminToken()))).status).toBe(200);
   });

@@ -27,24 +27,27 @@ describe('bad luck: lock waits', () => {
     }
   }
 
-  it.each(['engineers', 'incidents'] as const)('a row of %s locked by another connection: 503 with Retry-After within about LOCK_TIMEOUT_MS', async (table) => {
-    const engineer = await createEngineer(t);
-    const incident = await createIncident(t);
-    const started = Date.now();
-    const res = await whileLocked(table, table === 'engineers' ? engineer.id : incident.id, () =>
-      call(t.baseUrl, 'POST', '/api/v1/reviews', admin, { incidentId: incident.id, engineerId: engineer.id }),
-    );
-    const elapsed = Date.now() - started;
-    expect(res.status).toBe(503);
-    expect(res.body).toMatchObject({ code: 'SERVICE_UNAVAILABLE', status: 503 });
-    expect(Number(res.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
-    expect(elapsed).toBeGreaterThanOrEqual(LOCK_TIMEOUT_MS);
-    expect(elapsed).toBeLessThan(LOCK_TIMEOUT_MS + 3_000);
-    const { rows } = await t.sql.query('SELECT count(*)::int AS n FROM reviews WHERE incident_id = $1', [incident.id]);
-    expect(rows[0].n).toBe(0);
-    const retry = await call(t.baseUrl, 'POST', '/api/v1/reviews', admin, { incidentId: incident.id, engineerId: engineer.id });
-    expect(retry.status).toBe(201);
-  });
+  it.each(['engineers', 'incidents'] as const)(
+    'a row of %s locked by another connection: 503 with Retry-After within about LOCK_TIMEOUT_MS',
+    async (table) => {
+      const engineer = await createEngineer(t);
+      const incident = await createIncident(t);
+      const started = Date.now();
+      const res = await whileLocked(table, table === 'engineers' ? engineer.id : incident.id, () =>
+        call(t.baseUrl, 'POST', '/api/v1/reviews', admin, { incidentId: incident.id, engineerId: engineer.id }),
+      );
+      const elapsed = Date.now() - started;
+      expect(res.status).toBe(503);
+      expect(res.body).toMatchObject({ code: 'SERVICE_UNAVAILABLE', status: 503 });
+      expect(Number(res.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      expect(elapsed).toBeGreaterThanOrEqual(LOCK_TIMEOUT_MS);
+      expect(elapsed).toBeLessThan(LOCK_TIMEOUT_MS + 3_000);
+      const { rows } = await t.sql.query('SELECT count(*)::int AS n FROM reviews WHERE incident_id = $1', [incident.id]);
+      expect(rows[0].n).toBe(0);
+      const retry = await call(t.baseUrl, 'POST', '/api/v1/reviews', admin, { incidentId: incident.id, engineerId: engineer.id });
+      expect(retry.status).toBe(201);
+    },
+  );
 });
 
 describe('bad luck: workload reconcile', () => {
@@ -83,7 +86,9 @@ describe('bad luck: workload reconcile', () => {
     const byId = (id: string) => res.body.drifted.find((row: { engineerId: string }) => row.engineerId === id);
     expect(byId(repairable.id)).toEqual({ engineerId: repairable.id, counter: 0, actual: 1 });
     expect(byId(unrepairable.id)).toEqual({ engineerId: unrepairable.id, counter: 1, actual: 2 });
-    const { rows } = await t.sql.query('SELECT id::text, current_review_count AS n FROM engineers WHERE id = ANY($1::uuid[])', [[repairable.id, unrepairable.id]]);
+    const { rows } = await t.sql.query('SELECT id::text, current_review_count AS n FROM engineers WHERE id = ANY($1::uuid[])', [
+      [repairable.id, unrepairable.id],
+    ]);
     expect(Object.fromEntries(rows.map((row) => [row.id, row.n]))).toEqual({ [repairable.id]: 1, [unrepairable.id]: 1 });
     const audit = await call(t.baseUrl, 'GET', '/api/v1/audit?action=workload.reconciled', admin);
     expect(audit.body.items.map((entry: { entityId: string }) => entry.entityId)).toEqual([repairable.id]);
@@ -101,15 +106,19 @@ describe('bad luck: drain racing assignments', () => {
   afterAll(async () => t.close());
 
   const assign = (incidentId: string, engineerId: string) => call(t.baseUrl, 'POST', '/api/v1/reviews', admin, { incidentId, engineerId });
-  const drain = (engineerId: string) => call(t.baseUrl, 'POST', `/api/v1/engineers/${engineerId}/drain`, admin, { status: 'on_leave', reason: 'leave' });
+  const drain = (engineerId: string) =>
+    call(t.baseUrl, 'POST', `/api/v1/engineers/${engineerId}/drain`, admin, { status: 'on_leave', reason: 'leave' });
 
   /** Every open review of the drained engineer is one the drain reported as not reassigned. */
   async function leftBehind(engineerId: string, notReassigned: string[]): Promise<string[]> {
-    const { rows } = await t.sql.query(`SELECT id::text FROM reviews WHERE engineer_id = $1 AND status IN ('assigned', 'in_progress', 'submitted')`, [engineerId]);
+    const { rows } = await t.sql.query(
+      `SELECT id::text FROM reviews WHERE engineer_id = $1 AND status IN ('assigned', 'in_progress', 'submitted')`,
+      [engineerId],
+    );
     return rows.map((row) => row.id).filter((id) => !notReassigned.includes(id));
   }
 
-  it('a review assigned after the drain read the engineer\'s reviews, before it locked the engineer, is moved too', async () => {
+  it("a review assigned after the drain read the engineer's reviews, before it locked the engineer, is moved too", async () => {
     const drained = await createEngineer(t, { maxConcurrentReviews: 5 });
     await createEngineer(t, { maxConcurrentReviews: 10 });
     const [first, second] = [await createIncident(t), await createIncident(t)];
@@ -131,7 +140,9 @@ describe('bad luck: drain racing assignments', () => {
     }
     expect(late.status).toBe(201);
     expect(result.status).toBe(200);
-    expect(result.body.reassigned.map((move: { fromReviewId: string }) => move.fromReviewId).sort()).toEqual([old.body.id, late.body.id].sort());
+    expect(result.body.reassigned.map((move: { fromReviewId: string }) => move.fromReviewId).sort()).toEqual(
+      [old.body.id, late.body.id].sort(),
+    );
     expect(await leftBehind(drained.id, result.body.notReassigned)).toEqual([]);
   });
 

@@ -13,7 +13,11 @@ import { SERVER_URL } from '../support/database.js';
 
 const SECRET = 'a-production-secret-of-at-least-32-characters';
 const EXIT_WITHIN_MS = 60_000;
-const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256', publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
+const { publicKey } = generateKeyPairSync('ec', {
+  namedCurve: 'P-256',
+  publicKeyEncoding: { type: 'spki', format: 'pem' },
+  privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+});
 
 const PRODUCTION = { NODE_ENV: 'production', JWT_SECRET: SECRET, METRICS_TOKEN: 'metrics-token' };
 
@@ -22,13 +26,29 @@ const refusals: [label: string, env: Record<string, string>, message: RegExp][] 
   ['no secret, NODE_ENV=development', { NODE_ENV: 'development' }, /JWT_SECRET is required.*no built-in secret/],
   ['no secret, NODE_ENV=test', { NODE_ENV: 'test' }, /JWT_SECRET is required.*no built-in secret/],
   ['no secret, NODE_ENV=production', { NODE_ENV: 'production', METRICS_TOKEN: 'm' }, /JWT_SECRET is required/],
-  ['production without METRICS_TOKEN', { NODE_ENV: 'production', JWT_SECRET: SECRET }, /METRICS_TOKEN is required in production.*METRICS_PUBLIC=true/],
+  [
+    'production without METRICS_TOKEN',
+    { NODE_ENV: 'production', JWT_SECRET: SECRET },
+    /METRICS_TOKEN is required in production.*METRICS_PUBLIC=true/,
+  ],
   ['a public key without an audience', { JWT_PUBLIC_KEY: publicKey }, /JWT_AUDIENCE is required with JWT_PUBLIC_KEY/],
   ['a JWKS without an audience', { JWT_JWKS_URL: 'https://idp.example.com/jwks.json' }, /JWT_AUDIENCE is required with JWT_JWKS_URL/],
-  ['a JWKS over plain http to another host', { JWT_JWKS_URL: 'http://idp.example.com/jwks.json', JWT_AUDIENCE: 'ers' }, /JWT_JWKS_URL must use https:/],
+  [
+    'a JWKS over plain http to another host',
+    { JWT_JWKS_URL: 'http://idp.example.com/jwks.json', JWT_AUDIENCE: 'ers' },
+    /JWT_JWKS_URL must use https:/,
+  ],
   ['a short secret', { JWT_SECRET: 'short' }, /JWT_SECRET must be at least 32 characters/],
-  ['a short webhook secret in production', { ...PRODUCTION, WEBHOOK_URL: 'https://hooks.example.com/x', WEBHOOK_SECRET: 'x' }, /WEBHOOK_SECRET must be at least 32 characters/],
-  ['webhooks over plain http to another host in production', { ...PRODUCTION, WEBHOOK_URL: 'http://hooks.example.com/x', WEBHOOK_SECRET: 's'.repeat(32) }, /WEBHOOK_URL must use https:/],
+  [
+    'a short webhook secret in production',
+    { ...PRODUCTION, WEBHOOK_URL: 'https://hooks.example.com/x', WEBHOOK_SECRET: 'x' },
+    /WEBHOOK_SECRET must be at least 32 characters/,
+  ],
+  [
+    'webhooks over plain http to another host in production',
+    { ...PRODUCTION, WEBHOOK_URL: 'http://hooks.example.com/x', WEBHOOK_SECRET: 's'.repeat(32) },
+    /WEBHOOK_URL must use https:/,
+  ],
   ['a short audit chain key', { ...PRODUCTION, AUDIT_HMAC_KEY: 'too-short' }, /AUDIT_HMAC_KEY must be at least 32 characters/],
 ];
 
@@ -63,7 +83,16 @@ describe('the built service refuses to start with weak authentication settings',
   });
 
   it('starts when the settings are sound (the refusals above are about those variables alone)', async () => {
-    const child = spawnBuilt([BUILT_MAIN], { DATABASE_URL: SERVER_URL, NODE_ENV: 'production', JWT_SECRET: SECRET, METRICS_TOKEN: 'metrics-token', PORT: '0', HOST: '127.0.0.1', SCHEDULER_ENABLED: 'false', LOG_LEVEL: 'info' });
+    const child = spawnBuilt([BUILT_MAIN], {
+      DATABASE_URL: SERVER_URL,
+      NODE_ENV: 'production',
+      JWT_SECRET: SECRET,
+      METRICS_TOKEN: 'metrics-token',
+      PORT: '0',
+      HOST: '127.0.0.1',
+      SCHEDULER_ENABLED: 'false',
+      LOG_LEVEL: 'info',
+    });
     try {
       const deadline = Date.now() + EXIT_WITHIN_MS;
       while (!/listening on 127\.0\.0\.1:\d+/.test(child.output()) && Date.now() < deadline && child.exitCode === null) {

@@ -48,7 +48,9 @@ describe('GET /api/v1/incidents/{id}/decision', () => {
       requiredVotes: 1,
       deadlineAt: null,
     });
-    const reviewId = await assignAndSubmit(() => a.baseUrl, incident.id, engineer.id, { approach: 'Fail over to the replica\nWatch the replicas' });
+    const reviewId = await assignAndSubmit(() => a.baseUrl, incident.id, engineer.id, {
+      approach: 'Fail over to the replica\nWatch the replicas',
+    });
     const waiting = await decisionOf(a.baseUrl, incident.id, 0, engineerToken(engineer.id));
     expect(waiting.status).toBe(200);
     expect(waiting.body).toMatchObject({
@@ -63,7 +65,13 @@ describe('GET /api/v1/incidents/{id}/decision', () => {
 
     expect((await decide(a.baseUrl, incident.id, 'ai_approach')).status).toBe(200);
     const decided = await decisionOf(b.baseUrl, incident.id, 0, serviceToken());
-    expect(decided.body).toMatchObject({ state: 'decided', decision: 'ai_approach', decidedBy: 'admin-1', rationale: 'Safer', deadlineAt: null });
+    expect(decided.body).toMatchObject({
+      state: 'decided',
+      decision: 'ai_approach',
+      decidedBy: 'admin-1',
+      rationale: 'Safer',
+      deadlineAt: null,
+    });
     expect(decided.body.decidedAt).toEqual(expect.any(String));
   });
 
@@ -121,7 +129,9 @@ describe('GET /api/v1/incidents/{id}/decision', () => {
     );
     expect(rows[0]!.busy, 'no connection busy on behalf of the waiters').toBeLessThanOrEqual(2);
     const started = Date.now();
-    const others = await Promise.all(Array.from({ length: 20 }, (_, index) => call(index % 2 ? a.baseUrl : b.baseUrl, 'GET', '/api/v1/engineers', adminToken())));
+    const others = await Promise.all(
+      Array.from({ length: 20 }, (_, index) => call(index % 2 ? a.baseUrl : b.baseUrl, 'GET', '/api/v1/engineers', adminToken())),
+    );
     expect(others.every((res) => res.status === 200)).toBe(true);
     expect(Date.now() - started).toBeLessThan(2_000);
 
@@ -161,7 +171,11 @@ describe('decision quorum (DECISION_APPROVALS_NORMAL=2)', () => {
 
     const first = await decide(t.baseUrl, incident.id, 'engineer_approach', 'admin-1');
     expect(first.status).toBe(202);
-    expect(first.body).toMatchObject({ state: 'awaiting_decision', requiredVotes: 2, votes: [{ adminSub: 'admin-1', decision: 'engineer_approach', rationale: 'Safer' }] });
+    expect(first.body).toMatchObject({
+      state: 'awaiting_decision',
+      requiredVotes: 2,
+      votes: [{ adminSub: 'admin-1', decision: 'engineer_approach', rationale: 'Safer' }],
+    });
     expect((await decide(t.baseUrl, incident.id, 'ai_approach', 'admin-1')).body.code).toBe('ALREADY_VOTED');
     const split = await decide(t.baseUrl, incident.id, 'ai_approach', 'admin-2');
     expect(split.status).toBe(202);
@@ -173,7 +187,14 @@ describe('decision quorum (DECISION_APPROVALS_NORMAL=2)', () => {
     expect((await decide(t.baseUrl, incident.id, 'engineer_approach', 'admin-4')).body.code).toBe('DECISION_ALREADY_MADE');
 
     const audit = await auditOf(t, reviewId);
-    expect(audit.map((entry) => entry.action)).toEqual(['review.assigned', 'review.started', 'review.submitted', 'review.voted', 'review.voted', 'review.decided']);
+    expect(audit.map((entry) => entry.action)).toEqual([
+      'review.assigned',
+      'review.started',
+      'review.submitted',
+      'review.voted',
+      'review.voted',
+      'review.decided',
+    ]);
     expect(audit[4]!.after).toMatchObject({ id: reviewId, status: 'submitted', votes: [{ adminSub: 'admin-1' }, { adminSub: 'admin-2' }] });
     expect((await call(t.baseUrl, 'GET', `/api/v1/incidents/${incident.id}/decision`, adminToken())).body.votes).toHaveLength(3);
     const metrics = await (await fetch(`${t.baseUrl}/metrics`)).text();
@@ -195,7 +216,9 @@ describe('decision quorum (DECISION_APPROVALS_NORMAL=2)', () => {
     const incident = await createIncident(t);
     const reviewId = await assignAndSubmit(() => t.baseUrl, incident.id, engineer.id);
     expect((await decide(t.baseUrl, incident.id)).status).toBe(202);
-    expect((await call(t.baseUrl, 'POST', `/api/v1/reviews/${reviewId}/cancel`, adminToken(), { reason: 'wrong engineer' })).status).toBe(200);
+    expect((await call(t.baseUrl, 'POST', `/api/v1/reviews/${reviewId}/cancel`, adminToken(), { reason: 'wrong engineer' })).status).toBe(
+      200,
+    );
     const { rows } = await t.sql.query('SELECT count(*)::int AS votes FROM review_votes WHERE review_id = $1', [reviewId]);
     expect(rows[0].votes).toBe(0);
   });
@@ -206,7 +229,9 @@ describe('decision quorum (DECISION_APPROVALS_NORMAL=2)', () => {
     const reviews = await Promise.all(incidents.map((incident) => assignAndSubmit(() => t.baseUrl, incident.id, engineer.id)));
     for (const incident of incidents) expect((await decide(t.baseUrl, incident.id, 'ai_approach', 'admin-1')).status).toBe(202);
     const races = await Promise.all(
-      incidents.map((incident) => Promise.all([decide(t.baseUrl, incident.id, 'ai_approach', 'admin-2'), decide(t.baseUrl, incident.id, 'ai_approach', 'admin-3')])),
+      incidents.map((incident) =>
+        Promise.all([decide(t.baseUrl, incident.id, 'ai_approach', 'admin-2'), decide(t.baseUrl, incident.id, 'ai_approach', 'admin-3')]),
+      ),
     );
     for (const pair of races) {
       expect(pair.map((res) => res.status).sort()).toEqual([200, 409]);
@@ -217,7 +242,10 @@ describe('decision quorum (DECISION_APPROVALS_NORMAL=2)', () => {
       expect(actions.filter((action) => action === 'review.decided')).toHaveLength(1);
       expect(actions.filter((action) => action === 'review.voted')).toHaveLength(1);
     }
-    const { rows } = await t.sql.query(`SELECT count(*)::int AS decided FROM review_events WHERE type = 'review.decided' AND review_id = ANY($1::uuid[])`, [reviews]);
+    const { rows } = await t.sql.query(
+      `SELECT count(*)::int AS decided FROM review_events WHERE type = 'review.decided' AND review_id = ANY($1::uuid[])`,
+      [reviews],
+    );
     expect(rows[0].decided).toBe(10);
   });
 });

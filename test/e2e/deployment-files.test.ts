@@ -69,7 +69,10 @@ const exec = (args: string): string[] => JSON.parse(args) as string[];
 function skeleton(template: string): any {
   const lines = template
     .split('\n')
-    .filter((line) => !/^\s*\{\{-?\s*(?:if|else|end|with|range|define)\b.*\}\}\s*$/.test(line) && !/^\s*\{\{-?.*\|\s*nindent\s+\d+\s*\}\}\s*$/.test(line))
+    .filter(
+      (line) =>
+        !/^\s*\{\{-?\s*(?:if|else|end|with|range|define)\b.*\}\}\s*$/.test(line) && !/^\s*\{\{-?.*\|\s*nindent\s+\d+\s*\}\}\s*$/.test(line),
+    )
     .map((line) => line.replace(/\{\{.*?\}\}/g, 'x'));
   return parse(lines.join('\n'));
 }
@@ -83,7 +86,8 @@ describe('deployment files', () => {
   describe('Dockerfile', () => {
     const stages = dockerStages();
     const runtime = stages.at(-1)!;
-    const of = (stage: DockerStage, keyword: string) => stage.instructions.filter((instruction) => instruction.keyword === keyword).map((instruction) => instruction.args);
+    const of = (stage: DockerStage, keyword: string) =>
+      stage.instructions.filter((instruction) => instruction.keyword === keyword).map((instruction) => instruction.args);
 
     it('builds with every dependency and runs with production dependencies only', () => {
       expect(stages.length).toBeGreaterThanOrEqual(3);
@@ -220,12 +224,19 @@ describe('deployment files', () => {
     it('provisions Grafana with Prometheus and the dashboard, and sends traces through the collector to Jaeger', () => {
       const datasources = parse(read('ops/grafana/provisioning/datasources/prometheus.yaml')) as { datasources: { url: string }[] };
       expect(services[new URL(datasources.datasources[0]!.url).hostname]).toBe(services.prometheus);
-      const dashboards = parse(read('ops/grafana/provisioning/dashboards/engineer-review.yaml')) as { providers: { options: { path: string } }[] };
-      expect(services.grafana.volumes).toContain(`./ops/grafana/engineer-review.json:${dashboards.providers[0]!.options.path}/engineer-review.json:ro`);
+      const dashboards = parse(read('ops/grafana/provisioning/dashboards/engineer-review.yaml')) as {
+        providers: { options: { path: string } }[];
+      };
+      expect(services.grafana.volumes).toContain(
+        `./ops/grafana/engineer-review.json:${dashboards.providers[0]!.options.path}/engineer-review.json:ro`,
+      );
       const dashboard = JSON.parse(read('ops/grafana/engineer-review.json')) as { templating: { list: { name: string; type: string }[] } };
       // Panels name their data source ${DS_PROMETHEUS}: a provisioned dashboard needs it as a variable.
       expect(dashboard.templating.list).toContainEqual(expect.objectContaining({ name: 'DS_PROMETHEUS', type: 'datasource' }));
-      const collector = parse(read('ops/otel-collector/config.yaml')) as { receivers: any; exporters: Record<string, { endpoint: string }> };
+      const collector = parse(read('ops/otel-collector/config.yaml')) as {
+        receivers: any;
+        exporters: Record<string, { endpoint: string }>;
+      };
       const otlpPort = new URL(replicas[0]![1].environment.OTEL_EXPORTER_OTLP_ENDPOINT).port;
       expect(collector.receivers.otlp.protocols.http.endpoint).toBe(`0.0.0.0:${otlpPort}`);
       const [exporter] = Object.values(collector.exporters);
@@ -251,7 +262,9 @@ describe('deployment files', () => {
     });
 
     it('lays out valid YAML around its template actions, each kind where Kubernetes expects its fields', () => {
-      const kinds = Object.fromEntries(templates.filter(({ file }) => file.endsWith('.yaml')).map(({ file, text }) => [file, skeleton(text)]));
+      const kinds = Object.fromEntries(
+        templates.filter(({ file }) => file.endsWith('.yaml')).map(({ file, text }) => [file, skeleton(text)]),
+      );
       expect(Object.fromEntries(Object.entries(kinds).map(([file, doc]) => [file, `${doc.apiVersion} ${doc.kind}`]))).toEqual({
         'deployment.yaml': 'apps/v1 Deployment',
         'hpa.yaml': 'autoscaling/v2 HorizontalPodAutoscaler',
@@ -289,7 +302,9 @@ describe('deployment files', () => {
       expect(deployment).toMatch(/- name: PORT\n\s+value: \{\{ \.Values\.port \| quote \}\}/);
       expect(deployment).toMatch(/containerPort: \{\{ \.Values\.port \}\}/);
       const probes = Object.fromEntries(
-        [...deployment.matchAll(/(startupProbe|readinessProbe|livenessProbe):\n\s+httpGet:\n\s+path: (\S+)\n\s+port: (\S+)/g)].map((match) => [match[1], [match[2], match[3]]]),
+        [...deployment.matchAll(/(startupProbe|readinessProbe|livenessProbe):\n\s+httpGet:\n\s+path: (\S+)\n\s+port: (\S+)/g)].map(
+          (match) => [match[1], [match[2], match[3]]],
+        ),
       );
       expect(probes).toEqual({ startupProbe: [LIVE, 'http'], readinessProbe: [READY, 'http'], livenessProbe: [LIVE, 'http'] });
     });
@@ -297,7 +312,9 @@ describe('deployment files', () => {
     it('sets only variables that .env.example lists, secrets by reference to an existing Secret', () => {
       const names = [...template('deployment.yaml').matchAll(/- name: ([A-Z][A-Z0-9_]*)\n/g)].map((match) => match[1]!);
       for (const name of [...names, ...Object.keys(values.env)]) expect(knownVariable(name), name).toBe(true);
-      expect(template('deployment.yaml')).toMatch(/envFrom:\n\s+- secretRef:\n\s+name: \{\{ required "existingSecret is required" \.Values\.existingSecret \}\}/);
+      expect(template('deployment.yaml')).toMatch(
+        /envFrom:\n\s+- secretRef:\n\s+name: \{\{ required "existingSecret is required" \.Values\.existingSecret \}\}/,
+      );
       expect(templates.map(({ text }) => text).join('\n')).not.toMatch(/kind: Secret\b/);
     });
 
@@ -320,7 +337,9 @@ describe('deployment files', () => {
       const command = exec(/command: (\[.*\])/.exec(job)![1]!);
       expect(command.join(' ')).toBe(script);
       expect(values.migration.databaseUrlKey).toBe('DATABASE_DIRECT_URL');
-      expect(job).toMatch(/- name: DATABASE_URL\n\s+valueFrom:\n\s+secretKeyRef:\n[^\n]+\n\s+key: \{\{ \.Values\.migration\.databaseUrlKey \}\}/);
+      expect(job).toMatch(
+        /- name: DATABASE_URL\n\s+valueFrom:\n\s+secretKeyRef:\n[^\n]+\n\s+key: \{\{ \.Values\.migration\.databaseUrlKey \}\}/,
+      );
       // The Service and the PodDisruptionBudget select the replicas by these labels: not the job's pods.
       expect(job).not.toContain('engineer-review.selectorLabels');
     });
@@ -345,7 +364,9 @@ describe('deployment files', () => {
 
     it('requests resources sized from the benchmark figures in bench/README.md', () => {
       const memoryRows = read('bench/README.md').split('### Memory')[1]!.split('\n### ')[0]!;
-      const rss = [...memoryRows.matchAll(/^\|[^|]*\| \d \| (\d+) MiB \| (\d+) MiB \| (\d+) MiB \| (\d+) MiB \|/gm)].map((row) => row.slice(1, 5).map(Number));
+      const rss = [...memoryRows.matchAll(/^\|[^|]*\| \d \| (\d+) MiB \| (\d+) MiB \| (\d+) MiB \| (\d+) MiB \|/gm)].map((row) =>
+        row.slice(1, 5).map(Number),
+      );
       expect(rss.length).toBeGreaterThanOrEqual(2);
       const mebibytes = (quantity: string): number => Number(/^(\d+)Mi$/.exec(quantity)![1]);
       // The limit clears the highest RSS seen by a quarter; the request covers every steady state (the RSS at the end of a soak).

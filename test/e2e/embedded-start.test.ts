@@ -28,7 +28,6 @@ interface LogLine {
   secretFile?: string;
 }
 
-
 function exitOf(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
   return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
@@ -38,7 +37,10 @@ async function waitForReady(baseUrl: string, child: ChildProcess, output: () => 
   const deadline = Date.now() + READY_WITHIN_MS;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`npm start exited with ${child.exitCode}:\n${output()}`);
-    const status = await fetch(`${baseUrl}/health/ready`).then((res) => res.status, () => 0);
+    const status = await fetch(`${baseUrl}/health/ready`).then(
+      (res) => res.status,
+      () => 0,
+    );
     if (status === 200) return;
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
@@ -54,7 +56,14 @@ describe('npm start without DATABASE_URL', () => {
   beforeAll(async () => {
     const port = await freePort();
     baseUrl = `http://127.0.0.1:${port}`;
-    const env: NodeJS.ProcessEnv = { ...process.env, EMBEDDED_DATA_DIR: dataDir, EMBEDDED_DATABASE_PORT: '0', PORT: String(port), HOST: '127.0.0.1', NODE_ENV: 'development' };
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      EMBEDDED_DATA_DIR: dataDir,
+      EMBEDDED_DATABASE_PORT: '0',
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      NODE_ENV: 'development',
+    };
     delete env.DATABASE_URL;
     delete env.JWT_SECRET;
     delete env.DATABASE_POOL_MAX;
@@ -82,11 +91,19 @@ describe('npm start without DATABASE_URL', () => {
 
   it('says first that it signs tokens with a development secret, then that it serves an embedded database, not for production, and where its data is', () => {
     const [secret, first, second, third] = logged();
-    expect(secret).toMatchObject({ level: 'warn', msg: expect.stringMatching(/JWT_SECRET is not set.*DEVELOPMENT secret.*never does this/), secretFile: '.data/development-jwt-secret' });
+    expect(secret).toMatchObject({
+      level: 'warn',
+      msg: expect.stringMatching(/JWT_SECRET is not set.*DEVELOPMENT secret.*never does this/),
+      secretFile: '.data/development-jwt-secret',
+    });
     expect(first.msg).toMatch(/EMBEDDED PostgreSQL/);
     expect(first.dataDir).toBe(dataDir);
     expect(second.msg).toMatch(/one session at a time.*not for production or load tests/);
-    expect(third).toMatchObject({ msg: expect.stringMatching(/^Embedded PostgreSQL initialised/), dataDir, databaseUrl: expect.stringMatching(/^postgresql:\/\/postgres@127\.0\.0\.1:\d+\/postgres$/) });
+    expect(third).toMatchObject({
+      msg: expect.stringMatching(/^Embedded PostgreSQL initialised/),
+      dataDir,
+      databaseUrl: expect.stringMatching(/^postgresql:\/\/postgres@127\.0\.0\.1:\d+\/postgres$/),
+    });
     expect(logged().some((line) => line.msg === `Applied migrations: ${shippedMigrations().join(', ')}`)).toBe(true);
   });
 
@@ -96,12 +113,24 @@ describe('npm start without DATABASE_URL', () => {
     expect(await docs.text()).toContain('swagger');
     const unauthenticated = await fetch(`${baseUrl}/api/v1/engineers`);
     expect(unauthenticated.status).toBe(401);
-    const withDevelopmentToken = await fetch(`${baseUrl}/api/v1/engineers`, { headers: { Authorization: `Bearer ${jwt.sign({ sub: 'local-admin', roles: ['admin'] }, developmentJwtSecret(), { expiresIn: '5m' })}` } });
+    const withDevelopmentToken = await fetch(`${baseUrl}/api/v1/engineers`, {
+      headers: {
+        Authorization: `Bearer ${jwt.sign({ sub: 'local-admin', roles: ['admin'] }, developmentJwtSecret(), { expiresIn: '5m' })}`,
+      },
+    });
     expect(withDevelopmentToken.status).toBe(200);
   });
 
   it('prints a console link whose admin token the service accepts and which lives 8 h at most', async () => {
-    await expect.poll(() => logged().find((line) => line.msg?.startsWith('Console for a local admin') || line.msg?.startsWith('The console is not built yet')), { timeout: 10_000 }).toBeDefined();
+    await expect
+      .poll(
+        () =>
+          logged().find(
+            (line) => line.msg?.startsWith('Console for a local admin') || line.msg?.startsWith('The console is not built yet'),
+          ),
+        { timeout: 10_000 },
+      )
+      .toBeDefined();
     // npm test builds the console first; a run of this file alone may come before any build.
     if (!existsSync(path.join(root, 'dist', 'console', 'index.html'))) {
       expect(logged().some((entry) => entry.msg?.startsWith('The console is not built yet'))).toBe(true);
@@ -145,9 +174,10 @@ describe('npm start without DATABASE_URL', () => {
       await expect(client.query(openReview)).rejects.toMatchObject({ code: '23505', constraint: 'reviews_one_open_per_incident' });
       await client.query('ROLLBACK TO SAVEPOINT second_open_review');
 
-      await client.query(`INSERT INTO audit_entries (actor_sub, action, entity_type, entity_id) VALUES ('test', 'engineer.created', 'engineer', $1)`, [
-        engineer.rows[0].id,
-      ]);
+      await client.query(
+        `INSERT INTO audit_entries (actor_sub, action, entity_type, entity_id) VALUES ('test', 'engineer.created', 'engineer', $1)`,
+        [engineer.rows[0].id],
+      );
       await expect(client.query(`UPDATE audit_entries SET actor_sub = 'someone else'`)).rejects.toMatchObject({ code: '42501' });
     } finally {
       await client.query('ROLLBACK').catch(() => undefined);
@@ -155,26 +185,32 @@ describe('npm start without DATABASE_URL', () => {
     }
   });
 
-  it('stops gracefully on SIGTERM with exit code 0, leaving a database that opens again', async () => {
-    const startedAt = Date.now();
-    child.kill('SIGTERM');
-    const exit = await Promise.race([
-      exitOf(child),
-      new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no exit within ${STOP_WITHIN_MS / 1000} s`)), STOP_WITHIN_MS)),
-    ]);
-    expect(exit).toEqual({ code: 0, signal: null });
-    expect(Date.now() - startedAt).toBeLessThan(STOP_WITHIN_MS);
+  it(
+    'stops gracefully on SIGTERM with exit code 0, leaving a database that opens again',
+    async () => {
+      const startedAt = Date.now();
+      child.kill('SIGTERM');
+      const exit = await Promise.race([
+        exitOf(child),
+        new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no exit within ${STOP_WITHIN_MS / 1000} s`)), STOP_WITHIN_MS)),
+      ]);
+      expect(exit).toEqual({ code: 0, signal: null });
+      expect(Date.now() - startedAt).toBeLessThan(STOP_WITHIN_MS);
 
-    const reopened = await startEmbeddedPostgres({ dataDir });
-    const client = new pg.Client({ connectionString: reopened.url });
-    try {
-      expect(reopened.created).toBe(false);
-      await client.connect();
-      const migrations = await client.query(`SELECT migration_name FROM _prisma_migrations WHERE finished_at IS NOT NULL ORDER BY migration_name`);
-      expect(migrations.rows.map((row: { migration_name: string }) => row.migration_name)).toEqual(shippedMigrations());
-    } finally {
-      await client.end().catch(() => undefined);
-      await reopened.stop();
-    }
-  }, STOP_WITHIN_MS + 30_000);
+      const reopened = await startEmbeddedPostgres({ dataDir });
+      const client = new pg.Client({ connectionString: reopened.url });
+      try {
+        expect(reopened.created).toBe(false);
+        await client.connect();
+        const migrations = await client.query(
+          `SELECT migration_name FROM _prisma_migrations WHERE finished_at IS NOT NULL ORDER BY migration_name`,
+        );
+        expect(migrations.rows.map((row: { migration_name: string }) => row.migration_name)).toEqual(shippedMigrations());
+      } finally {
+        await client.end().catch(() => undefined);
+        await reopened.stop();
+      }
+    },
+    STOP_WITHIN_MS + 30_000,
+  );
 });

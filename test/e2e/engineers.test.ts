@@ -100,10 +100,16 @@ describe('Engineers API', () => {
 
     it('accepts a 200-char name after trimming and stores nothing for a refused body', async () => {
       const before = await t.sql.query('SELECT count(*)::int AS n FROM engineers');
-      const refused = await t.http.post(ENGINEERS).set(admin).send({ name: 'x', email: `r-${randomUUID()}@example.com`, isAvailable: false });
+      const refused = await t.http
+        .post(ENGINEERS)
+        .set(admin)
+        .send({ name: 'x', email: `r-${randomUUID()}@example.com`, isAvailable: false });
       expect(refused.status).toBe(400);
       expect((await t.sql.query('SELECT count(*)::int AS n FROM engineers')).rows[0].n).toBe(before.rows[0].n);
-      const padded = await t.http.post(ENGINEERS).set(admin).send({ name: `  ${'n'.repeat(200)}  `, email: `p-${randomUUID()}@example.com` });
+      const padded = await t.http
+        .post(ENGINEERS)
+        .set(admin)
+        .send({ name: `  ${'n'.repeat(200)}  `, email: `p-${randomUUID()}@example.com` });
       expect(padded.status).toBe(201);
     });
 
@@ -144,7 +150,10 @@ describe('Engineers API', () => {
       expect((await t.http.post(ENGINEERS).send(body)).status).toBe(401);
       expect((await t.http.post(ENGINEERS).set(bearer(serviceToken())).send(body)).status).toBe(403);
       const self = await createEngineer(t);
-      const asEngineer = await t.http.post(ENGINEERS).set(bearer(engineerToken(self.id))).send(body);
+      const asEngineer = await t.http
+        .post(ENGINEERS)
+        .set(bearer(engineerToken(self.id)))
+        .send(body);
       expect(asEngineer.status).toBe(403);
       expect(asEngineer.body.code).toBe('FORBIDDEN');
     });
@@ -155,12 +164,26 @@ describe('Engineers API', () => {
       const ada = await createEngineer(t);
       const bob = await createEngineer(t);
       expect((await t.http.get(`${ENGINEERS}/${ada.id}`).set(admin).expect(200)).body).toEqual(ada);
-      expect((await t.http.get(`${ENGINEERS}/${ada.id}`).set(bearer(engineerToken(ada.id))).expect(200)).body).toEqual(ada);
+      expect(
+        (
+          await t.http
+            .get(`${ENGINEERS}/${ada.id}`)
+            .set(bearer(engineerToken(ada.id)))
+            .expect(200)
+        ).body,
+      ).toEqual(ada);
       const other = await t.http.get(`${ENGINEERS}/${bob.id}`).set(bearer(engineerToken(ada.id)));
       expect(other.status).toBe(404);
       expect(other.body.code).toBe('NOT_FOUND');
       expect((await t.http.get(`${ENGINEERS}/${ada.id}`).set(bearer(serviceToken()))).status).toBe(403);
-      expect((await t.http.get(`${ENGINEERS}/me`).set(bearer(engineerToken(ada.id))).expect(200)).body).toEqual(ada);
+      expect(
+        (
+          await t.http
+            .get(`${ENGINEERS}/me`)
+            .set(bearer(engineerToken(ada.id)))
+            .expect(200)
+        ).body,
+      ).toEqual(ada);
       expect((await t.http.get(`${ENGINEERS}/me`).set(admin)).status).toBe(403);
       expect((await t.http.get(`${ENGINEERS}/me`).set(bearer(serviceToken()))).status).toBe(403);
       expect((await t.http.get(`${ENGINEERS}/me`).set(bearer(engineerToken(randomUUID())))).status).toBe(404);
@@ -204,7 +227,10 @@ describe('Engineers API', () => {
 
     it('answers a request that changes nothing with the engineer as it is, without an audit entry', async () => {
       const engineer = await createEngineer(t, { expertise: ['go'] });
-      const same = await t.http.patch(`${ENGINEERS}/${engineer.id}`).set(admin).send({ name: engineer.name, expertise: ['GO'] });
+      const same = await t.http
+        .patch(`${ENGINEERS}/${engineer.id}`)
+        .set(admin)
+        .send({ name: engineer.name, expertise: ['GO'] });
       expect(same.status).toBe(200);
       expect(same.body).toEqual(engineer);
       expect(await t.http.patch(`${ENGINEERS}/${engineer.id}`).set(admin).send({}).expect(200)).toHaveProperty('body', engineer);
@@ -257,7 +283,11 @@ describe('Engineers API', () => {
         await client.query('BEGIN');
         await client.query('SELECT 1 FROM engineers WHERE id = $1 FOR UPDATE', [engineer.id]);
         await client.query('UPDATE engineers SET current_review_count = current_review_count + 1 WHERE id = $1', [engineer.id]);
-        const patch = t.http.patch(`${ENGINEERS}/${engineer.id}`).set(admin).send({ maxConcurrentReviews: 1 }).then((res) => res);
+        const patch = t.http
+          .patch(`${ENGINEERS}/${engineer.id}`)
+          .set(admin)
+          .send({ maxConcurrentReviews: 1 })
+          .then((res) => res);
         await waitForLockWaiter(t, engineer.id);
         await client.query('UPDATE engineers SET current_review_count = current_review_count + 1 WHERE id = $1', [engineer.id]);
         await client.query('COMMIT');
@@ -271,9 +301,11 @@ describe('Engineers API', () => {
 
     it('never lets counter and capacity cross when capacity changes race real assignments', async () => {
       const send = (method: string, path: string, body: unknown): Promise<{ status: number; body: Record<string, unknown> }> =>
-        fetch(`${t.baseUrl}${path}`, { method, headers: { ...admin, 'Content-Type': 'application/json' }, body: JSON.stringify(body) }).then(
-          async (res) => ({ status: res.status, body: (await res.json()) as Record<string, unknown> }),
-        );
+        fetch(`${t.baseUrl}${path}`, {
+          method,
+          headers: { ...admin, 'Content-Type': 'application/json' },
+          body: JSON.stringify(body),
+        }).then(async (res) => ({ status: res.status, body: (await res.json()) as Record<string, unknown> }));
       const patchAnswers: { status: number; body: Record<string, unknown> }[] = [];
       for (let round = 0; round < 6; round += 1) {
         // Two reviews already open, so lowering the capacity to 1 is refused whatever the timing.
@@ -283,8 +315,12 @@ describe('Engineers API', () => {
           await t.http.post('/api/v1/reviews').set(admin).send({ incidentId: incident.id, engineerId: engineer.id }).expect(201);
         }
         const incidents = await Promise.all(Array.from({ length: 4 }, () => createIncident(t)));
-        const patches = [1, 2, 3, 1, 2].map((max) => send('PATCH', `${ENGINEERS}/${engineer.id}`, { maxConcurrentReviews: max + (round % 2) }));
-        const assignments = incidents.map((incident) => send('POST', '/api/v1/reviews', { incidentId: incident.id, engineerId: engineer.id }));
+        const patches = [1, 2, 3, 1, 2].map((max) =>
+          send('PATCH', `${ENGINEERS}/${engineer.id}`, { maxConcurrentReviews: max + (round % 2) }),
+        );
+        const assignments = incidents.map((incident) =>
+          send('POST', '/api/v1/reviews', { incidentId: incident.id, engineerId: engineer.id }),
+        );
         const [patched, assigned] = await Promise.all([Promise.all(patches), Promise.all(assignments)]);
         patchAnswers.push(...patched);
         for (const answer of assigned) {
@@ -313,7 +349,14 @@ describe('Engineers API', () => {
 
     it('is for admins only', async () => {
       const engineer = await createEngineer(t);
-      expect((await t.http.patch(`${ENGINEERS}/${engineer.id}`).set(bearer(engineerToken(engineer.id))).send({ name: 'Me' })).status).toBe(403);
+      expect(
+        (
+          await t.http
+            .patch(`${ENGINEERS}/${engineer.id}`)
+            .set(bearer(engineerToken(engineer.id)))
+            .send({ name: 'Me' })
+        ).status,
+      ).toBe(403);
       expect((await t.http.patch(`${ENGINEERS}/${engineer.id}`).set(bearer(serviceToken())).send({ name: 'Me' })).status).toBe(403);
     });
   });
@@ -324,7 +367,13 @@ describe('Engineers API', () => {
       const engineer = await createEngineer(t, { expertise: [tag] });
       await t.http.delete(`${ENGINEERS}/${engineer.id}`).set(admin).expect(204);
       const deleted = (await t.http.get(`${ENGINEERS}/${engineer.id}`).set(admin).expect(200)).body;
-      expect(deleted).toEqual({ ...engineer, status: 'offline', isAvailable: false, deletedAt: expect.stringMatching(/Z$/), updatedAt: expect.any(String) });
+      expect(deleted).toEqual({
+        ...engineer,
+        status: 'offline',
+        isAvailable: false,
+        deletedAt: expect.stringMatching(/Z$/),
+        updatedAt: expect.any(String),
+      });
       expect((await t.http.get(ENGINEERS).query({ expertise: tag }).set(admin)).body.total).toBe(0);
       const withDeleted = await t.http.get(ENGINEERS).query({ expertise: tag, includeDeleted: 'true' }).set(admin);
       expect(withDeleted.body.items).toEqual([deleted]);
@@ -437,7 +486,11 @@ describe('Engineers API', () => {
       }
       const seen: string[] = [];
       for (let page = 1; page <= 3; page += 1) {
-        const res = await t.http.get(ENGINEERS).query({ expertise: tag, page: String(page), pageSize: '3' }).set(admin).expect(200);
+        const res = await t.http
+          .get(ENGINEERS)
+          .query({ expertise: tag, page: String(page), pageSize: '3' })
+          .set(admin)
+          .expect(200);
         seen.push(...res.body.items.map((item: { id: string }) => item.id));
       }
       expect(seen).toEqual([...ids].sort());
@@ -452,7 +505,13 @@ describe('Engineers API', () => {
       const gone = await createEngineer(t, { expertise: [tag] });
       await t.http.delete(`${ENGINEERS}/${gone.id}`).set(admin).expect(204);
       const ids = async (query: Record<string, string>): Promise<string[]> =>
-        (await t.http.get(ENGINEERS).query({ expertise: tag, ...query }).set(admin).expect(200)).body.items.map((item: { id: string }) => item.id);
+        (
+          await t.http
+            .get(ENGINEERS)
+            .query({ expertise: tag, ...query })
+            .set(admin)
+            .expect(200)
+        ).body.items.map((item: { id: string }) => item.id);
       expect(await ids({})).toEqual([active.id, onLeave.id, full.id]);
       expect(await ids({ includeDeleted: 'true' })).toEqual([active.id, onLeave.id, full.id, gone.id]);
       expect(await ids({ includeDeleted: 'false' })).toEqual([active.id, onLeave.id, full.id]);
@@ -469,9 +528,10 @@ describe('Engineers API', () => {
       try {
         await client.query('BEGIN');
         await client.query('SET LOCAL enable_seqscan = off');
-        const { rows } = await client.query(`EXPLAIN SELECT id FROM engineers e WHERE e.deleted_at IS NULL AND e.expertise @> ARRAY[$1]::text[]`, [
-          'postgres',
-        ]);
+        const { rows } = await client.query(
+          `EXPLAIN SELECT id FROM engineers e WHERE e.deleted_at IS NULL AND e.expertise @> ARRAY[$1]::text[]`,
+          ['postgres'],
+        );
         expect(rows.map((row: { 'QUERY PLAN': string }) => row['QUERY PLAN']).join('\n')).toContain('engineers_expertise_gin');
         await client.query('ROLLBACK');
       } finally {
@@ -596,7 +656,12 @@ describe('Engineers API', () => {
         'updatedAt',
       ].sort(),
     );
-    expect(Object.keys(doc.components.schemas.UpdateEngineerDto.properties).sort()).toEqual(['expertise', 'maxConcurrentReviews', 'name', 'status']);
+    expect(Object.keys(doc.components.schemas.UpdateEngineerDto.properties).sort()).toEqual([
+      'expertise',
+      'maxConcurrentReviews',
+      'name',
+      'status',
+    ]);
   });
 });
 
@@ -608,13 +673,19 @@ describe('Engineers API with ALLOWED_EMAIL_DOMAINS', () => {
   afterAll(async () => t.close());
 
   it('accepts emails of an allowed domain, in any case', async () => {
-    const res = await t.http.post(ENGINEERS).set(admin).send({ name: 'Allowed', email: `ok-${randomUUID()}@EXAMPLE.com` });
+    const res = await t.http
+      .post(ENGINEERS)
+      .set(admin)
+      .send({ name: 'Allowed', email: `ok-${randomUUID()}@EXAMPLE.com` });
     expect(res.status).toBe(201);
     expect(res.body.email).toMatch(/@example\.com$/);
   });
 
   it.each(['evil.com', 'sub.example.com', 'example.com.evil.org'])('refuses @%s with 400 EMAIL_DOMAIN_NOT_ALLOWED', async (domain) => {
-    const res = await t.http.post(ENGINEERS).set(admin).send({ name: 'Refused', email: `no-${randomUUID()}@${domain}` });
+    const res = await t.http
+      .post(ENGINEERS)
+      .set(admin)
+      .send({ name: 'Refused', email: `no-${randomUUID()}@${domain}` });
     expect(res.status).toBe(400);
     expect(res.body.code).toBe('EMAIL_DOMAIN_NOT_ALLOWED');
     expect((await t.sql.query('SELECT 1 FROM engineers WHERE email LIKE $1', [`%@${domain}`])).rowCount).toBe(0);

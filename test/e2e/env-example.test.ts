@@ -61,7 +61,9 @@ describe('.env.example', () => {
   it('lists every variable the service reads', () => {
     const readByConfig = variablesRead([path.join(root, 'libs', 'config', 'src', 'app-config.ts')]);
     // Guards the patterns themselves: if they stopped matching, the checks below would pass on nothing.
-    expect([...readByConfig]).toEqual(expect.arrayContaining(['NODE_ENV', 'DATABASE_URL', 'JWT_SECRET', 'SLA_LOW_SECONDS', 'METRICS_TOKEN']));
+    expect([...readByConfig]).toEqual(
+      expect.arrayContaining(['NODE_ENV', 'DATABASE_URL', 'JWT_SECRET', 'SLA_LOW_SECONDS', 'METRICS_TOKEN']),
+    );
     expect([...read]).toEqual(expect.arrayContaining(['EMBEDDED_DATA_DIR', 'EMBEDDED_DATABASE_PORT']));
     expect([...read].filter((name) => !example.has(name)).sort()).toEqual([]);
   });
@@ -72,7 +74,10 @@ describe('.env.example', () => {
 
   it('gives each variable its real default, so copying it changes nothing', () => {
     // The two values without a default (there is no built-in secret), set alike on both sides.
-    const required = { DATABASE_URL: 'postgresql://postgres@127.0.0.1:5432/engineer_review', JWT_SECRET: 'a-secret-of-at-least-32-characters-0123' };
+    const required = {
+      DATABASE_URL: 'postgresql://postgres@127.0.0.1:5432/engineer_review',
+      JWT_SECRET: 'a-secret-of-at-least-32-characters-0123',
+    };
     const fromExample = loadAppConfig({ ...Object.fromEntries(example), ...required });
     expect(fromExample).toEqual(loadAppConfig(required));
   });

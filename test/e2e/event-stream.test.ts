@@ -26,16 +26,17 @@ async function take(options: Parameters<typeof streamEvents>[0], count: number, 
 
 /** Sequenced events of the run, in stream order. */
 async function loggedEvents(t: TestApp, after = 0n): Promise<{ id: string; review_id: string; type: string }[]> {
-  const { rows } = await t.sql.query(
-    'SELECT id::text, review_id::text, type FROM review_events WHERE position > $1 ORDER BY position',
-    [after.toString()],
-  );
+  const { rows } = await t.sql.query('SELECT id::text, review_id::text, type FROM review_events WHERE position > $1 ORDER BY position', [
+    after.toString(),
+  ]);
   return rows;
 }
 
 async function untilSequenced(t: TestApp): Promise<bigint> {
   for (let attempt = 0; attempt < 100; attempt += 1) {
-    const { rows } = await t.sql.query('SELECT count(*) FILTER (WHERE position IS NULL)::int AS pending, max(position) AS last FROM review_events');
+    const { rows } = await t.sql.query(
+      'SELECT count(*) FILTER (WHERE position IS NULL)::int AS pending, max(position) AS last FROM review_events',
+    );
     if (rows[0].pending === 0) return BigInt(rows[0].last ?? 0);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
@@ -68,7 +69,10 @@ describe('GET /api/v1/events', () => {
     const resumed = await take({ baseUrl: t.baseUrl, token: adminToken(), lastEventId: events[1]!.id }, 2);
     expect(resumed.map((event) => event.id)).toEqual([events[2]!.id, events[3]!.id]);
 
-    const decidedOnly = await take({ baseUrl: t.baseUrl, token: adminToken(), lastEventId: events[0]!.id, types: ['review.decided'], incidentId: incident.id }, 1);
+    const decidedOnly = await take(
+      { baseUrl: t.baseUrl, token: adminToken(), lastEventId: events[0]!.id, types: ['review.decided'], incidentId: incident.id },
+      1,
+    );
     expect(decidedOnly.map((event) => event.id)).toEqual([events[3]!.id]);
   });
 
@@ -103,7 +107,9 @@ describe('GET /api/v1/events', () => {
   it('does not skip an event whose transaction drew its seq first but commits last', async () => {
     const engineer = await createEngineer(t);
     const [before, early, late] = [await createIncident(t), await createIncident(t), await createIncident(t)];
-    expect((await call(t.baseUrl, 'POST', '/api/v1/reviews', adminToken(), { incidentId: before.id, engineerId: engineer.id })).status).toBe(201);
+    expect(
+      (await call(t.baseUrl, 'POST', '/api/v1/reviews', adminToken(), { incidentId: before.id, engineerId: engineer.id })).status,
+    ).toBe(201);
     const last = await untilSequenced(t);
     const [{ id: resumeAfter }] = (await t.sql.query('SELECT id::text FROM review_events WHERE position = $1', [last.toString()])).rows;
     const slow = await t.sql.connect();
@@ -143,7 +149,10 @@ describe('GET /api/v1/events', () => {
 
   it('sends a keep-alive comment every 15 s on an idle stream', { timeout: 30_000 }, async () => {
     const stop = new AbortController();
-    const res = await fetch(`${t.baseUrl}/api/v1/events?types=review.escalated`, { headers: { Authorization: `Bearer ${adminToken()}` }, signal: stop.signal });
+    const res = await fetch(`${t.baseUrl}/api/v1/events?types=review.escalated`, {
+      headers: { Authorization: `Bearer ${adminToken()}` },
+      signal: stop.signal,
+    });
     const started = Date.now();
     const reader = res.body!.getReader();
     const first = await reader.read();
@@ -183,7 +192,10 @@ describe('GET /api/v1/events across replicas', () => {
     const engineers = await Promise.all(Array.from({ length: 8 }, () => createEngineer(a, { maxConcurrentReviews: 10 })));
     const incidents = await Promise.all(Array.from({ length: 40 }, () => createIncident(a)));
     // A first event as the resume point, so the reader starts exactly where the run does.
-    const seed = await call(a.baseUrl, 'POST', '/api/v1/reviews', adminToken(), { incidentId: incidents[0]!.id, engineerId: engineers[0]!.id });
+    const seed = await call(a.baseUrl, 'POST', '/api/v1/reviews', adminToken(), {
+      incidentId: incidents[0]!.id,
+      engineerId: engineers[0]!.id,
+    });
     expect(seed.status).toBe(201);
     const start = await untilSequenced(a);
     const [{ id: seedEventId }] = (await a.sql.query('SELECT id::text FROM review_events WHERE position = $1', [start.toString()])).rows;
@@ -229,6 +241,7 @@ describe('GET /api/v1/events across replicas', () => {
     expect(ids.sort()).toEqual(logged.map((event) => event.id).sort());
     const perReview = new Map<string, string[]>();
     for (const event of received) perReview.set(event.data.id as string, [...(perReview.get(event.data.id as string) ?? []), event.type]);
-    for (const types of perReview.values()) expect(types).toEqual(['review.assigned', 'review.started', 'review.submitted', 'review.decided']);
+    for (const types of perReview.values())
+      expect(types).toEqual(['review.assigned', 'review.started', 'review.submitted', 'review.decided']);
   });
 });

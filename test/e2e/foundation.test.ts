@@ -18,7 +18,9 @@ describe('HTTP foundation', () => {
   });
 
   it('is not ready while a migration is pending: 503 problem+json carrying the terminus result', async () => {
-    const { rows } = await t.sql.query<{ name: string }>('SELECT migration_name AS name FROM _prisma_migrations ORDER BY migration_name DESC LIMIT 1');
+    const { rows } = await t.sql.query<{ name: string }>(
+      'SELECT migration_name AS name FROM _prisma_migrations ORDER BY migration_name DESC LIMIT 1',
+    );
     const latest = rows[0]!.name;
     await t.sql.query(`UPDATE _prisma_migrations SET rolled_back_at = now() WHERE migration_name = $1`, [latest]);
     try {
@@ -57,7 +59,11 @@ describe('HTTP foundation', () => {
   });
 
   it('rejects malformed JSON, non-JSON bodies and oversized bodies as problem+json', async () => {
-    const malformed = await t.http.post('/api/v1/engineers').set(bearer(adminToken())).set('Content-Type', 'application/json').send('{"name":');
+    const malformed = await t.http
+      .post('/api/v1/engineers')
+      .set(bearer(adminToken()))
+      .set('Content-Type', 'application/json')
+      .send('{"name":');
     expect(malformed.status).toBe(400);
     expect(malformed.body.code).toBe('VALIDATION_FAILED');
     expect(malformed.body.errors).toBeUndefined();
@@ -71,7 +77,11 @@ describe('HTTP foundation', () => {
       .send(JSON.stringify({ name: 'x'.repeat(1024 * 1024 + 10) }));
     expect(big.status).toBe(413);
     expect(big.body.code).toBe('PAYLOAD_TOO_LARGE');
-    const proto = await t.http.post('/api/v1/engineers').set(bearer(adminToken())).set('Content-Type', 'application/json').send('{"__proto__":{"x":1}}');
+    const proto = await t.http
+      .post('/api/v1/engineers')
+      .set(bearer(adminToken()))
+      .set('Content-Type', 'application/json')
+      .send('{"__proto__":{"x":1}}');
     expect(proto.status).toBe(400);
     expect(proto.body).toMatchObject({ code: 'VALIDATION_FAILED', errors: [{ field: '__proto__', message: 'is not allowed' }] });
   });
@@ -98,7 +108,9 @@ describe('HTTP foundation', () => {
   it('refuses any field in the body of a POST that takes none, and accepts none or {}', async () => {
     const engineer = await createEngineer(t);
     const incident = await createIncident(t);
-    const review = (await t.http.post('/api/v1/reviews').set(bearer(adminToken())).send({ incidentId: incident.id, engineerId: engineer.id })).body;
+    const review = (
+      await t.http.post('/api/v1/reviews').set(bearer(adminToken())).send({ incidentId: incident.id, engineerId: engineer.id })
+    ).body;
     const calls = [
       { path: `/api/v1/reviews/${review.id}/start`, auth: bearer(engineerToken(engineer.id)) },
       { path: '/api/v1/sla/escalations/run', auth: bearer(adminToken()) },

@@ -101,11 +101,17 @@ const MUTATIONS: Record<string, Mutation> = {
   wrongType: (route) =>
     route.body &&
     fc
-      .tuple(validBody(route.body), fc.constantFrom(...route.body), fc.constantFrom<unknown>(123, -1, 1.5, true, false, [], {}, '3', 'true', [1, 'a'], { a: 1 }, 1e300))
+      .tuple(
+        validBody(route.body),
+        fc.constantFrom(...route.body),
+        fc.constantFrom<unknown>(123, -1, 1.5, true, false, [], {}, '3', 'true', [1, 'a'], { a: 1 }, 1e300),
+      )
       .map(([body, field, value]) => ({ text: JSON.stringify(withField(body, field.name, value)), refused: false })),
   nullField: (route) =>
     route.body &&
-    fc.tuple(validBody(route.body), fc.constantFrom(...route.body)).map(([body, field]) => ({ text: JSON.stringify(withField(body, field.name, null)), refused: !field.nullable })),
+    fc
+      .tuple(validBody(route.body), fc.constantFrom(...route.body))
+      .map(([body, field]) => ({ text: JSON.stringify(withField(body, field.name, null)), refused: !field.nullable })),
   badLength: (route) => {
     const bounded = stringFields(route.body ?? []).filter((field) => field.maxLength !== undefined || (field.minLength ?? 0) > 0);
     if (bounded.length === 0) return undefined;
@@ -123,7 +129,9 @@ const MUTATIONS: Record<string, Mutation> = {
       .filter(([body, key]) => !(key in body) && !(route.body ?? []).some((field) => field.name === key) && !key.includes('\u0000'))
       .map(([body, key, value]) => ({ text: jsonWith(body, [[key, value]]), refused: true })),
   inheritedKey: (route) =>
-    fc.tuple(baseBody(route), fc.constantFrom(...INHERITED_KEYS), fc.jsonValue({ maxDepth: 1 })).map(([body, key, value]) => ({ text: jsonWith(body, [[key, value]]), refused: true })),
+    fc
+      .tuple(baseBody(route), fc.constantFrom(...INHERITED_KEYS), fc.jsonValue({ maxDepth: 1 }))
+      .map(([body, key, value]) => ({ text: jsonWith(body, [[key, value]]), refused: true })),
   controlCharacter: (route) => {
     const strings = stringFields(route.body ?? []);
     if (strings.length === 0) return undefined;
@@ -132,22 +140,34 @@ const MUTATIONS: Record<string, Mutation> = {
       .map(([body, field, character, at]) => {
         const current = typeof body[field.name] === 'string' ? (body[field.name] as string) : 'text';
         const position = at % (current.length + 1);
-        return { text: JSON.stringify(withField(body, field.name, current.slice(0, position) + character + current.slice(position))), refused: character === '\u0000' };
+        return {
+          text: JSON.stringify(withField(body, field.name, current.slice(0, position) + character + current.slice(position))),
+          refused: character === '\u0000',
+        };
       });
   },
   nulAnywhere: (route) =>
-    fc
-      .tuple(baseBody(route), fc.constantFrom('key', 'value', 'nested value'))
-      .map(([body, where]) => ({
-        text: where === 'key' ? jsonWith(body, [['a\u0000b', 1]]) : jsonWith(body, [['extra', where === 'value' ? '\u0000' : { deep: ['x\u0000'] }]]),
-        refused: true,
-      })),
+    fc.tuple(baseBody(route), fc.constantFrom('key', 'value', 'nested value')).map(([body, where]) => ({
+      text:
+        where === 'key'
+          ? jsonWith(body, [['a\u0000b', 1]])
+          : jsonWith(body, [['extra', where === 'value' ? '\u0000' : { deep: ['x\u0000'] }]]),
+      refused: true,
+    })),
   nesting: (route) =>
     fc
-      .tuple(baseBody(route), fc.integer({ min: 2, max: 40 }), fc.option(fc.constantFrom(...(route.body ?? [{ name: 'extra' }])), { nil: undefined }))
+      .tuple(
+        baseBody(route),
+        fc.integer({ min: 2, max: 40 }),
+        fc.option(fc.constantFrom(...(route.body ?? [{ name: 'extra' }])), { nil: undefined }),
+      )
       .map(([body, depth, field]) => {
         // The body is one level and nested(depth) adds depth - 1: the whole body is `depth` levels deep.
-        return { text: JSON.stringify(withField(body, field?.name ?? 'extra', nested(depth))), refused: true, overLimit: depth > MAX_DEPTH };
+        return {
+          text: JSON.stringify(withField(body, field?.name ?? 'extra', nested(depth))),
+          refused: true,
+          overLimit: depth > MAX_DEPTH,
+        };
       }),
   nonObject: () =>
     fc.constantFrom('null', '[]', '[{}]', '"text"', '42', 'true', 'false', '0', '""').map((text) => ({ text, refused: true })),
@@ -157,9 +177,13 @@ const MUTATIONS: Record<string, Mutation> = {
       return { text: JSON.stringify(flat ? { ...body, ...keys } : { ...body, extra: keys }), refused: true, overLimit: true };
     }),
   manyErrors: (route) =>
-    fc
-      .tuple(baseBody(route), fc.integer({ min: MAX_ERRORS + 1, max: 200 }))
-      .map(([body, count]) => ({ text: jsonWith(body, Array.from({ length: count }, (_, index) => [`unknown${index}`, index])), refused: true })),
+    fc.tuple(baseBody(route), fc.integer({ min: MAX_ERRORS + 1, max: 200 })).map(([body, count]) => ({
+      text: jsonWith(
+        body,
+        Array.from({ length: count }, (_, index) => [`unknown${index}`, index]),
+      ),
+      refused: true,
+    })),
 };
 
 function idPoolFor(route: RouteInput, ids: IdPools): string[] {
@@ -169,7 +193,9 @@ function idPoolFor(route: RouteInput, ids: IdPools): string[] {
 /** The path with its `:id` replaced by a fixture id, an unknown UUID, or not a UUID. */
 function pathFor(route: RouteInput, ids: IdPools): fc.Arbitrary<string> {
   if (!route.path.includes(':id')) return fc.constant(route.path);
-  return fc.constantFrom(...idPoolFor(route, ids), '00000000-0000-4000-8000-000000000000', 'not-a-uuid').map((id) => route.path.replace(':id', id));
+  return fc
+    .constantFrom(...idPoolFor(route, ids), '00000000-0000-4000-8000-000000000000', 'not-a-uuid')
+    .map((id) => route.path.replace(':id', id));
 }
 
 /**
@@ -195,7 +221,22 @@ function queryString(fields: FieldSpec[], values: Record<string, unknown>, extra
   return text ? `?${text}` : '';
 }
 
-const BAD_QUERY_VALUES = ['', 'abc', '-1', '1.5', '1e3', '99999999999999999999', 'x'.repeat(300), 'TRUE', ' 1', '%', 'a\u0000b', '\u0000', 'a\u0001b', '2026-13-45T00:00:00Z'];
+const BAD_QUERY_VALUES = [
+  '',
+  'abc',
+  '-1',
+  '1.5',
+  '1e3',
+  '99999999999999999999',
+  'x'.repeat(300),
+  'TRUE',
+  ' 1',
+  '%',
+  'a\u0000b',
+  '\u0000',
+  'a\u0001b',
+  '2026-13-45T00:00:00Z',
+];
 
 function queryCase(route: RouteInput): fc.Arbitrary<{ query: string } & Expectation> {
   const fields = route.query!;
@@ -207,7 +248,9 @@ function queryCase(route: RouteInput): fc.Arbitrary<{ query: string } & Expectat
       // An empty value and U+0000 are refused whatever the field.
       refused: bad === '' || bad.includes('\u0000'),
     })),
-    fc.tuple(values, fc.constantFrom('unknown', 'toString', 'constructor', 'valueOf', 'x\u0000')).map(([valid, key]) => ({ query: queryString(fields, valid, [[key, '1']]), refused: true })),
+    fc
+      .tuple(values, fc.constantFrom('unknown', 'toString', 'constructor', 'valueOf', 'x\u0000'))
+      .map(([valid, key]) => ({ query: queryString(fields, valid, [[key, '1']]), refused: true })),
   );
 }
 
@@ -235,8 +278,16 @@ describe('fuzzing every route from its DTOs (property-based, on real PostgreSQL)
     engineerTokenValue = engineerToken(owner.id);
     const decided = await createIncident(t);
     const review = await t.http.post('/api/v1/reviews').set(bearer(adminToken())).send({ incidentId: decided.id, engineerId: other.id });
-    await t.http.post(`/api/v1/reviews/${review.body.id}/submit`).set(bearer(engineerToken(other.id))).send({ approach: 'Roll back' }).expect(200);
-    await t.http.post(`/api/v1/incidents/${decided.id}/decision`).set(bearer(adminToken())).send({ decision: 'ai_approach', rationale: 'fixture' }).expect(200);
+    await t.http
+      .post(`/api/v1/reviews/${review.body.id}/submit`)
+      .set(bearer(engineerToken(other.id)))
+      .send({ approach: 'Roll back' })
+      .expect(200);
+    await t.http
+      .post(`/api/v1/incidents/${decided.id}/decision`)
+      .set(bearer(adminToken()))
+      .send({ decision: 'ai_approach', rationale: 'fixture' })
+      .expect(200);
     decidedIncidentId = decided.id as string;
     inputs = routeInputs(t.app.get(RouteCatalog).list(), ids).filter((route) => route.path.startsWith('/api/v1/'));
     byKey = new Map(inputs.map((route) => [route.key, route]));
@@ -290,9 +341,13 @@ describe('fuzzing every route from its DTOs (property-based, on real PostgreSQL)
       .flatMap((route) => mutations.flatMap((name) => MUTATIONS[name]!(route)?.map((mutated) => ({ route: route.key, ...mutated })) ?? []));
     expect(cases.length).toBeGreaterThan(0);
     return fc.asyncProperty(
-      fc.oneof(...cases).chain((generated) =>
-        fc.record({ path: pathFor(byKey.get(generated.route)!, ids), idempotencyKey: fc.boolean() }).map((extra) => ({ ...generated, ...extra })),
-      ),
+      fc
+        .oneof(...cases)
+        .chain((generated) =>
+          fc
+            .record({ path: pathFor(byKey.get(generated.route)!, ids), idempotencyKey: fc.boolean() })
+            .map((extra) => ({ ...generated, ...extra })),
+        ),
       async ({ route: key, text, path, idempotencyKey, ...expectation }) => {
         const route = byKey.get(key)!;
         // A valid body may still meet a domain 404/409 when the fixture id is gone or a bad path id is a 400.
@@ -334,7 +389,11 @@ describe('fuzzing every route from its DTOs (property-based, on real PostgreSQL)
       fc.asyncProperty(
         fc
           .constantFrom(...routes)
-          .chain((route) => fc.tuple(queryCase(route), fixturePathFor(route, ids, decidedIncidentId)).map(([generated, path]) => ({ route: route.key, path, ...generated }))),
+          .chain((route) =>
+            fc
+              .tuple(queryCase(route), fixturePathFor(route, ids, decidedIncidentId))
+              .map(([generated, path]) => ({ route: route.key, path, ...generated })),
+          ),
         async ({ route: key, path, query, ...expectation }) => {
           const route = byKey.get(key)!;
           await send({ method: route.method, path: `${path}${query}`, token: tokenFor(route), ...expectation });
@@ -346,20 +405,28 @@ describe('fuzzing every route from its DTOs (property-based, on real PostgreSQL)
   it('answers unknown routes 404 and wrong methods 405 as problem+json at any path, token or not', async () => {
     const segment = fc.stringMatching(/^[a-z0-9-]{1,12}$/);
     const unknown = fc
-      .tuple(fc.constantFrom('', '/api/v1', '/api', '/health', '/metrics', '/api/v2'), segment, fc.constantFrom('GET', 'POST', 'PUT', 'PATCH', 'DELETE'))
+      .tuple(
+        fc.constantFrom('', '/api/v1', '/api', '/health', '/metrics', '/api/v2'),
+        segment,
+        fc.constantFrom('GET', 'POST', 'PUT', 'PATCH', 'DELETE'),
+      )
       .map(([prefix, name, method]) => ({ method, path: `${prefix}/zz-${name}`, status: 404 }));
     const wrongMethod = fc
       .constantFrom(...inputs)
       .chain((route) => pathFor(route, ids))
       .map((path) => ({ method: 'PUT', path, status: 405 }));
     await run(
-      fc.asyncProperty(fc.oneof(unknown, wrongMethod), fc.constantFrom('', adminToken(), 'garbage'), async ({ method, path, status }, token) => {
-        const res = await fetch(`${t.baseUrl}${path}`, { method, headers: token ? { Authorization: `Bearer ${token}` } : {} });
-        const what = `${method} ${path} → ${res.status}`;
-        expect(res.status, what).toBe(status);
-        expect(res.headers.get('content-type'), what).toMatch(/^application\/problem\+json/);
-        expect(((await res.json()) as { code: string }).code, what).toBe(status === 404 ? 'NOT_FOUND' : 'METHOD_NOT_ALLOWED');
-      }),
+      fc.asyncProperty(
+        fc.oneof(unknown, wrongMethod),
+        fc.constantFrom('', adminToken(), 'garbage'),
+        async ({ method, path, status }, token) => {
+          const res = await fetch(`${t.baseUrl}${path}`, { method, headers: token ? { Authorization: `Bearer ${token}` } : {} });
+          const what = `${method} ${path} → ${res.status}`;
+          expect(res.status, what).toBe(status);
+          expect(res.headers.get('content-type'), what).toMatch(/^application\/problem\+json/);
+          expect(((await res.json()) as { code: string }).code, what).toBe(status === 404 ? 'NOT_FOUND' : 'METHOD_NOT_ALLOWED');
+        },
+      ),
     );
   });
 });

@@ -46,11 +46,19 @@ describe('graceful shutdown of the built service on SIGTERM', () => {
     });
     const baseUrl = await waitForListening(child);
     const headers = { Authorization: admin, 'Content-Type': 'application/json' };
-    const created = await fetch(`${baseUrl}/api/v1/engineers`, { method: 'POST', headers, body: JSON.stringify({ name: 'Grace', email: `grace-${randomUUID()}@example.com` }) });
+    const created = await fetch(`${baseUrl}/api/v1/engineers`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ name: 'Grace', email: `grace-${randomUUID()}@example.com` }),
+    });
     expect(created.status).toBe(201);
     const engineer = (await created.json()) as { id: string };
     expect((await fetch(`${baseUrl}/health/ready`)).status).toBe(200);
-    const incident = await fetch(`${baseUrl}/api/v1/incidents`, { method: 'POST', headers, body: JSON.stringify({ title: 'Disk full', severity: 'high', aiProposal: 'Grow the volume' }) });
+    const incident = await fetch(`${baseUrl}/api/v1/incidents`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ title: 'Disk full', severity: 'high', aiProposal: 'Grow the volume' }),
+    });
     expect(incident.status).toBe(201);
     const { id: incidentId } = (await incident.json()) as { id: string };
 
@@ -64,7 +72,11 @@ describe('graceful shutdown of the built service on SIGTERM', () => {
     // A request held in flight: the engineer's row is locked here, so its update waits for us.
     await sql.query('BEGIN');
     await sql.query('SELECT 1 FROM engineers WHERE id = $1 FOR UPDATE', [engineer.id]);
-    const inFlight = fetch(`${baseUrl}/api/v1/engineers/${engineer.id}`, { method: 'PATCH', headers, body: JSON.stringify({ maxConcurrentReviews: 5 }) });
+    const inFlight = fetch(`${baseUrl}/api/v1/engineers/${engineer.id}`, {
+      method: 'PATCH',
+      headers,
+      body: JSON.stringify({ maxConcurrentReviews: 5 }),
+    });
     await new Promise((resolve) => setTimeout(resolve, 300));
 
     const signalledAt = Date.now();
@@ -90,7 +102,9 @@ describe('graceful shutdown of the built service on SIGTERM', () => {
     const exited = await exitOf(child, 20_000);
     expect(exited.code, exited.output).toBe(0);
     expect(Date.now() - signalledAt).toBeGreaterThanOrEqual(DELAY_SECONDS * 1000);
-    expect(Date.now() - signalledAt, 'the long-lived answers ended when the replica stopped accepting').toBeLessThan(DELAY_SECONDS * 1000 + 15_000);
+    expect(Date.now() - signalledAt, 'the long-lived answers ended when the replica stopped accepting').toBeLessThan(
+      DELAY_SECONDS * 1000 + 15_000,
+    );
     const waited = await waiter;
     expect(waited.status).toBe(200);
     expect(((await waited.json()) as { state: string }).state).not.toBe('decided');

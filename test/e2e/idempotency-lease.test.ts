@@ -41,7 +41,9 @@ describe('Idempotency-Key claims are leases', () => {
   }
 
   async function lockWaiters(): Promise<number> {
-    const { rows } = await t.sql.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`);
+    const { rows } = await t.sql.query(
+      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+    );
     return rows[0].n;
   }
 
@@ -82,7 +84,14 @@ describe('Idempotency-Key claims are leases', () => {
   it(`an answer over ${MAX_STORED_BODY_BYTES} bytes is not stored (the key is released), a smaller one is`, async () => {
     const interceptor = new IdempotencyInterceptor(t.app.get(IdempotencyRepository), new Reflector(), t.config);
     const answer = async (key: string, text: string) => {
-      const req = { method: 'POST', path: '/api/v1/big', originalUrl: '/api/v1/big', body: {}, caller: { sub: 'big-test' }, header: () => key };
+      const req = {
+        method: 'POST',
+        path: '/api/v1/big',
+        originalUrl: '/api/v1/big',
+        body: {},
+        caller: { sub: 'big-test' },
+        header: () => key,
+      };
       const context = new ExecutionContextHost([req, {}], class {}, () => undefined);
       await lastValueFrom(interceptor.intercept(context, { handle: () => of({ text }) }));
       const { rows } = await t.sql.query(`SELECT status_code FROM idempotency_records WHERE subject = 'big-test' AND key = $1`, [key]);
@@ -101,7 +110,8 @@ describe('Idempotency-Key claims are leases', () => {
       SELECT 'purge-test', 'POST', '/api/v1/reviews', 'new-' || i, 'h', 201, '{}'::jsonb, now() - interval '23 hours'
       FROM generate_series(1, 10) i`);
     const count = async (prefix: string) =>
-      (await t.sql.query(`SELECT count(*)::int AS n FROM idempotency_records WHERE subject = 'purge-test' AND key LIKE $1`, [`${prefix}%`])).rows[0].n;
+      (await t.sql.query(`SELECT count(*)::int AS n FROM idempotency_records WHERE subject = 'purge-test' AND key LIKE $1`, [`${prefix}%`]))
+        .rows[0].n;
     const purger = t.app.get(IdempotencyPurger);
 
     expect(await purger.purge({ batchSize: 1_000, maxBatches: 2 })).toEqual([1_000, 1_000]);
@@ -137,7 +147,12 @@ describe('Idempotency-Key claims are leases', () => {
         },
       });
       const deadline = Date.now() + 60_000;
-      while ((await fetch(`${replicaUrl}/health/ready`).then((res) => res.status, () => 0)) !== 200) {
+      while (
+        (await fetch(`${replicaUrl}/health/ready`).then(
+          (res) => res.status,
+          () => 0,
+        )) !== 200
+      ) {
         if (replica.exitCode !== null || Date.now() > deadline) throw new Error('the built replica did not become ready');
         await new Promise((resolve) => setTimeout(resolve, 200));
       }
@@ -175,4 +190,3 @@ describe('Idempotency-Key claims are leases', () => {
     });
   });
 });
-

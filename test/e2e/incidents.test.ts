@@ -25,7 +25,12 @@ describe('Incidents API', () => {
       const res = await t.http
         .post(INCIDENTS)
         .set(service)
-        .send({ title: '  Disk full  ', severity: 'critical', aiProposal: ' Rotate logs ', requiredExpertise: ['Linux', ' linux', 'Storage'] });
+        .send({
+          title: '  Disk full  ',
+          severity: 'critical',
+          aiProposal: ' Rotate logs ',
+          requiredExpertise: ['Linux', ' linux', 'Storage'],
+        });
       expect(res.status).toBe(201);
       expect(res.body).toEqual({
         id: expect.stringMatching(/^[0-9a-f-]{36}$/),
@@ -41,7 +46,9 @@ describe('Incidents API', () => {
         createdAt: expect.stringMatching(/Z$/),
         updatedAt: expect.stringMatching(/Z$/),
       });
-      expect(await auditOf(t, res.body.id)).toEqual([{ action: 'incident.created', actor_sub: 'pipeline-1', before: null, after: res.body }]);
+      expect(await auditOf(t, res.body.id)).toEqual([
+        { action: 'incident.created', actor_sub: 'pipeline-1', before: null, after: res.body },
+      ]);
     });
 
     it('accepts null for description and externalRef, meaning absent', async () => {
@@ -61,7 +68,10 @@ describe('Incidents API', () => {
         .send({ title: 'Latency', description: 'p99 up', severity: 'high', aiProposal: 'Scale out', externalRef: ` ${externalRef} ` });
       expect(first.status).toBe(201);
       expect(first.body.externalRef).toBe(externalRef);
-      const repeat = await t.http.post(INCIDENTS).set(admin).send({ title: 'Other title', severity: 'low', aiProposal: 'Something else', externalRef });
+      const repeat = await t.http
+        .post(INCIDENTS)
+        .set(admin)
+        .send({ title: 'Other title', severity: 'low', aiProposal: 'Something else', externalRef });
       expect(repeat.status).toBe(200);
       expect(repeat.body).toEqual(first.body);
       expect((await auditOf(t, first.body.id)).map((entry) => entry.action)).toEqual(['incident.created']);
@@ -137,7 +147,10 @@ describe('Incidents API', () => {
       const engineer = await createEngineer(t);
       const body = valid();
       expect((await t.http.post(INCIDENTS).send(body)).status).toBe(401);
-      const asEngineer = await t.http.post(INCIDENTS).set(bearer(engineerToken(engineer.id))).send(body);
+      const asEngineer = await t.http
+        .post(INCIDENTS)
+        .set(bearer(engineerToken(engineer.id)))
+        .send(body);
       expect(asEngineer.status).toBe(403);
       expect(asEngineer.body.code).toBe('FORBIDDEN');
     });
@@ -209,9 +222,14 @@ describe('Incidents API', () => {
     it('is for admins and the service role', async () => {
       const incident = await createIncident(t);
       const engineer = await createEngineer(t);
-      expect((await t.http.patch(`${INCIDENTS}/${incident.id}/status`).set(bearer(engineerToken(engineer.id))).send({ status: 'analyzing' })).status).toBe(
-        403,
-      );
+      expect(
+        (
+          await t.http
+            .patch(`${INCIDENTS}/${incident.id}/status`)
+            .set(bearer(engineerToken(engineer.id)))
+            .send({ status: 'analyzing' })
+        ).status,
+      ).toBe(403);
       expect((await t.http.patch(`${INCIDENTS}/${incident.id}/status`).send({ status: 'analyzing' })).status).toBe(401);
     });
   });
@@ -237,7 +255,11 @@ describe('Incidents API', () => {
       const expected = [later, ...[...ids].sort().reverse()];
       const seen: string[] = [];
       for (let page = 1; page <= 3; page += 1) {
-        const res = await t.http.get(INCIDENTS).query({ status: 'resolved', severity, page: String(page), pageSize: '2' }).set(service).expect(200);
+        const res = await t.http
+          .get(INCIDENTS)
+          .query({ status: 'resolved', severity, page: String(page), pageSize: '2' })
+          .set(service)
+          .expect(200);
         expect(res.body).toMatchObject({ total: 6, page, pageSize: 2, totalPages: 3 });
         seen.push(...res.body.items.map((item: { id: string }) => item.id));
       }
@@ -286,7 +308,9 @@ describe('Incidents API', () => {
     expect(create.responses['200'].description).toContain('externalRef');
     expect(Object.keys(create.responses)).toEqual(expect.arrayContaining(['200', '201', '400', '401', '403']));
     const list = doc.paths['/api/v1/incidents'].get;
-    expect(list.parameters.map((parameter: { name: string }) => parameter.name)).toEqual(expect.arrayContaining(['status', 'severity', 'page', 'pageSize']));
+    expect(list.parameters.map((parameter: { name: string }) => parameter.name)).toEqual(
+      expect.arrayContaining(['status', 'severity', 'page', 'pageSize']),
+    );
     const patch = doc.paths['/api/v1/incidents/{id}/status'].patch;
     expect(patch.requestBody.content['application/json'].schema.$ref).toBe('#/components/schemas/ChangeIncidentStatusDto');
     expect(doc.components.schemas.ChangeIncidentStatusDto.properties.status.enum).toEqual(['analyzing', 'resolved']);

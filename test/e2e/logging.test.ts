@@ -48,7 +48,8 @@ describe('request logs', () => {
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    for (const stream of [child.stdout!, child.stderr!]) readline.createInterface({ input: stream }).on('line', (line) => output.push(line));
+    for (const stream of [child.stdout!, child.stderr!])
+      readline.createInterface({ input: stream }).on('line', (line) => output.push(line));
     const deadline = Date.now() + READY_WITHIN_MS;
     while (!baseUrl) {
       if (child.exitCode !== null) throw new Error(`The service exited with ${child.exitCode}:\n${output.join('\n')}`);
@@ -83,7 +84,9 @@ describe('request logs', () => {
 
   it('writes one JSON line per request with request id, route template, status, duration and sub', async () => {
     const token = adminToken('ops-admin');
-    const res = await fetch(`${baseUrl}/api/v1/engineers?page=1`, { headers: { Authorization: `Bearer ${token}`, 'X-Request-Id': 'log-ok-1' } });
+    const res = await fetch(`${baseUrl}/api/v1/engineers?page=1`, {
+      headers: { Authorization: `Bearer ${token}`, 'X-Request-Id': 'log-ok-1' },
+    });
     expect(res.status).toBe(200);
     const lines = await linesOf('log-ok-1');
     expect(lines).toHaveLength(1);
@@ -116,7 +119,9 @@ describe('request logs', () => {
     const valid = adminToken('secret-holder');
     const forged = `${valid.slice(0, -6)}AAAAAA`;
     await fetch(`${baseUrl}/api/v1/engineers`, { headers: { Authorization: `Bearer ${valid}`, 'X-Request-Id': 'log-token-valid' } });
-    const denied = await fetch(`${baseUrl}/api/v1/engineers`, { headers: { Authorization: `Bearer ${forged}`, 'X-Request-Id': 'log-token-forged' } });
+    const denied = await fetch(`${baseUrl}/api/v1/engineers`, {
+      headers: { Authorization: `Bearer ${forged}`, 'X-Request-Id': 'log-token-forged' },
+    });
     expect(denied.status).toBe(401);
     expect(await linesOf('log-token-valid')).toHaveLength(1);
     const [deniedLine] = await linesOf('log-token-forged');
@@ -151,7 +156,12 @@ describe('request logs', () => {
         .map((line) => JSON.parse(line) as Record<string, unknown>)[0];
       if (!warning) await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    expect(warning).toMatchObject({ level: 40, reviewId: review.id, engineerId: engineer.id, msg: expect.stringMatching(/^Review submitted without start/) });
+    expect(warning).toMatchObject({
+      level: 40,
+      reviewId: review.id,
+      engineerId: engineer.id,
+      msg: expect.stringMatching(/^Review submitted without start/),
+    });
   });
 
   it('does not log successful probes and scrapes', async () => {

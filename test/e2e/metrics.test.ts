@@ -63,9 +63,9 @@ const dashboard = JSON.parse(readFileSync(path.join(root, 'ops', 'grafana', 'eng
   panels: { targets?: { expr: string }[] }[];
 };
 const dashboardQueries = dashboard.panels.flatMap((panel) => (panel.targets ?? []).map((target) => target.expr));
-const alertQueries = [...readFileSync(path.join(root, 'ops', 'prometheus', 'alerts.yml'), 'utf8').matchAll(/expr: (?:\|\n)?([\s\S]*?)\n\s+for:/g)].map(
-  (match) => match[1]!,
-);
+const alertQueries = [
+  ...readFileSync(path.join(root, 'ops', 'prometheus', 'alerts.yml'), 'utf8').matchAll(/expr: (?:\|\n)?([\s\S]*?)\n\s+for:/g),
+].map((match) => match[1]!);
 const PROMQL_KEYWORDS = new Set(['by', 'without', 'and', 'or', 'unless', 'offset', 'bool', 'on', 'ignoring', 'group_left', 'group_right']);
 
 /** The metric names a PromQL expression reads (not functions, labels, keywords or durations). */
@@ -75,7 +75,9 @@ function metricNames(expr: string): string[] {
     .replace(/\{[^}]*\}/g, '')
     .replace(/\[[^\]]*\]/g, '')
     .replace(/\b(?:by|without|on|ignoring)\s*\([^)]*\)/g, '');
-  return [...bare.matchAll(/\b([a-zA-Z_][a-zA-Z0-9_]*)\b(?!\s*\()/g)].map((match) => match[1]!).filter((name) => !PROMQL_KEYWORDS.has(name));
+  return [...bare.matchAll(/\b([a-zA-Z_][a-zA-Z0-9_]*)\b(?!\s*\()/g)]
+    .map((match) => match[1]!)
+    .filter((name) => !PROMQL_KEYWORDS.has(name));
 }
 
 /** Dashboard variables replaced as Grafana would, for running its queries against Prometheus. */
@@ -106,8 +108,15 @@ describe('GET /metrics', () => {
     const decided = (await assign(incidents[2]!, single, 'normal').expect(201)).body;
     expect((await assign(incidents[3]!, single, 'normal')).body.code).toBe('ENGINEER_AT_CAPACITY');
 
-    await t.http.post(`/api/v1/reviews/${started.id}/start`).set(bearer(engineerToken(busy.id))).expect(200);
-    await t.http.post(`/api/v1/reviews/${decided.id}/submit`).set(bearer(engineerToken(single.id))).send({ approach: 'Roll back' }).expect(200);
+    await t.http
+      .post(`/api/v1/reviews/${started.id}/start`)
+      .set(bearer(engineerToken(busy.id)))
+      .expect(200);
+    await t.http
+      .post(`/api/v1/reviews/${decided.id}/submit`)
+      .set(bearer(engineerToken(single.id)))
+      .send({ approach: 'Roll back' })
+      .expect(200);
     await t.http
       .post(`/api/v1/incidents/${incidents[2]!.id}/decision`)
       .set(admin)
@@ -190,7 +199,8 @@ describe('GET /metrics', () => {
   it('reports how long the oldest audit entry has waited for its seal', async () => {
     // The entries of the tests above are sealed within 2 s.
     const deadline = Date.now() + 5_000;
-    while ((await scrape(t)).value('audit_unsealed_oldest_age_seconds') !== 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
+    while ((await scrape(t)).value('audit_unsealed_oldest_age_seconds') !== 0 && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 200));
     expect((await scrape(t)).value('audit_unsealed_oldest_age_seconds')).toBe(0);
     // A writer in flight holds the sealer back (docs/audit.md); an entry committed meanwhile waits.
     const inFlight = await t.sql.connect();
@@ -232,7 +242,9 @@ describe('GET /metrics', () => {
   it('scrapes 500 engineers and 5 000 reviews within the time budget', async () => {
     await t.sql.query(`INSERT INTO engineers (name, email, max_concurrent_reviews)
                        SELECT 'Load ' || g, 'load-' || g || '@example.com', 50 FROM generate_series(1, 500) g`);
-    await t.sql.query(`INSERT INTO incidents (title, severity, ai_proposal) SELECT 'Load ' || g, 'low', 'x' FROM generate_series(1, 5000) g`);
+    await t.sql.query(
+      `INSERT INTO incidents (title, severity, ai_proposal) SELECT 'Load ' || g, 'low', 'x' FROM generate_series(1, 5000) g`,
+    );
     await t.sql.query(`
       INSERT INTO reviews (incident_id, engineer_id, status, priority, expected_completion_at, assignment_strategy, assigned_by)
       SELECT i.id, e.id, 'cancelled', 'low', now(), 'manual', 'load'
@@ -299,9 +311,17 @@ describe('GET /metrics with METRICS_TOKEN', () => {
         `    static_configs: [ { targets: [${ports.map((port) => `"127.0.0.1:${port}"`).join(', ')}] } ]`,
       ].join('\n'),
     );
-    const server = spawn('prometheus', [`--config.file=${path.join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${path.join(dir, 'data')}`, `--web.listen-address=${listen}`], {
-      stdio: 'ignore',
-    });
+    const server = spawn(
+      'prometheus',
+      [
+        `--config.file=${path.join(dir, 'prometheus.yml')}`,
+        `--storage.tsdb.path=${path.join(dir, 'data')}`,
+        `--web.listen-address=${listen}`,
+      ],
+      {
+        stdio: 'ignore',
+      },
+    );
     try {
       const deadline = Date.now() + 20_000;
       let health: string[] = [];
@@ -319,7 +339,10 @@ describe('GET /metrics with METRICS_TOKEN', () => {
       expect(result.map((series) => series.value[1])).toEqual(['1', '1']);
       // Every dashboard and alert query is valid PromQL that Prometheus evaluates.
       for (const expr of [...dashboardQueries.map(withDashboardVariables), ...alertQueries]) {
-        const answer = (await fetch(`http://${listen}/api/v1/query?query=${encodeURIComponent(expr)}`).then((res) => res.json())) as { status: string; error?: string };
+        const answer = (await fetch(`http://${listen}/api/v1/query?query=${encodeURIComponent(expr)}`).then((res) => res.json())) as {
+          status: string;
+          error?: string;
+        };
         expect(answer.status, `${expr}: ${answer.error}`).toBe('success');
       }
     } finally {
@@ -334,4 +357,3 @@ function replicaUrl(app: NestExpressApplication): string {
   const { port } = app.getHttpServer().address() as AddressInfo;
   return `http://127.0.0.1:${port}`;
 }
-

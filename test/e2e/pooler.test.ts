@@ -78,7 +78,9 @@ describe.skipIf(missing !== undefined)('behind PgBouncer in transaction mode', (
     const engineer = await createEngineer(replica(0), { maxConcurrentReviews: 3 });
     const incidents = await Promise.all(Array.from({ length: N }, (_, i) => createIncident(replica(i))));
     const results = await Promise.all(
-      incidents.map((incident, i) => call(replica(i).baseUrl, 'POST', '/api/v1/reviews', admin, { incidentId: incident.id, engineerId: engineer.id })),
+      incidents.map((incident, i) =>
+        call(replica(i).baseUrl, 'POST', '/api/v1/reviews', admin, { incidentId: incident.id, engineerId: engineer.id }),
+      ),
     );
     expect(countBy(results, (r) => `${r.status}:${r.body.code ?? ''}`)).toEqual({ '201:': 3, '409:ENGINEER_AT_CAPACITY': N - 3 });
     expect(await invariantViolations(sql)).toEqual([]);
@@ -129,7 +131,10 @@ describe.skipIf(missing !== undefined)('behind PgBouncer in transaction mode', (
     const engineer = await createEngineer(replica(0));
     const incident = await createIncident(replica(0));
     const aborter = new AbortController();
-    const stream = await fetch(`${replica(0).baseUrl}/api/v1/events`, { headers: { Authorization: `Bearer ${admin}`, Accept: 'text/event-stream' }, signal: aborter.signal });
+    const stream = await fetch(`${replica(0).baseUrl}/api/v1/events`, {
+      headers: { Authorization: `Bearer ${admin}`, Accept: 'text/event-stream' },
+      signal: aborter.signal,
+    });
     expect(stream.status).toBe(200);
     const assigned = await call(replica(1).baseUrl, 'POST', '/api/v1/reviews', admin, { incidentId: incident.id, engineerId: engineer.id });
     expect(assigned.status).toBe(201);
@@ -152,7 +157,8 @@ describe.skipIf(missing !== undefined)('behind PgBouncer in transaction mode', (
   it('delivers every webhook event of the run (the worker listens on the direct connection)', async () => {
     const { rows } = await sql.query<{ event: string }>("SELECT type || ':' || review_id AS event FROM webhook_events");
     expect(rows.length).toBeGreaterThan(0);
-    const pending = async (): Promise<number> => (await sql.query<{ n: number }>('SELECT count(*)::int AS n FROM webhook_events WHERE delivered_at IS NULL')).rows[0]!.n;
+    const pending = async (): Promise<number> =>
+      (await sql.query<{ n: number }>('SELECT count(*)::int AS n FROM webhook_events WHERE delivered_at IS NULL')).rows[0]!.n;
     const deadline = Date.now() + 30_000;
     while (Date.now() < deadline && (await pending()) > 0) await new Promise((resolve) => setTimeout(resolve, 200));
     expect(await pending()).toBe(0);

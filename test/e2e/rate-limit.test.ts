@@ -13,8 +13,10 @@ const WINDOW_SECONDS = 60;
 
 /** One call of each route of the rate-limited family, with ids that do not exist (404 when allowed through). */
 const family = {
-  assign: (t: TestApp, auth: Record<string, string>) => t.http.post('/api/v1/reviews').set(auth).send({ incidentId: randomUUID(), engineerId: randomUUID() }),
-  autoAssign: (t: TestApp, auth: Record<string, string>) => t.http.post('/api/v1/reviews/auto-assign').set(auth).send({ incidentId: randomUUID() }),
+  assign: (t: TestApp, auth: Record<string, string>) =>
+    t.http.post('/api/v1/reviews').set(auth).send({ incidentId: randomUUID(), engineerId: randomUUID() }),
+  autoAssign: (t: TestApp, auth: Record<string, string>) =>
+    t.http.post('/api/v1/reviews/auto-assign').set(auth).send({ incidentId: randomUUID() }),
   reassign: (t: TestApp, auth: Record<string, string>) =>
     t.http.post(`/api/v1/reviews/${randomUUID()}/reassign`).set(auth).send({ engineerId: randomUUID(), reason: 'rebalancing' }),
 };

@@ -13,7 +13,8 @@ describe('refusals and answers of the review use cases', () => {
   });
   afterAll(async () => t.close());
 
-  const engineer = async (id: string): Promise<Engineer> => (await t.http.get(`/api/v1/engineers/${id}`).set(admin).expect(200)).body as Engineer;
+  const engineer = async (id: string): Promise<Engineer> =>
+    (await t.http.get(`/api/v1/engineers/${id}`).set(admin).expect(200)).body as Engineer;
 
   it('refuses to assign to, or reassign to, a deleted engineer with 409 ENGINEER_UNAVAILABLE', async () => {
     const deleted = await createEngineer(t);
@@ -26,17 +27,23 @@ describe('refusals and answers of the review use cases', () => {
     const reassign = await t.http.post(`/api/v1/reviews/${open.id}/reassign`).set(admin).send({ engineerId: deleted.id, reason: 'Load' });
     expect([reassign.status, reassign.body.code]).toEqual([409, 'ENGINEER_UNAVAILABLE']);
     expect(await engineer(deleted.id)).toMatchObject({ currentReviewCount: 0, deletedAt: expect.any(String) });
-    expect((await t.http.get(`/api/v1/reviews/${open.id}`).set(admin).expect(200)).body).toMatchObject({ status: 'assigned', cancelledAt: null });
+    expect((await t.http.get(`/api/v1/reviews/${open.id}`).set(admin).expect(200)).body).toMatchObject({
+      status: 'assigned',
+      cancelledAt: null,
+    });
   });
 
-  it.each(['accepted', 'rejected', 'cancelled'] as const)('refuses to cancel a review that is %s with 409 INVALID_TRANSITION, changing nothing', async (status) => {
-    const owner = await createEngineer(t);
-    const review = await reviewIn(t, status, owner);
-    const res = await t.http.post(`/api/v1/reviews/${review.id}/cancel`).set(admin).send({ reason: 'Too late' });
-    expect([res.status, res.body.code]).toEqual([409, 'INVALID_TRANSITION']);
-    expect((await t.http.get(`/api/v1/reviews/${review.id}`).set(admin).expect(200)).body).toEqual(review);
-    expect((await engineer(owner.id)).currentReviewCount).toBe(0);
-  });
+  it.each(['accepted', 'rejected', 'cancelled'] as const)(
+    'refuses to cancel a review that is %s with 409 INVALID_TRANSITION, changing nothing',
+    async (status) => {
+      const owner = await createEngineer(t);
+      const review = await reviewIn(t, status, owner);
+      const res = await t.http.post(`/api/v1/reviews/${review.id}/cancel`).set(admin).send({ reason: 'Too late' });
+      expect([res.status, res.body.code]).toEqual([409, 'INVALID_TRANSITION']);
+      expect((await t.http.get(`/api/v1/reviews/${review.id}`).set(admin).expect(200)).body).toEqual(review);
+      expect((await engineer(owner.id)).currentReviewCount).toBe(0);
+    },
+  );
 
   it('drain answers the engineer after the moves, each move, and the reviews nobody could take', async () => {
     const tag = `drain-${Date.now()}`;
@@ -54,7 +61,10 @@ describe('refusals and answers of the review use cases', () => {
     expect(body.notReassigned).toEqual([newest.id]);
     const moved = (await t.http.get(`/api/v1/reviews/${body.reassigned[0]!.toReviewId}`).set(admin).expect(200)).body;
     expect(moved).toMatchObject({ engineerId: taker.id, incidentId: oldest.incidentId, reassignedFromId: oldest.id, status: 'assigned' });
-    expect((await t.http.get(`/api/v1/reviews/${oldest.id}`).set(admin).expect(200)).body).toMatchObject({ status: 'cancelled', cancellationReason: 'Holiday' });
+    expect((await t.http.get(`/api/v1/reviews/${oldest.id}`).set(admin).expect(200)).body).toMatchObject({
+      status: 'cancelled',
+      cancellationReason: 'Holiday',
+    });
   });
 
   it('refuses a priority outside low, normal, high, critical with 400 VALIDATION_FAILED naming the field', async () => {

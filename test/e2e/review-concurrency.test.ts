@@ -15,12 +15,15 @@ describe('review assignment under real concurrency', () => {
   });
   afterAll(async () => t.close());
 
-  const post = (path: string, body?: unknown, headers?: Record<string, string>, token = admin) => call(t.baseUrl, 'POST', path, token, body, headers);
+  const post = (path: string, body?: unknown, headers?: Record<string, string>, token = admin) =>
+    call(t.baseUrl, 'POST', path, token, body, headers);
 
   it(`${N} assignments to one engineer of capacity 5: exactly 5 succeed`, async () => {
     const engineer = await createEngineer(t, { maxConcurrentReviews: 5 });
     const incidents = await Promise.all(Array.from({ length: N }, () => createIncident(t)));
-    const results = await Promise.all(incidents.map((incident) => post('/api/v1/reviews', { incidentId: incident.id, engineerId: engineer.id })));
+    const results = await Promise.all(
+      incidents.map((incident) => post('/api/v1/reviews', { incidentId: incident.id, engineerId: engineer.id })),
+    );
     expect(countBy(results, (r) => `${r.status}:${r.body.code ?? ''}`)).toEqual({ '201:': 5, [`409:ENGINEER_AT_CAPACITY`]: N - 5 });
     const after = await call(t.baseUrl, 'GET', `/api/v1/engineers/${engineer.id}`, admin);
     expect(after.body).toMatchObject({ currentReviewCount: 5, isAvailable: false });
@@ -30,7 +33,9 @@ describe('review assignment under real concurrency', () => {
   it(`${N} assignments of one incident to different engineers: exactly one succeeds`, async () => {
     const engineers = await Promise.all(Array.from({ length: N }, () => createEngineer(t)));
     const incident = await createIncident(t);
-    const results = await Promise.all(engineers.map((engineer) => post('/api/v1/reviews', { incidentId: incident.id, engineerId: engineer.id })));
+    const results = await Promise.all(
+      engineers.map((engineer) => post('/api/v1/reviews', { incidentId: incident.id, engineerId: engineer.id })),
+    );
     expect(countBy(results, (r) => `${r.status}:${r.body.code ?? ''}`)).toEqual({ '201:': 1, '409:INCIDENT_HAS_OPEN_REVIEW': N - 1 });
     expect(await invariantViolations(t.sql)).toEqual([]);
   });
@@ -41,7 +46,9 @@ describe('review assignment under real concurrency', () => {
     const incidents = await Promise.all(Array.from({ length: N }, () => createIncident(t, { requiredExpertise: [tag] })));
     const results = await Promise.all(incidents.map((incident) => post('/api/v1/reviews/auto-assign', { incidentId: incident.id })));
     expect(countBy(results, (r) => `${r.status}:${r.body.code ?? ''}`)).toEqual({ '201:': 30, '409:NO_ENGINEER_AVAILABLE': N - 30 });
-    const { rows } = await t.sql.query('SELECT current_review_count FROM engineers WHERE id = ANY($1::uuid[])', [engineers.map((e) => e.id)]);
+    const { rows } = await t.sql.query('SELECT current_review_count FROM engineers WHERE id = ANY($1::uuid[])', [
+      engineers.map((e) => e.id),
+    ]);
     expect(rows.every((row) => row.current_review_count === 3)).toBe(true);
     expect(await invariantViolations(t.sql)).toEqual([]);
   });
@@ -70,9 +77,17 @@ describe('review assignment under real concurrency', () => {
     const [first, second] = [await createIncident(t), await createIncident(t)];
     await post('/api/v1/reviews', { incidentId: first.id, engineerId: engineer.id });
     const headers = { 'Idempotency-Key': `full-${second.id}` };
-    const conflict = await post('/api/v1/reviews', { incidentId: second.id, engineerId: engineer.id }, { ...headers, 'X-Request-Id': 'first' });
+    const conflict = await post(
+      '/api/v1/reviews',
+      { incidentId: second.id, engineerId: engineer.id },
+      { ...headers, 'X-Request-Id': 'first' },
+    );
     expect(conflict.body.code).toBe('ENGINEER_AT_CAPACITY');
-    const replay = await post('/api/v1/reviews', { incidentId: second.id, engineerId: engineer.id }, { ...headers, 'X-Request-Id': 'second' });
+    const replay = await post(
+      '/api/v1/reviews',
+      { incidentId: second.id, engineerId: engineer.id },
+      { ...headers, 'X-Request-Id': 'second' },
+    );
     expect(replay.status).toBe(409);
     expect(replay.headers.get('content-type')).toContain('application/problem+json');
     expect(replay.headers.get('idempotent-replayed')).toBe('true');
@@ -101,8 +116,13 @@ describe('review assignment under real concurrency', () => {
         if (!review || choice === 0) result = await post('/api/v1/reviews/auto-assign', { incidentId: incident.id });
         else if (choice === 1) result = await post('/api/v1/reviews', { incidentId: incident.id, engineerId: pick(engineers).id });
         else if (choice === 2) result = await post(`/api/v1/reviews/${review.id}/start`, undefined, {}, engineerToken(review.engineer_id));
-        else if (choice === 3) result = await post(`/api/v1/reviews/${review.id}/submit`, { approach: 'x' }, {}, engineerToken(review.engineer_id));
-        else if (choice === 4) result = await post(`/api/v1/incidents/${incident.id}/decision`, { decision: pick(['ai_approach', 'engineer_approach']), rationale: 'r' });
+        else if (choice === 3)
+          result = await post(`/api/v1/reviews/${review.id}/submit`, { approach: 'x' }, {}, engineerToken(review.engineer_id));
+        else if (choice === 4)
+          result = await post(`/api/v1/incidents/${incident.id}/decision`, {
+            decision: pick(['ai_approach', 'engineer_approach']),
+            rationale: 'r',
+          });
         else if (choice === 5) result = await post(`/api/v1/reviews/${review.id}/cancel`, { reason: 'mix' });
         else result = await post(`/api/v1/reviews/${review.id}/reassign`, { engineerId: pick(engineers).id, reason: 'mix' });
         statuses.set(result.status, (statuses.get(result.status) ?? 0) + 1);

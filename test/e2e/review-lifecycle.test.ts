@@ -18,7 +18,10 @@ describe('review lifecycle', () => {
   it('assigns, starts, submits and decides, keeping counters, incident and audit in step', async () => {
     const engineer = await createEngineer(t, { maxConcurrentReviews: 2 });
     const incident = await createIncident(t);
-    const assigned = await t.http.post('/api/v1/reviews').set(admin).send({ incidentId: incident.id, engineerId: engineer.id, priority: 'high' });
+    const assigned = await t.http
+      .post('/api/v1/reviews')
+      .set(admin)
+      .send({ incidentId: incident.id, engineerId: engineer.id, priority: 'high' });
     expect(assigned.status).toBe(201);
     const review = assigned.body;
     expect(review).toMatchObject({ status: 'assigned', priority: 'high', escalationLevel: 0, decision: 'pending', overdue: false });
@@ -41,16 +44,33 @@ describe('review lifecycle', () => {
     expect(again.body.code).toBe('INVALID_TRANSITION');
     expect(again.body.detail).toContain('in_progress');
 
-    const submitted = await t.http.post(`/api/v1/reviews/${review.id}/submit`).set(mine).send({ approach: 'Fail over', confidence: 0.8, analysis: null });
+    const submitted = await t.http
+      .post(`/api/v1/reviews/${review.id}/submit`)
+      .set(mine)
+      .send({ approach: 'Fail over', confidence: 0.8, analysis: null });
     expect(submitted.status).toBe(200);
     expect(submitted.body).toMatchObject({ status: 'submitted', approach: 'Fail over', confidence: 0.8 });
 
-    const none = await t.http.post(`/api/v1/incidents/${incident.id}/decision`).set(bearer(serviceToken())).send({ decision: 'ai_approach', rationale: 'x' });
+    const none = await t.http
+      .post(`/api/v1/incidents/${incident.id}/decision`)
+      .set(bearer(serviceToken()))
+      .send({ decision: 'ai_approach', rationale: 'x' });
     expect(none.status).toBe(403);
-    const decided = await t.http.post(`/api/v1/incidents/${incident.id}/decision`).set(admin).send({ decision: 'engineer_approach', rationale: 'Safer' });
+    const decided = await t.http
+      .post(`/api/v1/incidents/${incident.id}/decision`)
+      .set(admin)
+      .send({ decision: 'engineer_approach', rationale: 'Safer' });
     expect(decided.status).toBe(200);
-    expect(decided.body).toMatchObject({ status: 'accepted', decision: 'engineer_approach', decidedBy: 'admin-1', decisionRationale: 'Safer' });
-    const twice = await t.http.post(`/api/v1/incidents/${incident.id}/decision`).set(admin).send({ decision: 'ai_approach', rationale: 'x' });
+    expect(decided.body).toMatchObject({
+      status: 'accepted',
+      decision: 'engineer_approach',
+      decidedBy: 'admin-1',
+      decisionRationale: 'Safer',
+    });
+    const twice = await t.http
+      .post(`/api/v1/incidents/${incident.id}/decision`)
+      .set(admin)
+      .send({ decision: 'ai_approach', rationale: 'x' });
     expect(twice.body.code).toBe('DECISION_ALREADY_MADE');
 
     expect((await t.http.get(`/api/v1/engineers/${engineer.id}`).set(admin)).body.currentReviewCount).toBe(0);
@@ -72,7 +92,10 @@ describe('review lifecycle', () => {
     expect(full.body.code).toBe('ENGINEER_AT_CAPACITY');
     const dup = await t.http.post('/api/v1/reviews').set(admin).send({ incidentId: first.id, engineerId: engineer.id });
     expect(dup.body.code).toBe('INCIDENT_HAS_OPEN_REVIEW');
-    const submitted = await t.http.post(`/api/v1/reviews/${review.id}/submit`).set(bearer(engineerToken(engineer.id))).send({ approach: 'Roll back' });
+    const submitted = await t.http
+      .post(`/api/v1/reviews/${review.id}/submit`)
+      .set(bearer(engineerToken(engineer.id)))
+      .send({ approach: 'Roll back' });
     expect(submitted.body.startedAt).toBe(review.assignedAt);
     const cancelled = await t.http.post(`/api/v1/reviews/${review.id}/cancel`).set(admin).send({ reason: 'Resolved upstream' });
     expect(cancelled.status).toBe(200);
@@ -91,7 +114,10 @@ describe('review lifecycle', () => {
     expect(auto.body.assignment).toMatchObject({ strategy: 'auto', candidates: 2, loadRatio: 0 });
     expect(auto.body.engineerId).toBe(a.id < b.id ? a.id : b.id);
     const target = auto.body.engineerId === a.id ? b : a;
-    const same = await t.http.post(`/api/v1/reviews/${auto.body.id}/reassign`).set(admin).send({ engineerId: auto.body.engineerId, reason: 'x' });
+    const same = await t.http
+      .post(`/api/v1/reviews/${auto.body.id}/reassign`)
+      .set(admin)
+      .send({ engineerId: auto.body.engineerId, reason: 'x' });
     expect(same.body.code).toBe('SAME_ENGINEER');
     const moved = await t.http.post(`/api/v1/reviews/${auto.body.id}/reassign`).set(admin).send({ engineerId: target.id, reason: 'Load' });
     expect(moved.status).toBe(201);

@@ -11,7 +11,11 @@ const run = promisify(execFile);
 
 /** `npm run seed` exactly as a user runs it, against the suite's database. */
 async function seed(databaseUrl: string): Promise<string> {
-  const { stdout } = await run('npm', ['run', '--silent', 'seed'], { cwd: root, env: { ...process.env, DATABASE_URL: databaseUrl }, timeout: 60_000 });
+  const { stdout } = await run('npm', ['run', '--silent', 'seed'], {
+    cwd: root,
+    env: { ...process.env, DATABASE_URL: databaseUrl },
+    timeout: 60_000,
+  });
   return stdout;
 }
 
@@ -32,7 +36,9 @@ describe('npm run seed', () => {
     const engineers = await t.http.get('/api/v1/engineers?pageSize=100').set(bearer(adminToken()));
     expect(engineers.status).toBe(200);
     expect(engineers.body.total).toBe(8);
-    expect(new Set(engineers.body.items.map((engineer: { status: string }) => engineer.status))).toEqual(new Set(['active', 'on_leave', 'offline']));
+    expect(new Set(engineers.body.items.map((engineer: { status: string }) => engineer.status))).toEqual(
+      new Set(['active', 'on_leave', 'offline']),
+    );
 
     const incidents = await t.http.get('/api/v1/incidents?pageSize=100').set(bearer(adminToken()));
     expect(incidents.status).toBe(200);
@@ -48,7 +54,12 @@ describe('npm run seed', () => {
       WHERE e.current_review_count <> (SELECT count(*) FROM reviews r WHERE r.engineer_id = e.id AND r.status IN ('assigned', 'in_progress', 'submitted'))`);
     expect(drift.rows).toEqual([]);
 
-    const incidents = await t.sql.query<{ status: string; chosen_approach: string | null; open_review_status: string | null; reviews: string }>(`
+    const incidents = await t.sql.query<{
+      status: string;
+      chosen_approach: string | null;
+      open_review_status: string | null;
+      reviews: string;
+    }>(`
       SELECT i.status, i.chosen_approach, open_review.status AS open_review_status, count(r.id)::text AS reviews
       FROM incidents i
       LEFT JOIN reviews open_review ON open_review.id = i.open_review_id

@@ -22,7 +22,10 @@ async function assign(t: TestApp, engineerId: string, priority: ReviewPriority =
 
 /** Moves the deadline `seconds` into the past: the clock of these tests. */
 async function overdueBy(t: TestApp, reviewIds: string[], seconds: number): Promise<void> {
-  await t.sql.query('UPDATE reviews SET expected_completion_at = now() - make_interval(secs => $2) WHERE id = ANY($1::uuid[])', [reviewIds, seconds]);
+  await t.sql.query('UPDATE reviews SET expected_completion_at = now() - make_interval(secs => $2) WHERE id = ANY($1::uuid[])', [
+    reviewIds,
+    seconds,
+  ]);
 }
 
 async function runPass(t: { http: TestApp['http'] }): Promise<{ escalated: number; reassigned: number }> {
@@ -135,9 +138,15 @@ describe('SLA escalation', () => {
     const engineer = await createEngineer(t, { maxConcurrentReviews: 10 });
     const reviews = [];
     for (let i = 0; i < 10; i += 1) reviews.push(await assign(t, engineer.id));
-    await overdueBy(t, reviews.map((r) => r.id), 60);
+    await overdueBy(
+      t,
+      reviews.map((r) => r.id),
+      60,
+    );
     expect(await runPass(t)).toEqual({ escalated: 10, reassigned: 0 });
-    const { rows } = await t.sql.query('SELECT DISTINCT escalation_level FROM reviews WHERE id = ANY($1::uuid[])', [reviews.map((r) => r.id)]);
+    const { rows } = await t.sql.query('SELECT DISTINCT escalation_level FROM reviews WHERE id = ANY($1::uuid[])', [
+      reviews.map((r) => r.id),
+    ]);
     expect(rows).toEqual([{ escalation_level: 1 }]);
   });
 
@@ -160,7 +169,10 @@ describe('SLA escalation', () => {
     expect(await review(t, fresh.id)).toMatchObject({ decisionOverdueAt: null, escalationLevel: 0 });
     expect(await auditTrail(t, waiting.id)).toEqual(['review.assigned', 'review.submitted', 'review.decision_overdue']);
     expect(await webhookTrail(t, waiting.id)).toEqual(['review.assigned', 'review.submitted', 'review.decision_overdue']);
-    const { rows } = await t.sql.query(`SELECT actor_sub, request_id FROM audit_entries WHERE entity_id = $1 AND action = 'review.decision_overdue'`, [waiting.id]);
+    const { rows } = await t.sql.query(
+      `SELECT actor_sub, request_id FROM audit_entries WHERE entity_id = $1 AND action = 'review.decision_overdue'`,
+      [waiting.id],
+    );
     expect(rows).toEqual([{ actor_sub: 'system:sla', request_id: null }]);
   });
 
@@ -177,8 +189,12 @@ describe('SLA escalation', () => {
     const none = { critical: 0, high: 0, normal: 0, low: 0 };
     const perPriority = { critical: 1800, high: 7200, normal: 43200, low: 129600 };
     const after = { at: new Date(), id: '00000000-0000-4000-8000-000000000000' };
-    expect(await explain(claimDueForEscalationSql({ fromLevel: 0, graceSeconds: none, after: null }, 200))).toContain('reviews_escalation_due_idx');
-    expect(await explain(claimDueForEscalationSql({ fromLevel: 1, graceSeconds: perPriority, after }, 200))).toContain('reviews_escalation_due_idx');
+    expect(await explain(claimDueForEscalationSql({ fromLevel: 0, graceSeconds: none, after: null }, 200))).toContain(
+      'reviews_escalation_due_idx',
+    );
+    expect(await explain(claimDueForEscalationSql({ fromLevel: 1, graceSeconds: perPriority, after }, 200))).toContain(
+      'reviews_escalation_due_idx',
+    );
     expect(await explain(claimDecisionOverdueSql(3600, after, 200))).toContain('reviews_decision_wait_idx');
   });
 
@@ -200,7 +216,10 @@ describe('SLA escalation with ESCALATION_AUTO_REASSIGN=true', () => {
     await createEngineer(t, { expertise: ['redis'] });
     const full = await createEngineer(t, { expertise: ['postgres'], maxConcurrentReviews: 1 });
     const spare = await createEngineer(t, { expertise: ['postgres'], maxConcurrentReviews: 1 });
-    const incidents = [await createIncident(t, { requiredExpertise: ['postgres'] }), await createIncident(t, { requiredExpertise: ['postgres'] })];
+    const incidents = [
+      await createIncident(t, { requiredExpertise: ['postgres'] }),
+      await createIncident(t, { requiredExpertise: ['postgres'] }),
+    ];
     const assignTo = async (incidentId: string, engineerId: string) =>
       (await t.http.post('/api/v1/reviews').set(admin).send({ incidentId, engineerId, priority: 'high' })).body;
     const [first, second] = [await assignTo(incidents[0]!.id, holder.id), await assignTo(incidents[1]!.id, holder.id)];
@@ -232,7 +251,9 @@ describe('SLA escalation with ESCALATION_AUTO_REASSIGN=true', () => {
     expect(await review(t, second.id)).toMatchObject({ status: 'assigned', engineerId: holder.id, escalationLevel: 2 });
     expect(await runPass(t)).toEqual({ escalated: 0, reassigned: 0 });
 
-    const engineers = await Promise.all([holder, full, spare].map(async (e) => (await t.http.get(`/api/v1/engineers/${e.id}`).set(admin)).body));
+    const engineers = await Promise.all(
+      [holder, full, spare].map(async (e) => (await t.http.get(`/api/v1/engineers/${e.id}`).set(admin)).body),
+    );
     expect(engineers.map((e) => e.currentReviewCount)).toEqual([1, 1, 1]);
     expect((await t.http.get('/api/v1/admin/workload/drift').set(admin)).body.drifted).toEqual([]);
     expect(await invariantViolations(t.sql)).toEqual([]);
@@ -261,9 +282,13 @@ describe('SLA escalation across concurrent replicas', () => {
 
   /** Three replicas, each running two passes at once: six concurrent passes over the same rows. */
   async function runEverywhere(env: Record<string, string>): Promise<{ escalated: number; reassigned: number }> {
-    const replicas = await Promise.all([1, 2, 3].map(() => startAppOn(t.databaseName, t.sql, { ...WEBHOOKS, DATABASE_POOL_MAX: '8', ESCALATION_BATCH_SIZE: '5', ...env })));
+    const replicas = await Promise.all(
+      [1, 2, 3].map(() => startAppOn(t.databaseName, t.sql, { ...WEBHOOKS, DATABASE_POOL_MAX: '8', ESCALATION_BATCH_SIZE: '5', ...env })),
+    );
     try {
-      const results = await Promise.all(replicas.flatMap((replica) => [1, 2].map(() => call(replica.baseUrl, 'POST', '/api/v1/sla/escalations/run', adminToken()))));
+      const results = await Promise.all(
+        replicas.flatMap((replica) => [1, 2].map(() => call(replica.baseUrl, 'POST', '/api/v1/sla/escalations/run', adminToken()))),
+      );
       expect(results.map((r) => r.status)).toEqual(Array(6).fill(200));
       return {
         escalated: results.reduce((sum, r) => sum + r.body.escalated, 0),
@@ -293,7 +318,9 @@ describe('SLA escalation across concurrent replicas', () => {
   }
 
   function exactlyOnce(levelOne: string[], levelTwo: string[]): Record<string, number> {
-    return Object.fromEntries([...levelOne.map((id) => `${id}:1`), ...levelTwo.flatMap((id) => [`${id}:1`, `${id}:2`])].map((key) => [key, 1]));
+    return Object.fromEntries(
+      [...levelOne.map((id) => `${id}:1`), ...levelTwo.flatMap((id) => [`${id}:1`, `${id}:2`])].map((key) => [key, 1]),
+    );
   }
 
   it(`six passes at once over ${REVIEWS} overdue reviews: each level exactly once per review`, async () => {
@@ -324,7 +351,9 @@ describe('SLA escalation across concurrent replicas', () => {
       [levelTwo],
     );
     expect(Object.fromEntries(left.map((row) => [row.status, row.n]))).toEqual(
-      totals.reassigned === levelTwo.length ? { cancelled: levelTwo.length } : { cancelled: totals.reassigned, assigned: levelTwo.length - totals.reassigned },
+      totals.reassigned === levelTwo.length
+        ? { cancelled: levelTwo.length }
+        : { cancelled: totals.reassigned, assigned: levelTwo.length - totals.reassigned },
     );
     const { rows: audits } = await t.sql.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM audit_entries WHERE action = 'review.reassigned' AND actor_sub = 'system:sla' AND entity_id = ANY($1::uuid[])`,
@@ -340,7 +369,12 @@ describe('SLA escalation across concurrent replicas', () => {
 describe('SLA scheduler with SCHEDULER_ENABLED=true', () => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await startTestApp({ SCHEDULER_ENABLED: 'true', ESCALATION_INTERVAL_SECONDS: '1', SLA_NORMAL_SECONDS: '1', ESCALATION_LEVEL2_AFTER_SECONDS: '1' });
+    t = await startTestApp({
+      SCHEDULER_ENABLED: 'true',
+      ESCALATION_INTERVAL_SECONDS: '1',
+      SLA_NORMAL_SECONDS: '1',
+      ESCALATION_LEVEL2_AFTER_SECONDS: '1',
+    });
   });
   afterAll(async () => t.close());
 
@@ -348,7 +382,8 @@ describe('SLA scheduler with SCHEDULER_ENABLED=true', () => {
     const engineer = await createEngineer(t);
     const late = await assign(t, engineer.id);
     const deadline = Date.now() + 10_000;
-    while ((await review(t, late.id)).escalationLevel < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
+    while ((await review(t, late.id)).escalationLevel < 2 && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 200));
     expect((await review(t, late.id)).escalationLevel).toBe(2);
     await new Promise((resolve) => setTimeout(resolve, 1500));
     expect(await auditTrail(t, late.id)).toEqual(['review.assigned', 'review.escalated:1', 'review.escalated:2']);

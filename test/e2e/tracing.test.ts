@@ -38,7 +38,9 @@ const SPAN_KIND_SERVER = 2;
 const SPAN_KIND_CLIENT = 3;
 
 function attributes(list: { key: string; value: OtlpValue }[] = []): ExportedSpan['attributes'] {
-  return Object.fromEntries(list.map(({ key, value }) => [key, value.stringValue ?? (value.intValue === undefined ? value.boolValue : Number(value.intValue))]));
+  return Object.fromEntries(
+    list.map(({ key, value }) => [key, value.stringValue ?? (value.intValue === undefined ? value.boolValue : Number(value.intValue))]),
+  );
 }
 
 function listen(server: Server): Promise<number> {
@@ -139,24 +141,52 @@ describe('with OTEL_EXPORTER_OTLP_ENDPOINT set, the built service', () => {
 
     beforeAll(async () => {
       const admin = adminToken();
-      const engineer = await call(baseUrl, 'POST', '/api/v1/engineers', admin, { name: 'Grace Hopper', email: `grace-${randomBytes(4).toString('hex')}@example.com` });
-      const incident = await call(baseUrl, 'POST', '/api/v1/incidents', admin, { title: 'Disk full', severity: 'high', aiProposal: 'Grow the volume' });
+      const engineer = await call(baseUrl, 'POST', '/api/v1/engineers', admin, {
+        name: 'Grace Hopper',
+        email: `grace-${randomBytes(4).toString('hex')}@example.com`,
+      });
+      const incident = await call(baseUrl, 'POST', '/api/v1/incidents', admin, {
+        title: 'Disk full',
+        severity: 'high',
+        aiProposal: 'Grow the volume',
+      });
       expect([engineer.status, incident.status]).toEqual([201, 201]);
-      const review = await call(baseUrl, 'POST', '/api/v1/reviews', admin, { incidentId: incident.body.id, engineerId: engineer.body.id }, { traceparent: `00-${traceId}-${callerSpanId}-01` });
+      const review = await call(
+        baseUrl,
+        'POST',
+        '/api/v1/reviews',
+        admin,
+        { incidentId: incident.body.id, engineerId: engineer.body.id },
+        { traceparent: `00-${traceId}-${callerSpanId}-01` },
+      );
       expect(review.status, JSON.stringify(review.body)).toBe(201);
       reviewId = review.body.id;
       requestSpan = await until('the request span', () => spans.find((span) => span.traceId === traceId && span.kind === SPAN_KIND_SERVER));
     });
 
     it('is one server span in the caller trace, a child of the caller span, named after the route template', () => {
-      expect(requestSpan).toMatchObject({ name: 'POST /api/v1/reviews', parentSpanId: callerSpanId, serviceName: 'engineer-review-service' });
-      expect(requestSpan.attributes).toMatchObject({ 'http.route': '/api/v1/reviews', 'http.request.method': 'POST', 'http.response.status_code': 201 });
+      expect(requestSpan).toMatchObject({
+        name: 'POST /api/v1/reviews',
+        parentSpanId: callerSpanId,
+        serviceName: 'engineer-review-service',
+      });
+      expect(requestSpan.attributes).toMatchObject({
+        'http.route': '/api/v1/reviews',
+        'http.request.method': 'POST',
+        'http.response.status_code': 201,
+      });
     });
 
     it('has the Nest controller and handler that served it under it', async () => {
-      const handler = await until('the controller span', () => spans.find((span) => span.traceId === traceId && span.name === 'ReviewsController.assign'));
+      const handler = await until('the controller span', () =>
+        spans.find((span) => span.traceId === traceId && span.name === 'ReviewsController.assign'),
+      );
       expect(handler.parentSpanId).toBe(requestSpan.spanId);
-      expect(handler.attributes).toMatchObject({ 'nestjs.controller': 'ReviewsController', 'nestjs.callback': 'assign', 'http.route': '/api/v1/reviews' });
+      expect(handler.attributes).toMatchObject({
+        'nestjs.controller': 'ReviewsController',
+        'nestjs.callback': 'assign',
+        'http.route': '/api/v1/reviews',
+      });
     });
 
     it('has its PostgreSQL queries under it', async () => {
@@ -169,10 +199,14 @@ describe('with OTEL_EXPORTER_OTLP_ENDPOINT set, the built service', () => {
     });
 
     it('is continued by the delivery of the webhook event it caused, which sends the trace on', async () => {
-      const delivery = await until('the review.assigned delivery', () => deliveries.find((d) => d.body.type === 'review.assigned' && d.body.data.id === reviewId));
+      const delivery = await until('the review.assigned delivery', () =>
+        deliveries.find((d) => d.body.type === 'review.assigned' && d.body.data.id === reviewId),
+      );
       const sent = /^00-([0-9a-f]{32})-([0-9a-f]{16})-01$/.exec(String(delivery.headers.traceparent));
       expect(sent?.[1], String(delivery.headers.traceparent)).toBe(traceId);
-      const deliverySpan = await until('the delivery span', () => spans.find((span) => span.traceId === traceId && span.spanId === sent?.[2]));
+      const deliverySpan = await until('the delivery span', () =>
+        spans.find((span) => span.traceId === traceId && span.spanId === sent?.[2]),
+      );
       expect(deliverySpan).toMatchObject({ name: 'webhook review.assigned', kind: SPAN_KIND_CLIENT });
       expect(deliverySpan.attributes).toMatchObject({ 'review.id': reviewId, 'webhook.event_type': 'review.assigned' });
       expect(ancestors(deliverySpan).map((span) => span.spanId)).toContain(requestSpan.spanId);

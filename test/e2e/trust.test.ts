@@ -28,7 +28,10 @@ describe('separation of duties: nobody decides on a review they submitted', () =
     const engineer = await createEngineer(t);
     const { reviewId, incidentId } = await assign(t, engineer.id);
     const adminAndEngineer = token({ sub: engineer.id, roles: ['admin', 'engineer'] });
-    const submitted = await t.http.post(`/api/v1/reviews/${reviewId}/submit`).set(bearer(adminAndEngineer)).send({ approach: 'Fail over to the replica' });
+    const submitted = await t.http
+      .post(`/api/v1/reviews/${reviewId}/submit`)
+      .set(bearer(adminAndEngineer))
+      .send({ approach: 'Fail over to the replica' });
     expect(submitted.status, JSON.stringify(submitted.body)).toBe(200);
 
     const before = await auditCount(t);
@@ -51,7 +54,10 @@ describe('separation of duties: nobody decides on a review they submitted', () =
     const review = await t.http.get(`/api/v1/reviews/${reviewId}`).set(bearer(adminToken()));
     expect(review.body).toMatchObject({ status: 'submitted', decision: 'pending', decidedBy: null });
 
-    const decided = await t.http.post(`/api/v1/incidents/${incidentId}/decision`).set(bearer(adminToken('lead-2'))).send({ decision: 'engineer_approach', rationale: 'Looks right' });
+    const decided = await t.http
+      .post(`/api/v1/incidents/${incidentId}/decision`)
+      .set(bearer(adminToken('lead-2')))
+      .send({ decision: 'engineer_approach', rationale: 'Looks right' });
     expect(decided.status, JSON.stringify(decided.body)).toBe(200);
     expect(decided.body).toMatchObject({ status: 'accepted', decidedBy: 'lead-2' });
   });
@@ -60,11 +66,16 @@ describe('separation of duties: nobody decides on a review they submitted', () =
     const engineer = await createEngineer(t);
     const { reviewId, incidentId } = await assign(t, engineer.id);
     const self = token({ sub: engineer.id, roles: ['admin', 'engineer'] });
-    const decide = () => t.http.post(`/api/v1/incidents/${incidentId}/decision`).set(bearer(self)).send({ decision: 'ai_approach', rationale: 'r' });
+    const decide = () =>
+      t.http.post(`/api/v1/incidents/${incidentId}/decision`).set(bearer(self)).send({ decision: 'ai_approach', rationale: 'r' });
     expect((await decide()).body.code).toBe('NO_SUBMITTED_REVIEW');
     await t.http.post(`/api/v1/reviews/${reviewId}/submit`).set(bearer(self)).send({ approach: 'a' }).expect(200);
     expect((await decide()).body.code).toBe('SELF_DECISION_FORBIDDEN');
-    await t.http.post(`/api/v1/incidents/${incidentId}/decision`).set(bearer(adminToken())).send({ decision: 'ai_approach', rationale: 'r' }).expect(200);
+    await t.http
+      .post(`/api/v1/incidents/${incidentId}/decision`)
+      .set(bearer(adminToken()))
+      .send({ decision: 'ai_approach', rationale: 'r' })
+      .expect(200);
     expect((await decide()).body.code).toBe('DECISION_ALREADY_MADE');
   });
 });

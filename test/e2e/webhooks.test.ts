@@ -71,7 +71,11 @@ async function startReceiver(reply: (n: number) => Reply): Promise<Receiver> {
   return receiver;
 }
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 15_000): Promise<T> {
+async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = 15_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
@@ -88,7 +92,8 @@ function standardHeaders(delivery: ReceivedRequest): Record<string, string> {
 }
 
 /** The library reads a secret as base64; a plain secret's key is its bytes. */
-const standardVerifier = (secret: string): Webhook => new Webhook(secret.startsWith('whsec_') ? secret : Buffer.from(secret).toString('base64'));
+const standardVerifier = (secret: string): Webhook =>
+  new Webhook(secret.startsWith('whsec_') ? secret : Buffer.from(secret).toString('base64'));
 
 function expectSigned(delivery: ReceivedRequest): void {
   expect(delivery.signature).toBe(`sha256=${createHmac('sha256', SECRET).update(delivery.raw).digest('hex')}`);
@@ -106,7 +111,10 @@ function idsInArrivalOrder(received: ReceivedRequest[], reviewId: string): strin
   return ids.filter((id, index) => id !== ids[index - 1]);
 }
 
-async function outboxOf(sql: pg.Pool, reviewId: string): Promise<{ id: string; type: string; attempts: number; lastError: string | null; delivered: boolean }[]> {
+async function outboxOf(
+  sql: pg.Pool,
+  reviewId: string,
+): Promise<{ id: string; type: string; attempts: number; lastError: string | null; delivered: boolean }[]> {
   const { rows } = await sql.query(
     `SELECT id::text, type, attempts, last_error AS "lastError", delivered_at IS NOT NULL AS delivered
      FROM webhook_events WHERE review_id = $1 ORDER BY occurred_at, id`,
@@ -141,14 +149,24 @@ describe('webhook delivery', () => {
     const mine = bearer(engineerToken(first.id));
     expect((await t.http.post(`/api/v1/reviews/${review.id}/start`).set(mine)).status).toBe(200);
     expect((await t.http.post(`/api/v1/reviews/${review.id}/submit`).set(mine).send({ approach: 'Fail over' })).status).toBe(200);
-    const decision = await t.http.post(`/api/v1/incidents/${decidedIncident.id}/decision`).set(admin).send({ decision: 'engineer_approach', rationale: 'Safer' });
+    const decision = await t.http
+      .post(`/api/v1/incidents/${decidedIncident.id}/decision`)
+      .set(admin)
+      .send({ decision: 'engineer_approach', rationale: 'Safer' });
     expect(decision.status).toBe(200);
     const old = (await t.http.post('/api/v1/reviews').set(admin).send({ incidentId: reassignedIncident.id, engineerId: first.id })).body;
-    const reassigned = await t.http.post(`/api/v1/reviews/${old.id}/reassign`).set(admin).send({ engineerId: second.id, reason: 'Rebalance' });
+    const reassigned = await t.http
+      .post(`/api/v1/reviews/${old.id}/reassign`)
+      .set(admin)
+      .send({ engineerId: second.id, reason: 'Rebalance' });
     expect(reassigned.status).toBe(201);
     const replacement = reassigned.body;
 
-    await waitFor('all 7 events delivered', async () => (await undelivered(t.sql)) === 0 && receiver.received.filter((d) => d.reply === 200).length >= 7, 30_000);
+    await waitFor(
+      'all 7 events delivered',
+      async () => (await undelivered(t.sql)) === 0 && receiver.received.filter((d) => d.reply === 200).length >= 7,
+      30_000,
+    );
 
     for (const delivery of receiver.received) expectSigned(delivery);
     const delivered = receiver.received.filter((delivery) => delivery.reply === 200);
@@ -180,7 +198,11 @@ describe('webhook delivery', () => {
     expect(Object.keys(decided.body).sort()).toEqual(['data', 'id', 'occurredAt', 'type']);
     expect(decided.body.occurredAt).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
     expect(decided.body.data).toEqual(decision.body);
-    expect(delivered.find((d) => d.body.type === 'review.reassigned')!.body.data).toMatchObject({ id: old.id, status: 'cancelled', cancellationReason: 'Rebalance' });
+    expect(delivered.find((d) => d.body.type === 'review.reassigned')!.body.data).toMatchObject({
+      id: old.id,
+      status: 'cancelled',
+      cancellationReason: 'Rebalance',
+    });
     expect(delivered.find((d) => d.body.data.id === replacement.id)!.body.data).toEqual(replacement);
 
     // Delivery state is recorded per event and counted in the metrics.
@@ -197,7 +219,7 @@ describe('webhook delivery', () => {
     expect(metrics).toContain('webhook_deliveries_total{outcome="failed"} 2');
   });
 
-  it('signs for the Standard Webhooks libraries with a whsec_ secret and each attempt\'s own timestamp; a replay after the tolerance is refused', async () => {
+  it("signs for the Standard Webhooks libraries with a whsec_ secret and each attempt's own timestamp; a replay after the tolerance is refused", async () => {
     const secret = `whsec_${Buffer.from('a Standard Webhooks key of 32 bytes').toString('base64')}`;
     const receiver = await startReceiver((n) => (n === 0 ? 503 : 204));
     cleanups.push(() => receiver.close());
@@ -217,7 +239,9 @@ describe('webhook delivery', () => {
     const verifier = standardVerifier(secret);
     expect(verifier.verify(delivery!.raw, standardHeaders(delivery!))).toMatchObject({ type: 'review.assigned' });
     // The key is the decoded base64, not the text after the prefix.
-    expect(() => standardVerifier(Buffer.from(secret).toString('base64')).verify(delivery!.raw, standardHeaders(delivery!))).toThrow(/signature/);
+    expect(() => standardVerifier(Buffer.from(secret).toString('base64')).verify(delivery!.raw, standardHeaders(delivery!))).toThrow(
+      /signature/,
+    );
     const tampered = Buffer.from(delivery!.raw.toString('utf8').replace('review.assigned', 'review.cancelled'));
     expect(() => verifier.verify(tampered, standardHeaders(delivery!))).toThrow(/signature/);
     // The same captured request, replayed ten minutes later.
@@ -253,7 +277,14 @@ describe('webhook delivery', () => {
     expect(page.status).toBe(200);
     expect(page.body).toMatchObject({ total: 2, page: 1, pageSize: 20, totalPages: 1 });
     const [head, waiting] = page.body.items;
-    expect(head).toMatchObject({ id: assigned.id, type: 'review.assigned', reviewId: review.id, status: 'failed', lastError: 'HTTP 503', deliveredAt: null });
+    expect(head).toMatchObject({
+      id: assigned.id,
+      type: 'review.assigned',
+      reviewId: review.id,
+      status: 'failed',
+      lastError: 'HTTP 503',
+      deliveredAt: null,
+    });
     expect(Date.parse(head.lastAttemptAt)).toBeGreaterThan(Date.parse(head.occurredAt) - 1);
     expect(Date.parse(head.nextAttemptAt)).toBeGreaterThan(Date.parse(head.occurredAt));
     expect(waiting).toEqual({
@@ -381,8 +412,11 @@ describe('webhook delivery', () => {
     expect(assigned.status).toBe(201);
     expect((await outboxOf(sql, assigned.body.id)).map((event) => event.type)).toEqual(['review.assigned']);
     // Until graphile-worker's migrations have run, its view is missing or incomplete.
-    const jobs = await waitFor('the review\'s delivery job', () =>
-      sql.query('SELECT key FROM graphile_worker.jobs').then(({ rows }) => rows.length > 0 && rows, () => undefined),
+    const jobs = await waitFor("the review's delivery job", () =>
+      sql.query('SELECT key FROM graphile_worker.jobs').then(
+        ({ rows }) => rows.length > 0 && rows,
+        () => undefined,
+      ),
     );
     expect(jobs).toEqual([{ key: `webhooks:review:${assigned.body.id}` }]);
     const { rows: unqueued } = await sql.query('SELECT count(*)::int AS n FROM webhook_events WHERE NOT queued');
@@ -423,7 +457,10 @@ describe('webhook delivery', () => {
     // A replica without delivery records events (and their jobs) but sends nothing.
     const recorder = await startAppOn(databaseName, sql, { ...env, WEBHOOK_DELIVERY_ENABLED: 'false' });
     cleanups.push(() => recorder.close());
-    const submitted = await recorder.http.post(`/api/v1/reviews/${review.id}/submit`).set(bearer(engineerToken(engineer.id))).send({ approach: 'Roll back' });
+    const submitted = await recorder.http
+      .post(`/api/v1/reviews/${review.id}/submit`)
+      .set(bearer(engineerToken(engineer.id)))
+      .send({ approach: 'Roll back' });
     expect(submitted.status).toBe(200);
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(receiver.received).toHaveLength(1);

@@ -39,7 +39,8 @@ async function mismatches(sql: pg.Pool, sets: readonly AnyColumnSet[]): Promise<
       if (type !== declared.pgType) problems.push(`${name}: declared ${declared.pgType}, the database has ${type}`);
       // A nullable field over a NOT NULL column is safe (outer joins); the reverse is not, except for
       // arrays, which Prisma declares nullable and never writes NULL to.
-      if (!actual.notNull && !declared.allowsNull && !actual.type.endsWith('[]')) problems.push(`${name}: declared NOT NULL, the database allows NULL`);
+      if (!actual.notNull && !declared.allowsNull && !actual.type.endsWith('[]'))
+        problems.push(`${name}: declared NOT NULL, the database allows NULL`);
     }
     // The select list itself (computed fields included) must run.
     try {
@@ -70,7 +71,17 @@ describe('column sets against the schema', () => {
   it('cover the tables the repositories read with raw queries', () => {
     const tables = new Set(declared.map((set) => set.table));
     expect([...tables].sort()).toEqual(
-      expect.arrayContaining(['audit_entries', 'audit_seals', 'engineers', 'idempotency_records', 'incidents', 'review_events', 'review_votes', 'reviews', 'webhook_events']),
+      expect.arrayContaining([
+        'audit_entries',
+        'audit_seals',
+        'engineers',
+        'idempotency_records',
+        'incidents',
+        'review_events',
+        'review_votes',
+        'reviews',
+        'webhook_events',
+      ]),
     );
   });
 

@@ -59,10 +59,10 @@ describe('database invariants', () => {
     expect(up).toMatchObject({ code: '23514', constraint: 'engineers_review_count_within_capacity' });
     const down = await refusal('UPDATE engineers SET max_concurrent_reviews = 1 WHERE id = $1', [id]);
     expect(down).toMatchObject({ code: '23514', constraint: 'engineers_review_count_within_capacity' });
-    const created = await refusal(`INSERT INTO engineers (id, name, email, max_concurrent_reviews, current_review_count) VALUES ($1, 'x', $2, 1, 2)`, [
-      randomUUID(),
-      `over-${randomUUID()}@example.com`,
-    ]);
+    const created = await refusal(
+      `INSERT INTO engineers (id, name, email, max_concurrent_reviews, current_review_count) VALUES ($1, 'x', $2, 1, 2)`,
+      [randomUUID(), `over-${randomUUID()}@example.com`],
+    );
     expect(created).toMatchObject({ code: '23514', constraint: 'engineers_review_count_within_capacity' });
   });
 
@@ -92,7 +92,10 @@ describe('database invariants', () => {
       expect(error).toMatchObject({ code: '23505', constraint: 'reviews_one_open_per_incident' });
     }
     await insertReview(incidentId, second, 'cancelled');
-    const reopened = await refusal(`UPDATE reviews SET status = 'in_progress' WHERE incident_id = $1 AND engineer_id = $2`, [incidentId, second]);
+    const reopened = await refusal(`UPDATE reviews SET status = 'in_progress' WHERE incident_id = $1 AND engineer_id = $2`, [
+      incidentId,
+      second,
+    ]);
     expect(reopened).toMatchObject({ code: '23505', constraint: 'reviews_one_open_per_incident' });
   });
 

@@ -37,13 +37,16 @@ describe('integrity errors roll the use case back', () => {
     const before = await state(reviewId, engineerId);
     expect(before).toEqual({ status: 'assigned', cancelled_at: null, open: true, count: 0, audited: 0 });
 
-    const failure = await t.app.get(ReviewCancellationService).cancel(admin, reviewId, 'No longer needed').catch((error: unknown) => error);
+    const failure = await t.app
+      .get(ReviewCancellationService)
+      .cancel(admin, reviewId, 'No longer needed')
+      .catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(Error);
     expect(String((failure as Error).message)).toContain('engineers_review_count_non_negative');
     expect(await state(reviewId, engineerId)).toEqual(before);
   });
 
-  it("an open review whose engineer row is gone fails the cancel with IntegrityError and changes nothing", async () => {
+  it('an open review whose engineer row is gone fails the cancel with IntegrityError and changes nothing', async () => {
     const engineerId = await rows.engineer();
     const reviewId = await rows.review(await rows.incident(), engineerId, 'in_progress');
     // Only with the foreign keys' triggers off (replica mode) can the row go; the service must not trust it is there.
@@ -58,7 +61,10 @@ describe('integrity errors roll the use case back', () => {
     const before = await state(reviewId, engineerId);
     expect(before).toEqual({ status: 'in_progress', cancelled_at: null, open: true, count: null, audited: 0 });
 
-    const failure = await t.app.get(ReviewCancellationService).cancel(admin, reviewId, 'No longer needed').catch((error: unknown) => error);
+    const failure = await t.app
+      .get(ReviewCancellationService)
+      .cancel(admin, reviewId, 'No longer needed')
+      .catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(IntegrityError);
     expect(await state(reviewId, engineerId)).toEqual(before);
   });

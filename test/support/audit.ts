@@ -9,8 +9,9 @@ export interface AuditRow {
 
 /** The audit entries of one entity, oldest first, straight from the table. */
 export async function auditOf(t: TestApp, entityId: string): Promise<AuditRow[]> {
-  const { rows } = await t.sql.query<AuditRow>('SELECT action::text, actor_sub, before, after FROM audit_entries WHERE entity_id = $1 ORDER BY seq', [
-    entityId,
-  ]);
+  const { rows } = await t.sql.query<AuditRow>(
+    'SELECT action::text, actor_sub, before, after FROM audit_entries WHERE entity_id = $1 ORDER BY seq',
+    [entityId],
+  );
   return rows;
 }

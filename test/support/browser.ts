@@ -54,14 +54,21 @@ export async function openConsole(
   const expected = new Set<number>(expectedFailures);
   await page.addInitScript(() => {
     const browser = globalThis as unknown as BrowserGlobals;
-    browser.document.addEventListener('securitypolicyviolation', (event) => browser.console.error(`CSP violation: ${event.violatedDirective} ${event.blockedURI}`));
+    browser.document.addEventListener('securitypolicyviolation', (event) =>
+      browser.console.error(`CSP violation: ${event.violatedDirective} ${event.blockedURI}`),
+    );
   });
   page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`));
   page.on('console', (message) => {
     if (message.type() !== 'error' && message.type() !== 'warning') return;
     const url = message.location().url;
     const status = /status of (\d{3})/.exec(message.text());
-    if (status && (expected.has(Number(status[1])) || ((status[1] === '404' || status[1] === '405') && OPTIONAL_ENDPOINTS.some((pattern) => pattern.test(url))))) return;
+    if (
+      status &&
+      (expected.has(Number(status[1])) ||
+        ((status[1] === '404' || status[1] === '405') && OPTIONAL_ENDPOINTS.some((pattern) => pattern.test(url))))
+    )
+      return;
     problems.push(`console ${message.type()}: ${message.text()} (${url})`);
   });
   await page.goto(`/console/#token=${token}`);

@@ -1,7 +1,22 @@
 import type { Type } from '@nestjs/common';
 import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants.js';
 import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum.js';
-import { getMetadataStorage, IS_BOOLEAN, IS_EMAIL, IS_ENUM, IS_IN, IS_INT, IS_ISO8601, IS_LENGTH, IS_NUMBER, IS_STRING, IS_UUID, MAX, MAX_LENGTH, MIN } from 'class-validator';
+import {
+  getMetadataStorage,
+  IS_BOOLEAN,
+  IS_EMAIL,
+  IS_ENUM,
+  IS_IN,
+  IS_INT,
+  IS_ISO8601,
+  IS_LENGTH,
+  IS_NUMBER,
+  IS_STRING,
+  IS_UUID,
+  MAX,
+  MAX_LENGTH,
+  MIN,
+} from 'class-validator';
 import fc from 'fast-check';
 
 import { REQUIRED_PERMISSIONS, ROLE_PERMISSIONS } from '@app/auth';
@@ -80,13 +95,19 @@ function validArbitrary(dto: Type, field: string, constraints: Constraint[], ids
     if (named.has(IS_EMAIL)) return fc.tuple(alphanumeric(1, 12), fc.nat()).map(([local, n]) => `${local}.${n}@example.com`);
     if (named.has(IS_TAG_LIST)) return fc.uniqueArray(tag, { maxLength: 5 });
     if (named.has(IS_BOOLEAN)) return fc.boolean();
-    if (named.has(IS_ISO8601)) return fc.date({ min: new Date('2020-01-01'), max: new Date('2030-01-01'), noInvalidDate: true }).map((date) => date.toISOString());
-    if (named.has(IS_INT)) return fc.integer({ min: (arg(MIN) as number | undefined) ?? 0, max: (arg(MAX) as number | undefined) ?? 1_000 });
-    if (named.has(IS_NUMBER)) return fc.double({ min: (arg(MIN) as number | undefined) ?? 0, max: (arg(MAX) as number | undefined) ?? 1_000, noNaN: true });
+    if (named.has(IS_ISO8601))
+      return fc.date({ min: new Date('2020-01-01'), max: new Date('2030-01-01'), noInvalidDate: true }).map((date) => date.toISOString());
+    if (named.has(IS_INT))
+      return fc.integer({ min: (arg(MIN) as number | undefined) ?? 0, max: (arg(MAX) as number | undefined) ?? 1_000 });
+    if (named.has(IS_NUMBER))
+      return fc.double({ min: (arg(MIN) as number | undefined) ?? 0, max: (arg(MAX) as number | undefined) ?? 1_000, noNaN: true });
     if (named.has(IS_STRING)) {
       const min = Math.max(1, (arg(IS_LENGTH) as number | undefined) ?? 1);
       const max = (arg(IS_LENGTH, 1) as number | undefined) ?? (arg(MAX_LENGTH) as number | undefined) ?? 200;
-      return fc.oneof({ weight: 5, arbitrary: alphanumeric(min, Math.min(max, 40)) }, { weight: 1, arbitrary: fc.constant('x'.repeat(max)) });
+      return fc.oneof(
+        { weight: 5, arbitrary: alphanumeric(min, Math.min(max, 40)) },
+        { weight: 1, arbitrary: fc.constant('x'.repeat(max)) },
+      );
     }
     throw new Error(`${dto.name}.${field}: no generator for constraints ${constraints.map((constraint) => constraint.name).join(', ')}`);
   })();
@@ -96,7 +117,8 @@ function validArbitrary(dto: Type, field: string, constraints: Constraint[], ids
 export function fieldSpecs(dto: Type, ids: string[]): FieldSpec[] {
   return [...constraintsOf(dto)].map(([name, { constraints, conditional }]) => {
     const names = new Set(constraints.map((constraint) => constraint.name));
-    const arg = (constraint: string, index = 0) => constraints.find((candidate) => candidate.name === constraint)?.args[index] as number | undefined;
+    const arg = (constraint: string, index = 0) =>
+      constraints.find((candidate) => candidate.name === constraint)?.args[index] as number | undefined;
     return {
       name,
       required: conditional === undefined,

@@ -34,7 +34,12 @@ export async function createIncident(t: TestApp, body: IncidentBody = {}): Promi
 }
 
 /** A review of the incident assigned to the engineer by an admin (POST /reviews). */
-export async function assignReview(t: TestApp, incidentId: string, engineerId: string, priority: Review['priority'] = 'normal'): Promise<Review> {
+export async function assignReview(
+  t: TestApp,
+  incidentId: string,
+  engineerId: string,
+  priority: Review['priority'] = 'normal',
+): Promise<Review> {
   const res = await t.http.post('/api/v1/reviews').set(bearer(adminToken())).send({ incidentId, engineerId, priority });
   if (res.status !== 201) throw new Error(`assignReview: ${res.status} ${JSON.stringify(res.body)}`);
   return res.body as Review;
@@ -45,10 +50,17 @@ export async function reviewIn(t: TestApp, status: Review['status'], engineer?: 
   const owner = engineer ?? (await createEngineer(t));
   const review = await assignReview(t, (await createIncident(t)).id, owner.id);
   const steps: { reach: Review['status'][]; send: () => Promise<{ status: number; body: unknown }> }[] = [
-    { reach: ['in_progress', 'submitted', 'accepted', 'rejected'], send: () => t.http.post(`/api/v1/reviews/${review.id}/start`).set(bearer(engineerToken(owner.id))) },
+    {
+      reach: ['in_progress', 'submitted', 'accepted', 'rejected'],
+      send: () => t.http.post(`/api/v1/reviews/${review.id}/start`).set(bearer(engineerToken(owner.id))),
+    },
     {
       reach: ['submitted', 'accepted', 'rejected'],
-      send: () => t.http.post(`/api/v1/reviews/${review.id}/submit`).set(bearer(engineerToken(owner.id))).send({ approach: 'Fail over to the replica' }),
+      send: () =>
+        t.http
+          .post(`/api/v1/reviews/${review.id}/submit`)
+          .set(bearer(engineerToken(owner.id)))
+          .send({ approach: 'Fail over to the replica' }),
     },
     {
       reach: ['accepted', 'rejected'],
@@ -58,7 +70,10 @@ export async function reviewIn(t: TestApp, status: Review['status'], engineer?: 
           .set(bearer(adminToken()))
           .send({ decision: status === 'accepted' ? 'engineer_approach' : 'ai_approach', rationale: 'Safer' }),
     },
-    { reach: ['cancelled'], send: () => t.http.post(`/api/v1/reviews/${review.id}/cancel`).set(bearer(adminToken())).send({ reason: 'Not needed' }) },
+    {
+      reach: ['cancelled'],
+      send: () => t.http.post(`/api/v1/reviews/${review.id}/cancel`).set(bearer(adminToken())).send({ reason: 'Not needed' }),
+    },
   ];
   let current: Review = review;
   for (const step of steps.filter((candidate) => candidate.reach.includes(status))) {

@@ -5,9 +5,15 @@ import { WORKLOAD_DRIFT_SQL } from '@app/reviews';
 /** The database-level truths every test run must leave intact; returns the violations found. */
 export async function invariantViolations(sql: pg.Pool): Promise<string[]> {
   const checks: [string, string][] = [
-    ['engineer over capacity or negative', 'SELECT id FROM engineers WHERE current_review_count > max_concurrent_reviews OR current_review_count < 0'],
+    [
+      'engineer over capacity or negative',
+      'SELECT id FROM engineers WHERE current_review_count > max_concurrent_reviews OR current_review_count < 0',
+    ],
     ['counter differs from open reviews', `SELECT 1 FROM (${WORKLOAD_DRIFT_SQL}) w WHERE w.counter <> w.actual`],
-    ['two open reviews on one incident', `SELECT incident_id FROM reviews WHERE status IN ('assigned','in_progress','submitted') GROUP BY incident_id HAVING count(*) > 1`],
+    [
+      'two open reviews on one incident',
+      `SELECT incident_id FROM reviews WHERE status IN ('assigned','in_progress','submitted') GROUP BY incident_id HAVING count(*) > 1`,
+    ],
     [
       'incident open_review_id out of step',
       `SELECT i.id FROM incidents i LEFT JOIN reviews r ON r.incident_id = i.id AND r.status IN ('assigned','in_progress','submitted')

@@ -43,7 +43,11 @@ export async function startOidcProvider(claims: { sub: string; roles: string[] }
     }
     if (path === '/authorize') {
       const redirectUri = url.searchParams.get('redirect_uri') ?? '';
-      if (url.searchParams.get('client_id') !== clientId || url.searchParams.get('code_challenge_method') !== 'S256' || !url.searchParams.get('code_challenge')) {
+      if (
+        url.searchParams.get('client_id') !== clientId ||
+        url.searchParams.get('code_challenge_method') !== 'S256' ||
+        !url.searchParams.get('code_challenge')
+      ) {
         return void res.writeHead(400).end('PKCE with S256 and the known client id required');
       }
       const code = randomUUID();
@@ -61,13 +65,20 @@ export async function startOidcProvider(claims: { sub: string; roles: string[] }
         const grant = codes.get(form.get('code') ?? '');
         codes.delete(form.get('code') ?? '');
         const verifier = form.get('code_verifier') ?? '';
-        if (!grant || grant.redirectUri !== form.get('redirect_uri') || createHash('sha256').update(verifier).digest('base64url') !== grant.challenge) {
+        if (
+          !grant ||
+          grant.redirectUri !== form.get('redirect_uri') ||
+          createHash('sha256').update(verifier).digest('base64url') !== grant.challenge
+        ) {
           res.writeHead(400, { 'Content-Type': 'application/json' });
           return void res.end(JSON.stringify({ error: 'invalid_grant' }));
         }
         provider.verifiedExchanges += 1;
         const accessToken = jwt.sign(claims, TEST_JWT_SECRET, { algorithm: 'HS256', expiresIn: '1h' });
-        const idToken = jwt.sign({ sub: claims.sub, aud: clientId, iss: provider.issuer }, TEST_JWT_SECRET, { algorithm: 'HS256', expiresIn: '1h' });
+        const idToken = jwt.sign({ sub: claims.sub, aud: clientId, iss: provider.issuer }, TEST_JWT_SECRET, {
+          algorithm: 'HS256',
+          expiresIn: '1h',
+        });
         res.setHeader('Content-Type', 'application/json');
         res.end(JSON.stringify({ access_token: accessToken, id_token: idToken, token_type: 'Bearer', expires_in: 3600 }));
       });

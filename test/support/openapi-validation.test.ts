@@ -19,7 +19,9 @@ const document = {
             description: 'missing',
             headers: { 'X-Request-Id': { $ref: '#/components/headers/X-Request-Id' } },
             content: {
-              'application/problem+json': { schema: { allOf: [{ $ref: '#/components/schemas/Problem' }, { properties: { code: { enum: ['NOT_FOUND'] } } }] } },
+              'application/problem+json': {
+                schema: { allOf: [{ $ref: '#/components/schemas/Problem' }, { properties: { code: { enum: ['NOT_FOUND'] } } }] },
+              },
             },
           },
         },
@@ -29,7 +31,11 @@ const document = {
   },
   components: {
     schemas: {
-      Thing: { type: 'object', required: ['id', 'at'], properties: { id: { type: 'string', format: 'uuid' }, at: { type: 'string', format: 'date-time', nullable: true } } },
+      Thing: {
+        type: 'object',
+        required: ['id', 'at'],
+        properties: { id: { type: 'string', format: 'uuid' }, at: { type: 'string', format: 'date-time', nullable: true } },
+      },
       Problem: { type: 'object', required: ['status', 'code'], properties: { status: { type: 'integer' }, code: { type: 'string' } } },
     },
     headers: { 'X-Request-Id': { required: true, schema: { type: 'string' } } },
@@ -42,7 +48,8 @@ const json = (body: unknown, type = 'application/json'): Pick<Exchange, 'headers
   headers: { 'content-type': `${type}; charset=utf-8`, 'x-request-id': 'r' },
   body: Buffer.from(JSON.stringify(body)),
 });
-const get = (url: string, status: number, rest: Pick<Exchange, 'headers' | 'body'>): string[] => validator.check({ method: 'GET', url, status, ...rest });
+const get = (url: string, status: number, rest: Pick<Exchange, 'headers' | 'body'>): string[] =>
+  validator.check({ method: 'GET', url, status, ...rest });
 
 describe('OpenApiResponseValidator', () => {
   it('accepts a documented response: path template, status, content type, body and headers', () => {
@@ -53,14 +60,22 @@ describe('OpenApiResponseValidator', () => {
 
   it('reports undocumented statuses, content types, codes, fields and missing headers', () => {
     expect(get(`/things/${id}`, 409, json({}))).toEqual([expect.stringContaining('status not documented')]);
-    expect(get(`/things/${id}`, 200, json({ id, at: null }, 'text/plain'))).toEqual([expect.stringContaining('content type "text/plain" not documented')]);
-    expect(get(`/things/${id}`, 404, json({ status: 404, code: 'GONE' }, 'application/problem+json'))).toEqual([expect.stringContaining('allowed values')]);
+    expect(get(`/things/${id}`, 200, json({ id, at: null }, 'text/plain'))).toEqual([
+      expect.stringContaining('content type "text/plain" not documented'),
+    ]);
+    expect(get(`/things/${id}`, 404, json({ status: 404, code: 'GONE' }, 'application/problem+json'))).toEqual([
+      expect.stringContaining('allowed values'),
+    ]);
     expect(get(`/things/${id}`, 200, json({ id, at: 'yesterday' }))).toEqual([expect.stringContaining('must match format "date-time"')]);
-    expect(get(`/things/${id}`, 200, json({ id, at: null, extra: 1 }))).toEqual([expect.stringContaining('must NOT have additional properties')]);
+    expect(get(`/things/${id}`, 200, json({ id, at: null, extra: 1 }))).toEqual([
+      expect.stringContaining('must NOT have additional properties'),
+    ]);
     expect(get(`/things/${id}`, 200, { ...json({ id, at: null }), headers: { 'content-type': 'application/json' } })).toEqual([
       expect.stringContaining('header x-request-id is required but missing'),
     ]);
-    expect(get('/things/mine', 204, { headers: { 'retry-after': '1' }, body: Buffer.alloc(0) })).toEqual([expect.stringContaining('retry-after is sent but not documented')]);
+    expect(get('/things/mine', 204, { headers: { 'retry-after': '1' }, body: Buffer.alloc(0) })).toEqual([
+      expect.stringContaining('retry-after is sent but not documented'),
+    ]);
   });
 
   it('expects the router to answer paths and methods the document does not have', () => {

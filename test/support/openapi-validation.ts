@@ -7,7 +7,9 @@ import { Ajv, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 
 /** ajv-formats is CommonJS: its plugin is the default export's `default` once imported as ESM. */
-const addFormats = ((addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ?? addFormatsModule) as unknown as (ajv: Ajv) => Ajv;
+const addFormats = ((addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ?? addFormatsModule) as unknown as (
+  ajv: Ajv,
+) => Ajv;
 
 export interface Exchange {
   method: string;
@@ -66,7 +68,11 @@ export class OpenApiResponseValidator {
     const routerMiss = (code: string): ResponseObject => ({
       description: 'Answered by the router',
       headers: { 'X-Request-Id': { $ref: 'openapi#/components/headers/X-Request-Id' } },
-      content: { 'application/problem+json': { schema: { allOf: [{ $ref: 'openapi#/components/schemas/Problem' }, { properties: { code: { enum: [code] } } }] } } },
+      content: {
+        'application/problem+json': {
+          schema: { allOf: [{ $ref: 'openapi#/components/schemas/Problem' }, { properties: { code: { enum: [code] } } }] },
+        },
+      },
     });
     this.routerMisses = { 404: routerMiss('NOT_FOUND'), 405: routerMiss('METHOD_NOT_ALLOWED') };
     const staticSegments = (template: string): number => template.split('/').filter((segment) => !segment.startsWith('{')).length;
@@ -94,7 +100,9 @@ export class OpenApiResponseValidator {
     if (!operation) return this.checkRouterMiss(exchange, onPath.length > 0).map((problem) => `${where}: ${problem}`);
     const declared = operation.responses[String(exchange.status)] ?? operation.responses.default;
     if (!declared) return [`${where}: status not documented for ${operation.method} ${operation.template}`];
-    return this.checkResponse(exchange, this.resolve<ResponseObject>(declared)).map((problem) => `${where} (${operation.method} ${operation.template}): ${problem}`);
+    return this.checkResponse(exchange, this.resolve<ResponseObject>(declared)).map(
+      (problem) => `${where} (${operation.method} ${operation.template}): ${problem}`,
+    );
   }
 
   /** An unknown path is 404 NOT_FOUND and a known path with another method 405 METHOD_NOT_ALLOWED, both as problem+json. */
@@ -110,7 +118,9 @@ export class OpenApiResponseValidator {
 
   private checkHeaders(headers: OutgoingHttpHeaders, response: ResponseObject): string[] {
     const problems: string[] = [];
-    const documented = Object.entries(response.headers ?? {}).map(([name, header]) => [name.toLowerCase(), this.resolve(header) as { required?: boolean; schema?: SchemaObject }] as const);
+    const documented = Object.entries(response.headers ?? {}).map(
+      ([name, header]) => [name.toLowerCase(), this.resolve(header) as { required?: boolean; schema?: SchemaObject }] as const,
+    );
     for (const [name, header] of documented) {
       const raw = headers[name];
       if (raw === undefined) {
@@ -122,13 +132,17 @@ export class OpenApiResponseValidator {
       if (!validate(value)) problems.push(`header ${name}: ${this.ajv.errorsText(validate.errors)}`);
     }
     const names = new Set(documented.map(([name]) => name));
-    for (const own of OWN_HEADERS) if (headers[own] !== undefined && !names.has(own)) problems.push(`header ${own} is sent but not documented`);
+    for (const own of OWN_HEADERS)
+      if (headers[own] !== undefined && !names.has(own)) problems.push(`header ${own} is sent but not documented`);
     return problems;
   }
 
   private checkBody(exchange: Exchange, response: ResponseObject): string[] {
     const content = response.content ?? {};
-    const mediaType = String(exchange.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    const mediaType = String(exchange.headers['content-type'] ?? '')
+      .split(';')[0]!
+      .trim()
+      .toLowerCase();
     // An NDJSON stream of no items is empty, and so is an event stream closed before its first event.
     if (exchange.body.length === 0 && mediaType !== 'application/x-ndjson' && mediaType !== 'text/event-stream') {
       return Object.keys(content).length === 0 || exchange.method === 'HEAD' ? [] : ['empty body, but the document describes content'];
@@ -140,7 +154,11 @@ export class OpenApiResponseValidator {
     let values: unknown[];
     try {
       if (JSON_TYPES.has(mediaType)) values = [JSON.parse(text)];
-      else if (mediaType === 'application/x-ndjson') values = text.split('\n').filter(Boolean).map((line) => JSON.parse(line) as unknown);
+      else if (mediaType === 'application/x-ndjson')
+        values = text
+          .split('\n')
+          .filter(Boolean)
+          .map((line) => JSON.parse(line) as unknown);
       else values = [text];
     } catch (error) {
       return [`body is not ${mediaType}: ${(error as Error).message}`];
@@ -167,7 +185,10 @@ export class OpenApiResponseValidator {
     return pointer
       .split('/')
       .filter(Boolean)
-      .reduce<unknown>((node, segment) => (node as Record<string, unknown>)[segment.replaceAll('~1', '/').replaceAll('~0', '~')], this.document) as T;
+      .reduce<unknown>(
+        (node, segment) => (node as Record<string, unknown>)[segment.replaceAll('~1', '/').replaceAll('~0', '~')],
+        this.document,
+      ) as T;
   }
 }
 
@@ -180,7 +201,9 @@ function record(req: IncomingMessage, res: ServerResponse): void {
   const chunks: Buffer[] = [];
   const keep = (chunk: unknown, encoding: unknown): void => {
     if (chunk === undefined || chunk === null || typeof chunk === 'function') return;
-    chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8'));
+    chunks.push(
+      Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8'),
+    );
   };
   const write = res.write.bind(res) as (...args: unknown[]) => boolean;
   const end = res.end.bind(res) as (...args: unknown[]) => ServerResponse;

@@ -24,7 +24,6 @@ export interface Pooler {
   stop(): Promise<void>;
 }
 
-
 async function waitForPort(port: number, child: ChildProcess, output: () => string): Promise<void> {
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline) {
@@ -75,7 +74,9 @@ export async function startPgbouncer(poolSize = 20): Promise<Pooler> {
   );
   for (const file of ['pgbouncer.ini', 'userlist.txt']) chmodSync(path.join(dir, file), 0o644);
   const asRoot = process.getuid?.() === 0;
-  const command = asRoot ? ['runuser', ['-u', 'postgres', '--', PGBOUNCER, path.join(dir, 'pgbouncer.ini')]] : [PGBOUNCER, [path.join(dir, 'pgbouncer.ini')]];
+  const command = asRoot
+    ? ['runuser', ['-u', 'postgres', '--', PGBOUNCER, path.join(dir, 'pgbouncer.ini')]]
+    : [PGBOUNCER, [path.join(dir, 'pgbouncer.ini')]];
   const child = spawn(command[0] as string, command[1] as string[], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -111,5 +112,5 @@ export async function startPgbouncer(poolSize = 20): Promise<Pooler> {
 
 /** Only for a failure message: what PgBouncer logged. */
 export function pgbouncerVersion(): string {
-  return PGBOUNCER ? execFileSync(PGBOUNCER, ['--version']).toString().split('\n')[0] ?? '' : '';
+  return PGBOUNCER ? (execFileSync(PGBOUNCER, ['--version']).toString().split('\n')[0] ?? '') : '';
 }

@@ -51,12 +51,18 @@ export class SqlFixtures {
   }
 
   async incident(): Promise<string> {
-    const { rows } = await this.sql.query<{ id: string }>(`INSERT INTO incidents (title, severity, ai_proposal) VALUES ('Fixture', 'low', 'Nothing') RETURNING id`);
+    const { rows } = await this.sql.query<{ id: string }>(
+      `INSERT INTO incidents (title, severity, ai_proposal) VALUES ('Fixture', 'low', 'Nothing') RETURNING id`,
+    );
     return rows[0]!.id;
   }
 
   /** A review as the service would write it; an open one is also the incident's open review and counted on the engineer. */
-  async review(incidentId: string, engineerId: string, status: 'assigned' | 'in_progress' | 'submitted' | 'accepted' | 'rejected' | 'cancelled'): Promise<string> {
+  async review(
+    incidentId: string,
+    engineerId: string,
+    status: 'assigned' | 'in_progress' | 'submitted' | 'accepted' | 'rejected' | 'cancelled',
+  ): Promise<string> {
     const { rows } = await this.sql.query<{ id: string }>(
       `INSERT INTO reviews (incident_id, engineer_id, status, expected_completion_at, assignment_strategy, assigned_by)
        VALUES ($1, $2, $3::review_status, now() + interval '1 hour', 'manual', 'test') RETURNING id`,

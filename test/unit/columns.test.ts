@@ -19,9 +19,16 @@ describe('a column set', () => {
   });
 
   it('records the PostgreSQL type and nullability the schema test compares', () => {
-    expect(set.fields.deletedAt).toMatchObject({ kind: 'column', column: 'deleted_at', pgType: 'timestamp(3) with time zone', allowsNull: true });
+    expect(set.fields.deletedAt).toMatchObject({
+      kind: 'column',
+      column: 'deleted_at',
+      pgType: 'timestamp(3) with time zone',
+      allowsNull: true,
+    });
     expect(set.fields.name).toMatchObject({ pgType: 'text', allowsNull: false });
-    expect(columns('incidents', 'i', { status: col.enum<'detected'>('status', 'incident_status') }).fields.status.pgType).toBe('enum:incident_status');
+    expect(columns('incidents', 'i', { status: col.enum<'detected'>('status', 'incident_status') }).fields.status.pgType).toBe(
+      'enum:incident_status',
+    );
   });
 });
 

@@ -36,12 +36,17 @@ describe('module graph', () => {
   it('is acyclic: a library imports only libraries listed before it', () => {
     const order = Object.keys(MODULE_GRAPH);
     for (const [module, dependencies] of Object.entries(MODULE_GRAPH)) {
-      for (const dependency of dependencies) expect(order.indexOf(dependency), `${module} → ${dependency}`).toBeLessThan(order.indexOf(module));
+      for (const dependency of dependencies)
+        expect(order.indexOf(dependency), `${module} → ${dependency}`).toBeLessThan(order.indexOf(module));
     }
   });
 
   it('keeps infrastructure libraries free of feature libraries', () => {
-    for (const module of INFRASTRUCTURE) expect(MODULE_GRAPH[module]!.filter((dependency) => !INFRASTRUCTURE.includes(dependency)), module).toEqual([]);
+    for (const module of INFRASTRUCTURE)
+      expect(
+        MODULE_GRAPH[module]!.filter((dependency) => !INFRASTRUCTURE.includes(dependency)),
+        module,
+      ).toEqual([]);
     expect(MODULE_GRAPH.common).toEqual([]);
   });
 
@@ -59,7 +64,9 @@ describe('module graph', () => {
   it('is the table docs/architecture.md shows', () => {
     const doc = readFileSync(path.join(root, 'docs', 'architecture.md'), 'utf8');
     const rows = [...doc.matchAll(/^\| `(\w+)` \| (.+) \|$/gm)].filter((row) => row[1]! in MODULE_GRAPH);
-    const documented = Object.fromEntries(rows.map(([, module, list]) => [module, list === 'nothing' ? [] : list!.split(', ').map((name) => name.replaceAll('`', ''))]));
+    const documented = Object.fromEntries(
+      rows.map(([, module, list]) => [module, list === 'nothing' ? [] : list!.split(', ').map((name) => name.replaceAll('`', ''))]),
+    );
     expect(documented).toEqual(MODULE_GRAPH);
   });
 });
@@ -83,9 +90,16 @@ describe('the module graph lint rule', () => {
       });
       const results = await eslint.lintFiles(Object.values(planted));
       const restricted = (file: string): string[] =>
-        results.find((result) => result.filePath === file)!.messages.filter((message) => message.ruleId === 'no-restricted-imports').map((message) => message.message);
-      expect(restricted(planted.upward)).toEqual([expect.stringMatching(/'@app\/reviews'.*Module graph \(module-graph\.config\.js\): libs\/engineers may import only/)]);
-      expect(restricted(planted.infrastructure)).toEqual([expect.stringMatching(/'@app\/engineers'.*libs\/config may import only @app\/common/)]);
+        results
+          .find((result) => result.filePath === file)!
+          .messages.filter((message) => message.ruleId === 'no-restricted-imports')
+          .map((message) => message.message);
+      expect(restricted(planted.upward)).toEqual([
+        expect.stringMatching(/'@app\/reviews'.*Module graph \(module-graph\.config\.js\): libs\/engineers may import only/),
+      ]);
+      expect(restricted(planted.infrastructure)).toEqual([
+        expect.stringMatching(/'@app\/engineers'.*libs\/config may import only @app\/common/),
+      ]);
       expect(restricted(planted.allowed)).toEqual([]);
     } finally {
       for (const file of Object.values(planted)) rmSync(file, { force: true });

@@ -41,7 +41,11 @@ export class AppModule {
           // The console routes in the fragment: only /console/ itself is its page.
           renderPath: '/',
           serveStaticOptions: {
-            setHeaders: (res, file) => res.setHeader('Cache-Control', file.includes(`${path.sep}assets${path.sep}`) ? 'public, max-age=31536000, immutable' : 'no-cache'),
+            setHeaders: (res, file) =>
+              res.setHeader(
+                'Cache-Control',
+                file.includes(`${path.sep}assets${path.sep}`) ? 'public, max-age=31536000, immutable' : 'no-cache',
+              ),
           },
         }),
       ],

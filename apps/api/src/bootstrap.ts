@@ -22,7 +22,9 @@ async function bootstrap(): Promise<void> {
   await app.listen(config.port, config.host);
   stopGracefullyOnSignals(app, config.shutdownDelaySeconds);
   const address = app.getHttpServer().address() as { port: number } | null;
-  console.info(JSON.stringify({ level: 'info', msg: `Engineer Review Service listening on ${config.host}:${address?.port ?? config.port}` }));
+  console.info(
+    JSON.stringify({ level: 'info', msg: `Engineer Review Service listening on ${config.host}:${address?.port ?? config.port}` }),
+  );
 }
 
 await bootstrap();

@@ -19,8 +19,11 @@ export function consoleRoot(root = process.cwd()): string {
  */
 export function serveConsoleConfig(app: INestApplication, config: AppConfig): void {
   const body = { issuer: config.oidc.issuer ?? null, clientId: config.oidc.clientId ?? null };
-  (app as NestExpressApplication).getHttpAdapter().getInstance().get(`${CONSOLE_PATH}/config.json`, (_req: Request, res: Response) => {
-    res.setHeader('Cache-Control', 'no-cache');
-    res.json(body);
-  });
+  (app as NestExpressApplication)
+    .getHttpAdapter()
+    .getInstance()
+    .get(`${CONSOLE_PATH}/config.json`, (_req: Request, res: Response) => {
+      res.setHeader('Cache-Control', 'no-cache');
+      res.json(body);
+    });
 }

@@ -29,7 +29,9 @@ describe('MIGRATE_ON_START', () => {
         clearTimeout(release);
       }
       expect(Date.now() - startedAt).toBeGreaterThanOrEqual(12_000);
-      expect(info.mock.calls.map(([line]) => JSON.parse(String(line)).msg)).toContain('Another process is applying migrations; waiting for it');
+      expect(info.mock.calls.map(([line]) => JSON.parse(String(line)).msg)).toContain(
+        'Another process is applying migrations; waiting for it',
+      );
       expect(await applyPendingMigrations(databaseUrl(name))).toEqual([]);
     } finally {
       info.mockRestore();

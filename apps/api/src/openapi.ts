@@ -30,8 +30,19 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     .setDescription(DESCRIPTION)
     .setVersion('1.0')
     .addServer('/', 'The server that serves this document')
-    .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'A JWT with `sub`, `roles` (admin, engineer, service) and `exp`' }, 'bearer')
-    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'METRICS_TOKEN, when the service has one (a JWT is refused)' }, 'metricsToken');
+    .addBearerAuth(
+      {
+        type: 'http',
+        scheme: 'bearer',
+        bearerFormat: 'JWT',
+        description: 'A JWT with `sub`, `roles` (admin, engineer, service) and `exp`',
+      },
+      'bearer',
+    )
+    .addBearerAuth(
+      { type: 'http', scheme: 'bearer', description: 'METRICS_TOKEN, when the service has one (a JWT is refused)' },
+      'metricsToken',
+    );
   for (const [name, description] of TAGS) builder.addTag(name, description);
   const document = SwaggerModule.createDocument(app, builder.build());
   return applyHttpConventions(document, app.get(RouteCatalog).list(), API_PREFIX);

@@ -32,7 +32,9 @@ async function sampler(): Promise<Sampler> {
   const configured = createSamplerFromEnv() ?? new ParentBasedSampler({ root: new AlwaysOnSampler() });
   return {
     shouldSample: (context: Context, traceId, name, ...rest) =>
-      name.startsWith('prisma:') && !trace.getSpan(context) ? { decision: SamplingDecision.NOT_RECORD } : configured.shouldSample(context, traceId, name, ...rest),
+      name.startsWith('prisma:') && !trace.getSpan(context)
+        ? { decision: SamplingDecision.NOT_RECORD }
+        : configured.shouldSample(context, traceId, name, ...rest),
     toString: () => `UntracedBackgroundPrisma{${configured.toString()}}`,
   };
 }
@@ -49,13 +51,14 @@ export async function startTracing(): Promise<void> {
   const { registerOptions, waitForAllMessagesAcknowledged } = createAddHookMessageChannel();
   register('import-in-the-middle/hook.mjs', import.meta.url, registerOptions);
 
-  const [{ NodeSDK }, { HttpInstrumentation }, { NestInstrumentation }, { PgInstrumentation }, { PrismaInstrumentation }] = await Promise.all([
-    import('@opentelemetry/sdk-node'),
-    import('@opentelemetry/instrumentation-http'),
-    import('@opentelemetry/instrumentation-nestjs-core'),
-    import('@opentelemetry/instrumentation-pg'),
-    import('@prisma/instrumentation'),
-  ]);
+  const [{ NodeSDK }, { HttpInstrumentation }, { NestInstrumentation }, { PgInstrumentation }, { PrismaInstrumentation }] =
+    await Promise.all([
+      import('@opentelemetry/sdk-node'),
+      import('@opentelemetry/instrumentation-http'),
+      import('@opentelemetry/instrumentation-nestjs-core'),
+      import('@opentelemetry/instrumentation-pg'),
+      import('@prisma/instrumentation'),
+    ]);
 
   const sdk = new NodeSDK({
     serviceName: process.env.OTEL_SERVICE_NAME?.trim() || DEFAULT_SERVICE_NAME,

@@ -17,7 +17,11 @@ export type DecisionValue = Schemas['DecisionDto']['decision'];
 export type CreateEngineer = Schemas['CreateEngineerDto'];
 export type UpdateEngineer = Schemas['UpdateEngineerDto'];
 export type AuditFilters = NonNullable<paths['/api/v1/audit']['get']['parameters']['query']>;
-export type DrainResult = { engineer: Engineer; reassigned: { fromReviewId: string; toReviewId: string; engineerId: string }[]; notReassigned: string[] };
+export type DrainResult = {
+  engineer: Engineer;
+  reassigned: { fromReviewId: string; toReviewId: string; engineerId: string }[];
+  notReassigned: string[];
+};
 
 export type AuditHead = Schemas['ChainHeadDto'];
 export type DecisionView = Schemas['DecisionView'];
@@ -109,17 +113,22 @@ export const api = {
   start: (id: string) => unwrap(client.POST('/api/v1/reviews/{id}/start', { params: { path: { id } } })),
   submit: (id: string, body: { approach: string; analysis: string | null; confidence: number | null }) =>
     unwrap(client.POST('/api/v1/reviews/{id}/submit', { params: { path: { id } }, body })),
-  cancel: (id: string, reason: string) => unwrap(client.POST('/api/v1/reviews/{id}/cancel', { params: { path: { id } }, body: { reason } })),
+  cancel: (id: string, reason: string) =>
+    unwrap(client.POST('/api/v1/reviews/{id}/cancel', { params: { path: { id } }, body: { reason } })),
   reassign: (id: string, engineerId: string, reason: string) =>
     unwrap(client.POST('/api/v1/reviews/{id}/reassign', { params: { path: { id } }, body: { engineerId, reason } })),
-  assign: (incidentId: string, engineerId: string, priority: Priority) => unwrap(client.POST('/api/v1/reviews', { body: { incidentId, engineerId, priority } })),
-  autoAssign: (incidentId: string, priority: Priority) => unwrap(client.POST('/api/v1/reviews/auto-assign', { body: { incidentId, priority } })),
+  assign: (incidentId: string, engineerId: string, priority: Priority) =>
+    unwrap(client.POST('/api/v1/reviews', { body: { incidentId, engineerId, priority } })),
+  autoAssign: (incidentId: string, priority: Priority) =>
+    unwrap(client.POST('/api/v1/reviews/auto-assign', { body: { incidentId, priority } })),
 
   incident: (id: string) => unwrap(client.GET('/api/v1/incidents/{id}', { params: { path: { id } } })) as Promise<IncidentWithReviews>,
   incidents: (status: Incident['status']) => unwrap(client.GET('/api/v1/incidents', { params: { query: { status, pageSize: 100 } } })),
   /** The decision, or with a quorum (DECISION_APPROVALS_<priority> > 1) a vote: then the decision's state while more are needed. */
   decide: async (incidentId: string, decision: DecisionValue, rationale: string): Promise<DecisionView | null> => {
-    const answer = await unwrap(client.POST('/api/v1/incidents/{id}/decision', { params: { path: { id: incidentId } }, body: { decision, rationale } }));
+    const answer = await unwrap(
+      client.POST('/api/v1/incidents/{id}/decision', { params: { path: { id: incidentId } }, body: { decision, rationale } }),
+    );
     return 'state' in answer ? answer : null;
   },
   decision: (incidentId: string) => unwrap(client.GET('/api/v1/incidents/{id}/decision', { params: { path: { id: incidentId } } })),
@@ -132,7 +141,9 @@ export const api = {
   deleteEngineer: (id: string) => unwrap(client.DELETE('/api/v1/engineers/{id}', { params: { path: { id } } })),
   // The OpenAPI document describes no body for this answer.
   drain: (id: string, status: 'on_leave' | 'offline', reason: string) =>
-    unwrap(client.POST('/api/v1/engineers/{id}/drain', { params: { path: { id } }, body: { status, reason } })).then((body) => body as unknown as DrainResult),
+    unwrap(client.POST('/api/v1/engineers/{id}/drain', { params: { path: { id } }, body: { status, reason } })).then(
+      (body) => body as unknown as DrainResult,
+    ),
 
   audit: (query: AuditFilters) => unwrap(client.GET('/api/v1/audit', { params: { query } })),
   verifyAudit: () => unwrap(client.GET('/api/v1/audit/verify')) as Promise<ChainVerification>,

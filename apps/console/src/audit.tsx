@@ -103,11 +103,19 @@ export function Audit() {
           label="Entity type"
           value={draft.entityType}
           onChange={set('entityType')}
-          options={[{ value: '', label: 'any' }, ...(['engineer', 'incident', 'review'] as const).map((value) => ({ value, label: value }))]}
+          options={[
+            { value: '', label: 'any' },
+            ...(['engineer', 'incident', 'review'] as const).map((value) => ({ value, label: value })),
+          ]}
         />
         <TextField label="Entity id" value={draft.entityId} onInput={set('entityId')} />
         <TextField label="Actor" value={draft.actorSub} onInput={set('actorSub')} />
-        <SelectField label="Action" value={draft.action} onChange={set('action')} options={[{ value: '', label: 'any' }, ...ACTIONS.map((value) => ({ value, label: value }))]} />
+        <SelectField
+          label="Action"
+          value={draft.action}
+          onChange={set('action')}
+          options={[{ value: '', label: 'any' }, ...ACTIONS.map((value) => ({ value, label: value }))]}
+        />
         <TextField label="From" value={draft.from} onInput={set('from')} type="datetime-local" />
         <TextField label="To" value={draft.to} onInput={set('to')} type="datetime-local" />
         <button type="submit">Apply filters</button>

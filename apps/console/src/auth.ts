@@ -25,7 +25,12 @@ function decodeClaims(token: string): Record<string, unknown> | null {
   const payload = token.split('.')[1];
   if (!payload) return null;
   try {
-    const json = atob(payload.replace(/-/g, '+').replace(/_/g, '/').padEnd(Math.ceil(payload.length / 4) * 4, '='));
+    const json = atob(
+      payload
+        .replace(/-/g, '+')
+        .replace(/_/g, '/')
+        .padEnd(Math.ceil(payload.length / 4) * 4, '='),
+    );
     const claims: unknown = JSON.parse(json);
     return claims && typeof claims === 'object' ? (claims as Record<string, unknown>) : null;
   } catch {
@@ -37,7 +42,12 @@ function sessionFor(token: string): Session | null {
   const claims = decodeClaims(token);
   if (!claims || typeof claims.sub !== 'string' || !Array.isArray(claims.roles) || typeof claims.exp !== 'number') return null;
   if (claims.exp * 1000 <= Date.now()) return null;
-  return { token, sub: claims.sub, roles: claims.roles.filter((role): role is Role => ['admin', 'engineer', 'service'].includes(role as string)), expiresAt: claims.exp * 1000 };
+  return {
+    token,
+    sub: claims.sub,
+    roles: claims.roles.filter((role): role is Role => ['admin', 'engineer', 'service'].includes(role as string)),
+    expiresAt: claims.exp * 1000,
+  };
 }
 
 let manager: UserManager | null = null;
@@ -109,7 +119,10 @@ export async function signIn(): Promise<SignIn> {
         sessionStorage.setItem(TOKEN_KEY, user.access_token);
         return { session };
       }
-      return { signIn: () => oidc.signinRedirect(), problem: 'The identity provider gave a token without the claims this service needs (sub, roles, exp).' };
+      return {
+        signIn: () => oidc.signinRedirect(),
+        problem: 'The identity provider gave a token without the claims this service needs (sub, roles, exp).',
+      };
     } catch (error) {
       history.replaceState(null, '', `${location.pathname}#/`);
       return { signIn: () => oidc.signinRedirect(), problem: `Sign-in failed: ${error instanceof Error ? error.message : String(error)}` };

@@ -106,7 +106,12 @@ export function Board() {
                     <span>
                       {engineer.name} {engineer.status !== 'active' && <em>({label(engineer.status)})</em>}
                     </span>
-                    <meter min={0} max={engineer.maxConcurrentReviews} value={engineer.currentReviewCount} aria-label={`${engineer.name}'s load`} />
+                    <meter
+                      min={0}
+                      max={engineer.maxConcurrentReviews}
+                      value={engineer.currentReviewCount}
+                      aria-label={`${engineer.name}'s load`}
+                    />
                     <span>
                       {engineer.currentReviewCount} of {engineer.maxConcurrentReviews}
                     </span>

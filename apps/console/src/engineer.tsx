@@ -16,7 +16,8 @@ async function withIncidents(reviews: Review[]): Promise<{ review: Review; incid
 export function ReviewBadges({ review }: { review: Review }) {
   return (
     <>
-      <Badge kind={`priority-${review.priority}`}>{review.priority}</Badge> <Badge kind={`status-${review.status}`}>{label(review.status)}</Badge>
+      <Badge kind={`priority-${review.priority}`}>{review.priority}</Badge>{' '}
+      <Badge kind={`status-${review.status}`}>{label(review.status)}</Badge>
       {review.overdue && (
         <>
           {' '}
@@ -34,7 +35,11 @@ export function ReviewBadges({ review }: { review: Review }) {
 }
 
 export function Queue() {
-  const queue = useResource(async () => withIncidents((await api.reviews({ status: OPEN, pageSize: 100 })).items.sort(byUrgency)), 'queue', true);
+  const queue = useResource(
+    async () => withIncidents((await api.reviews({ status: OPEN, pageSize: 100 })).items.sort(byUrgency)),
+    'queue',
+    true,
+  );
   return (
     <section aria-labelledby="queue-title">
       <h1 id="queue-title">My queue</h1>
@@ -66,7 +71,9 @@ export function History() {
       <h1 id="history-title">My past reviews</h1>
       <ErrorBox error={past.error ?? submitted.error} />
       {!past.data && !past.error && <Loading what="your past reviews" />}
-      {past.data && past.data.length === 0 && <p>No finished reviews yet{submitted.data?.length ? `; ${submitted.data.length} submitted and waiting for a decision` : ''}.</p>}
+      {past.data && past.data.length === 0 && (
+        <p>No finished reviews yet{submitted.data?.length ? `; ${submitted.data.length} submitted and waiting for a decision` : ''}.</p>
+      )}
       {past.data && past.data.length > 0 && (
         <table>
           <caption>Finished reviews, newest first</caption>
@@ -115,19 +122,37 @@ function SubmitForm({ review, aiProposal, done }: { review: Review; aiProposal: 
       done={done}
       announceHere={false}
     >
-      <TextField label="My approach" value={approach} onInput={setApproach} required multiline rows={12} maxLength={20000} hint="The remediation you propose; it is compared line by line with the AI's proposal." />
+      <TextField
+        label="My approach"
+        value={approach}
+        onInput={setApproach}
+        required
+        multiline
+        rows={12}
+        maxLength={20000}
+        hint="The remediation you propose; it is compared line by line with the AI's proposal."
+      />
       <button type="button" class="secondary" onClick={() => setApproach(aiProposal)}>
         Start from the AI proposal
       </button>
       <TextField label="Analysis" value={analysis} onInput={setAnalysis} multiline rows={5} maxLength={20000} />
-      <TextField label="Confidence" value={confidence} onInput={setConfidence} type="number" hint="From 0 (guess) to 1 (certain), e.g. 0.8" />
+      <TextField
+        label="Confidence"
+        value={confidence}
+        onInput={setConfidence}
+        type="number"
+        hint="From 0 (guess) to 1 (certain), e.g. 0.8"
+      />
     </ActionForm>
   );
 }
 
 export function ReviewPage({ id }: { id: string }) {
   const review = useResource(() => api.review(id), `review-${id}`, true);
-  const incident = useResource(async () => (review.data ? api.incident(review.data.incidentId) : null), `incident-of-${review.data?.incidentId ?? ''}`);
+  const incident = useResource(
+    async () => (review.data ? api.incident(review.data.incidentId) : null),
+    `incident-of-${review.data?.incidentId ?? ''}`,
+  );
   const r = review.data;
   const i = incident.data;
   const [notice, setNotice] = useState<string | null>(null);

@@ -4,7 +4,10 @@ import { api, type Engineer, type EngineerStatus } from './api';
 import { label, when } from './format';
 import { ActionForm, ErrorBox, Loading, SelectField, TextField, useResource } from './ui';
 
-const STATUSES: { value: EngineerStatus; label: string }[] = (['active', 'on_leave', 'offline'] as const).map((value) => ({ value, label: label(value) }));
+const STATUSES: { value: EngineerStatus; label: string }[] = (['active', 'on_leave', 'offline'] as const).map((value) => ({
+  value,
+  label: label(value),
+}));
 
 const tags = (text: string): string[] =>
   text
@@ -24,7 +27,13 @@ function CreateEngineer({ done }: { done: () => void }) {
         label="Create engineer"
         fieldLabels={{ name: 'Name', email: 'Email', expertise: 'Expertise', maxConcurrentReviews: 'Capacity' }}
         run={async () => {
-          const engineer = await api.createEngineer({ name, email, expertise: tags(expertise), maxConcurrentReviews: Number(capacity), status: 'active' });
+          const engineer = await api.createEngineer({
+            name,
+            email,
+            expertise: tags(expertise),
+            maxConcurrentReviews: Number(capacity),
+            status: 'active',
+          });
           setName('');
           setEmail('');
           setExpertise('');
@@ -60,7 +69,8 @@ function EngineerRow({ engineer, done }: { engineer: Engineer; done: () => void 
     <li class="card">
       <h3>{engineer.name}</h3>
       <p>
-        {engineer.email} · {label(engineer.status)} · {engineer.currentReviewCount} of {engineer.maxConcurrentReviews} open · {engineer.expertise.join(', ') || 'no expertise tags'}
+        {engineer.email} · {label(engineer.status)} · {engineer.currentReviewCount} of {engineer.maxConcurrentReviews} open ·{' '}
+        {engineer.expertise.join(', ') || 'no expertise tags'}
       </p>
       <div class="row-actions" role="group" aria-label={`Manage ${engineer.name}`}>
         <ActionForm
@@ -84,7 +94,12 @@ function EngineerRow({ engineer, done }: { engineer: Engineer; done: () => void 
           }}
           done={done}
         >
-          <SelectField label="New status" value={drainStatus} onChange={setDrainStatus} options={STATUSES.filter((option) => option.value !== 'active') as { value: 'on_leave' | 'offline'; label: string }[]} />
+          <SelectField
+            label="New status"
+            value={drainStatus}
+            onChange={setDrainStatus}
+            options={STATUSES.filter((option) => option.value !== 'active') as { value: 'on_leave' | 'offline'; label: string }[]}
+          />
           <TextField label="Reason for draining" value={reason} onInput={setReason} required maxLength={1000} />
         </ActionForm>
         <ActionForm
@@ -110,7 +125,8 @@ export function Engineers() {
       <h1 id="engineers-title">Engineers</h1>
       <CreateEngineer done={reload} />
       <label class="choice">
-        <input type="checkbox" checked={showDeleted} onChange={(event) => setShowDeleted(event.currentTarget.checked)} /> Show deleted engineers
+        <input type="checkbox" checked={showDeleted} onChange={(event) => setShowDeleted(event.currentTarget.checked)} /> Show deleted
+        engineers
       </label>
       <ErrorBox error={engineers.error} />
       {!engineers.data && !engineers.error && <Loading what="engineers" />}

@@ -4,7 +4,11 @@ const PRIORITY_RANK: Record<Priority, number> = { critical: 0, high: 1, normal: 
 
 /** Overdue first, then the highest priority, then the nearest deadline. */
 export function byUrgency(a: Review, b: Review): number {
-  return Number(b.overdue) - Number(a.overdue) || PRIORITY_RANK[a.priority] - PRIORITY_RANK[b.priority] || a.expectedCompletionAt.localeCompare(b.expectedCompletionAt);
+  return (
+    Number(b.overdue) - Number(a.overdue) ||
+    PRIORITY_RANK[a.priority] - PRIORITY_RANK[b.priority] ||
+    a.expectedCompletionAt.localeCompare(b.expectedCompletionAt)
+  );
 }
 
 function duration(ms: number): string {

@@ -6,7 +6,10 @@ import { ReviewBadges } from './engineer';
 import { label, timeLeft, when } from './format';
 import { ActionForm, type Done, ErrorBox, Loading, PageNotice, SelectField, TextField, useResource } from './ui';
 
-const PRIORITIES: { value: Priority; label: string }[] = (['critical', 'high', 'normal', 'low'] as const).map((value) => ({ value, label: value }));
+const PRIORITIES: { value: Priority; label: string }[] = (['critical', 'high', 'normal', 'low'] as const).map((value) => ({
+  value,
+  label: value,
+}));
 
 function ratio(engineer: Engineer): string {
   return `${engineer.currentReviewCount} of ${engineer.maxConcurrentReviews} open`;
@@ -17,20 +20,35 @@ function whyFirst(engineer: Engineer): string {
   return `lowest load (${ratio(engineer)}), then ${engineer.lastAssignedAt ? `longest without a new review (last ${when(engineer.lastAssignedAt)})` : 'never assigned yet'}`;
 }
 
-function EngineerChoice({ engineers, value, onChange, label: text }: { engineers: Engineer[]; value: string; onChange: (id: string) => void; label: string }) {
+function EngineerChoice({
+  engineers,
+  value,
+  onChange,
+  label: text,
+}: {
+  engineers: Engineer[];
+  value: string;
+  onChange: (id: string) => void;
+  label: string;
+}) {
   return (
     <SelectField
       label={text}
       value={value}
       onChange={onChange}
-      options={[{ value: '', label: 'Choose an engineer' }, ...engineers.map((engineer, index) => ({ value: engineer.id, label: `${index + 1}. ${engineer.name} (${ratio(engineer)})` }))]}
+      options={[
+        { value: '', label: 'Choose an engineer' },
+        ...engineers.map((engineer, index) => ({ value: engineer.id, label: `${index + 1}. ${engineer.name} (${ratio(engineer)})` })),
+      ]}
     />
   );
 }
 
 function AssignPanel({ incident, done }: { incident: IncidentWithReviews; done: Done }) {
   const candidates = useResource(() => api.available(incident.requiredExpertise), `available-${incident.id}`, true);
-  const [priority, setPriority] = useState<Priority>(incident.severity === 'critical' ? 'critical' : incident.severity === 'high' ? 'high' : 'normal');
+  const [priority, setPriority] = useState<Priority>(
+    incident.severity === 'critical' ? 'critical' : incident.severity === 'high' ? 'high' : 'normal',
+  );
   const [engineerId, setEngineerId] = useState('');
   const list = candidates.data ?? [];
   const first = list[0];
@@ -43,10 +61,14 @@ function AssignPanel({ incident, done }: { incident: IncidentWithReviews; done: 
         (first ? (
           <p>
             Auto-assign would pick <strong>{first.name}</strong>: {whyFirst(first)}
-            {incident.requiredExpertise.length > 0 ? `, with ${incident.requiredExpertise.join(', ')}` : ''}. {list.length} engineer{list.length === 1 ? '' : 's'} eligible.
+            {incident.requiredExpertise.length > 0 ? `, with ${incident.requiredExpertise.join(', ')}` : ''}. {list.length} engineer
+            {list.length === 1 ? '' : 's'} eligible.
           </p>
         ) : (
-          <p>Nobody is eligible right now{incident.requiredExpertise.length > 0 ? ` with ${incident.requiredExpertise.join(', ')}` : ''}: every engineer is busy, away or lacks the expertise.</p>
+          <p>
+            Nobody is eligible right now{incident.requiredExpertise.length > 0 ? ` with ${incident.requiredExpertise.join(', ')}` : ''}:
+            every engineer is busy, away or lacks the expertise.
+          </p>
         ))}
       <ActionForm
         label="Auto-assign"
@@ -73,7 +95,17 @@ function AssignPanel({ incident, done }: { incident: IncidentWithReviews; done: 
   );
 }
 
-function OpenReviewPanel({ review, incident, engineerName, done }: { review: Review; incident: IncidentWithReviews; engineerName: string; done: Done }) {
+function OpenReviewPanel({
+  review,
+  incident,
+  engineerName,
+  done,
+}: {
+  review: Review;
+  incident: IncidentWithReviews;
+  engineerName: string;
+  done: Done;
+}) {
   const candidates = useResource(() => api.available(incident.requiredExpertise), `reassign-${review.id}`);
   const [cancelReason, setCancelReason] = useState('');
   const [reassignReason, setReassignReason] = useState('');
@@ -84,7 +116,8 @@ function OpenReviewPanel({ review, incident, engineerName, done }: { review: Rev
     <section aria-labelledby="open-title" class="panel">
       <h2 id="open-title">Open review</h2>
       <p>
-        <ReviewBadges review={review} /> <span class="deadline">{timeLeft(review)}</span> · {engineerName} · {review.assignment.strategy} by {review.assignment.assignedBy}
+        <ReviewBadges review={review} /> <span class="deadline">{timeLeft(review)}</span> · {engineerName} · {review.assignment.strategy} by{' '}
+        {review.assignment.assignedBy}
       </p>
       {canReassign && (
         <ActionForm
@@ -141,7 +174,10 @@ function Diff({ from, to }: { from: string; to: string }) {
           ) : line.kind === 'removed' ? (
             <del key={index}>- {line.text}</del>
           ) : (
-            <span key={index}>{'  '}{line.text}</span>
+            <span key={index}>
+              {'  '}
+              {line.text}
+            </span>
           ),
         )}
       </pre>
@@ -198,7 +234,8 @@ function DecisionPanel({ review, incident, done }: { review: Review; incident: I
           <legend>Which approach is applied?</legend>
           {(['engineer_approach', 'ai_approach'] as const).map((value) => (
             <label key={value} class="choice">
-              <input type="radio" name="decision" value={value} checked={decision === value} onChange={() => setDecision(value)} /> {value === 'ai_approach' ? "The AI's proposal" : "The engineer's approach"}
+              <input type="radio" name="decision" value={value} checked={decision === value} onChange={() => setDecision(value)} />{' '}
+              {value === 'ai_approach' ? "The AI's proposal" : "The engineer's approach"}
             </label>
           ))}
         </fieldset>

@@ -42,7 +42,8 @@ function Page({ route, session }: { route: string; session: Session }) {
 function Navigation({ session }: { session: Session }) {
   const links: [string, string][] = [];
   if (session.roles.includes('admin')) links.push(['#/', 'Board'], ['#/engineers', 'Engineers'], ['#/audit', 'Audit trail']);
-  if (session.roles.includes('engineer')) links.push([session.roles.includes('admin') ? '#/queue' : '#/', 'My queue'], ['#/history', 'My past reviews']);
+  if (session.roles.includes('engineer'))
+    links.push([session.roles.includes('admin') ? '#/queue' : '#/', 'My queue'], ['#/history', 'My past reviews']);
   return (
     <nav aria-label="Main">
       <ul>
@@ -77,7 +78,13 @@ function App() {
       setToken(null);
       void signOut()
         .then(signIn)
-        .then((result) => setState('session' in result ? result : { ...result, problem: `${error.problem.detail ?? 'Your sign-in is no longer valid.'} Sign in again.` }));
+        .then((result) =>
+          setState(
+            'session' in result
+              ? result
+              : { ...result, problem: `${error.problem.detail ?? 'Your sign-in is no longer valid.'} Sign in again.` },
+          ),
+        );
     });
   }, []);
   if (!state) return <p aria-busy="true">Signing in…</p>;
@@ -91,7 +98,10 @@ function App() {
             Sign in
           </button>
         ) : (
-          <p>Open the link that `npm start` prints, or ask your lead for one: sign-in with an identity provider is not configured on this service.</p>
+          <p>
+            Open the link that `npm start` prints, or ask your lead for one: sign-in with an identity provider is not configured on this
+            service.
+          </p>
         )}
       </main>
     );
@@ -99,10 +109,14 @@ function App() {
   const { session } = state;
   return (
     <>
-      <a class="skip" href="#content" onClick={(event) => {
-        event.preventDefault();
-        document.getElementById('content')?.focus();
-      }}>
+      <a
+        class="skip"
+        href="#content"
+        onClick={(event) => {
+          event.preventDefault();
+          document.getElementById('content')?.focus();
+        }}
+      >
         Skip to content
       </a>
       <header>
@@ -114,9 +128,7 @@ function App() {
           class="secondary"
           onClick={() => {
             setToken(null);
-            void signOut()
-              .then(signIn)
-              .then(setState);
+            void signOut().then(signIn).then(setState);
           }}
         >
           Sign out

@@ -189,15 +189,41 @@ export function TextField({
         </small>
       )}
       {multiline ? (
-        <textarea id={id} rows={rows} value={value} required={required} maxLength={maxLength} aria-describedby={hintId} onInput={(event) => onInput(event.currentTarget.value)} />
+        <textarea
+          id={id}
+          rows={rows}
+          value={value}
+          required={required}
+          maxLength={maxLength}
+          aria-describedby={hintId}
+          onInput={(event) => onInput(event.currentTarget.value)}
+        />
       ) : (
-        <Input type={type} id={id} value={value} required={required} maxLength={maxLength} aria-describedby={hintId} onInput={(event: Event) => onInput((event.currentTarget as HTMLInputElement).value)} />
+        <Input
+          type={type}
+          id={id}
+          value={value}
+          required={required}
+          maxLength={maxLength}
+          aria-describedby={hintId}
+          onInput={(event: Event) => onInput((event.currentTarget as HTMLInputElement).value)}
+        />
       )}
     </div>
   );
 }
 
-export function SelectField<T extends string>({ label, value, options, onChange }: { label: string; value: T; options: { value: T; label: string }[]; onChange: (value: T) => void }) {
+export function SelectField<T extends string>({
+  label,
+  value,
+  options,
+  onChange,
+}: {
+  label: string;
+  value: T;
+  options: { value: T; label: string }[];
+  onChange: (value: T) => void;
+}) {
   const id = useFieldId();
   return (
     <div class="field">

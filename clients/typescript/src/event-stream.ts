@@ -63,7 +63,11 @@ export async function* streamEvents(options: EventStreamOptions): AsyncGenerator
   }
 }
 
-async function* connect(doFetch: typeof fetch, options: EventStreamOptions, lastEventId: string | undefined): AsyncGenerator<ReviewEventMessage> {
+async function* connect(
+  doFetch: typeof fetch,
+  options: EventStreamOptions,
+  lastEventId: string | undefined,
+): AsyncGenerator<ReviewEventMessage> {
   const url = new URL('/api/v1/events', options.baseUrl);
   if (options.types?.length) url.searchParams.set('types', options.types.join(','));
   if (options.incidentId) url.searchParams.set('incidentId', options.incidentId);
@@ -73,7 +77,8 @@ async function* connect(doFetch: typeof fetch, options: EventStreamOptions, last
   const response = await doFetch(url, { headers, signal: options.signal });
   if (!response.ok || !response.body) {
     const body: unknown = await response.json().catch(() => undefined);
-    if (response.status === 409 && (body as { code?: string } | undefined)?.code === 'EVENT_ID_EXPIRED' && lastEventId) throw new EventIdExpiredError(lastEventId);
+    if (response.status === 409 && (body as { code?: string } | undefined)?.code === 'EVENT_ID_EXPIRED' && lastEventId)
+      throw new EventIdExpiredError(lastEventId);
     throw new EventStreamError(response.status, body);
   }
   yield* parse(response.body);

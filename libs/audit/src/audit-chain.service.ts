@@ -8,7 +8,6 @@ import type { AuditSeal, ChainHead, ChainVerification } from './audit.types.js';
 import { chainHash, type ChainKeys, ChainWalker, GENESIS_HASH } from './audit-chain.js';
 import { keysetRows } from './keyset.js';
 
-
 const SEAL_INTERVAL_MS = 1_000;
 const SEAL_BATCH_SIZE = 500;
 const VERIFY_BATCH_SIZE = 1_000;
@@ -173,7 +172,9 @@ export class AuditChainService implements OnApplicationBootstrap, OnModuleDestro
     const input = await this.repository.sealInput(tx, head.seq);
     const extendable = input !== undefined && new ChainWalker(this.keys, input.previousHash ?? GENESIS_HASH).accept(input.entry, head.hash);
     if (!extendable && !this.sealingPaused) {
-      this.logger.warn(`Audit sealing paused: the sealed head (seq ${head.seq}) does not verify with this replica's AUDIT_HMAC_KEY; see docs/audit.md`);
+      this.logger.warn(
+        `Audit sealing paused: the sealed head (seq ${head.seq}) does not verify with this replica's AUDIT_HMAC_KEY; see docs/audit.md`,
+      );
     }
     if (extendable && this.sealingPaused) this.logger.log('Audit sealing resumed');
     this.sealingPaused = !extendable;

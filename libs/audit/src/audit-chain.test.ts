@@ -42,7 +42,11 @@ describe('chainHash', () => {
       '"before":{"expertise":["db"],"name":"Ada"},"entityId":"0b9a4a3e-5a0f-4f4b-8d7e-2f1f8c2b9a11","entityType":"engineer",' +
       '"id":"6f1c2a52-0d7e-4a53-9d43-8f0c1b7f5e21","occurredAt":"2026-01-31T12:00:00.123Z","requestId":"req-1","seq":7}';
     expect(canonicalEntry(entry)).toBe(canonical);
-    expect(chainHash(GENESIS_HASH, entry)).toBe(createHash('sha256').update(GENESIS_HASH + canonical).digest('hex'));
+    expect(chainHash(GENESIS_HASH, entry)).toBe(
+      createHash('sha256')
+        .update(GENESIS_HASH + canonical)
+        .digest('hex'),
+    );
   });
 
   it('changes when any stored field or the previous hash changes', () => {
@@ -68,7 +72,11 @@ describe('chainHash', () => {
 describe('chainHash with a key', () => {
   it('is HMAC-SHA256 of the same bytes under the key', () => {
     const key = 'k'.repeat(32);
-    expect(chainHash(GENESIS_HASH, entry, key)).toBe(createHmac('sha256', key).update(GENESIS_HASH + canonicalEntry(entry)).digest('hex'));
+    expect(chainHash(GENESIS_HASH, entry, key)).toBe(
+      createHmac('sha256', key)
+        .update(GENESIS_HASH + canonicalEntry(entry))
+        .digest('hex'),
+    );
     expect(chainHash(GENESIS_HASH, entry, key)).not.toBe(chainHash(GENESIS_HASH, entry));
   });
 });

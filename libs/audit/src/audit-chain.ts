@@ -97,7 +97,10 @@ export class ChainWalker {
   private position: number;
 
   /** From the first entry of the trail, or after a seal whose hash is `previousHash`. */
-  constructor(keys: ChainKeys, private previousHash = GENESIS_HASH) {
+  constructor(
+    keys: ChainKeys,
+    private previousHash = GENESIS_HASH,
+  ) {
     this.candidates = keys.keys.length === 0 ? [undefined] : [...keys.keys, ...(keys.acceptsUnkeyed ? [undefined] : [])];
     this.position = this.candidates.length - 1;
   }

@@ -33,12 +33,14 @@ export class AuditController {
   @ApiOperation({
     operationId: 'exportAuditEntries',
     summary: 'Export audit entries as NDJSON',
-    description: 'The same filters as the list, no paging: every matching entry in ascending seq, one JSON object per line, streamed in constant memory.',
+    description:
+      'The same filters as the list, no paging: every matching entry in ascending seq, one JSON object per line, streamed in constant memory.',
   })
   @ApiExtraModels(AuditEntryView)
   @ApiProduces('application/x-ndjson')
   @ApiOkResponse({
-    description: 'Every matching entry (same filters as the list, no paging) in ascending seq, one AuditEntry JSON object per line, streamed in constant memory',
+    description:
+      'Every matching entry (same filters as the list, no paging) in ascending seq, one AuditEntry JSON object per line, streamed in constant memory',
     content: { 'application/x-ndjson': { schema: { $ref: getSchemaPath(AuditEntryView) } } },
   })
   async export(@Query() query: AuditFilterQueryDto, @Req() req: Request, @Res() res: Response): Promise<void> {
@@ -83,7 +85,8 @@ export class AuditController {
   @ApiOperation({
     operationId: 'getAuditHead',
     summary: 'The sealed head of the audit chain',
-    description: 'The last sealed entry\'s seq, chain hash and sealing time (nulls before the first seal), to be recorded outside the database (docs/audit.md).',
+    description:
+      "The last sealed entry's seq, chain hash and sealing time (nulls before the first seal), to be recorded outside the database (docs/audit.md).",
   })
   @ApiOkResponse({ type: ChainHeadDto, description: 'The sealed head' })
   head(): Promise<ChainHeadDto> {

@@ -37,7 +37,11 @@ const ENTRY_SEAL_COLUMNS = columns('audit_seals', 's', { chainHash: col.text('ha
 const SEALED_ENTRY_COLUMNS = joined(ENTRY_COLUMNS, ENTRY_SEAL_COLUMNS);
 const WITH_SEALS = Prisma.sql`audit_entries a LEFT JOIN audit_seals s ON s.seq = a.seq`;
 const SEAL_COLUMNS = columns('audit_seals', 'a', { seq: col.bigint('seq'), hash: col.text('hash') });
-const HEAD_COLUMNS = columns('audit_seals', 'h', { seq: col.bigint('seq'), hash: col.text('hash'), sealedAt: col.timestamptz('sealed_at') });
+const HEAD_COLUMNS = columns('audit_seals', 'h', {
+  seq: col.bigint('seq'),
+  hash: col.text('hash'),
+  sealedAt: col.timestamptz('sealed_at'),
+});
 
 /** The only code that reads or writes audit_entries and audit_seals. */
 @Injectable()
@@ -121,12 +125,18 @@ export class AuditRepository {
 
   /** Entries with after < seq <= upTo (after null: from the first), ascending. */
   async entriesBetween(after: bigint | null, upTo: bigint, limit: number, db: Db = this.prisma): Promise<StoredAuditEntry[]> {
-    return ENTRY_COLUMNS.query(db, Prisma.sql`SELECT ${COLUMNS} FROM audit_entries a WHERE ${seqRange(after, upTo)} ORDER BY a.seq LIMIT ${limit}`);
+    return ENTRY_COLUMNS.query(
+      db,
+      Prisma.sql`SELECT ${COLUMNS} FROM audit_entries a WHERE ${seqRange(after, upTo)} ORDER BY a.seq LIMIT ${limit}`,
+    );
   }
 
   /** Seals with after < seq <= upTo (after null: from the first), ascending. */
   async sealsBetween(after: bigint | null, upTo: bigint, limit: number): Promise<AuditSeal[]> {
-    return SEAL_COLUMNS.query(this.prisma, Prisma.sql`SELECT ${SEAL_COLUMNS.select} FROM audit_seals a WHERE ${seqRange(after, upTo)} ORDER BY a.seq LIMIT ${limit}`);
+    return SEAL_COLUMNS.query(
+      this.prisma,
+      Prisma.sql`SELECT ${SEAL_COLUMNS.select} FROM audit_seals a WHERE ${seqRange(after, upTo)} ORDER BY a.seq LIMIT ${limit}`,
+    );
   }
 
   async insertSeals(tx: Tx, seals: AuditSeal[]): Promise<void> {
@@ -137,7 +147,9 @@ export class AuditRepository {
   }
 
   async countMatching(filter: AuditFilter): Promise<number> {
-    const [row] = await this.prisma.$queryRaw<{ total: number }[]>`SELECT count(*)::int AS total FROM audit_entries a WHERE ${where(filter)}`;
+    const [row] = await this.prisma.$queryRaw<
+      { total: number }[]
+    >`SELECT count(*)::int AS total FROM audit_entries a WHERE ${where(filter)}`;
     return row?.total ?? 0;
   }
 

@@ -15,6 +15,9 @@ export async function* keysetBatches<T extends { seq: bigint }>(
   }
 }
 
-export async function* keysetRows<T extends { seq: bigint }>(fetch: (after: bigint | null) => Promise<T[]>, batchSize: number): AsyncGenerator<T, void> {
+export async function* keysetRows<T extends { seq: bigint }>(
+  fetch: (after: bigint | null) => Promise<T[]>,
+  batchSize: number,
+): AsyncGenerator<T, void> {
   for await (const rows of keysetBatches(fetch, batchSize)) yield* rows;
 }

@@ -19,10 +19,7 @@ export const ASSIGN_THROTTLER = 'assign';
  * 401/403 and before validation; over the limit the call does nothing and answers 429.
  */
 export function AssignRateLimited(): MethodDecorator & ClassDecorator {
-  return applyDecorators(
-    SetMetadata(ASSIGN_RATE_LIMITED, true),
-    Problems({ 429: ['RATE_LIMITED'] }),
-  );
+  return applyDecorators(SetMetadata(ASSIGN_RATE_LIMITED, true), Problems({ 429: ['RATE_LIMITED'] }));
 }
 
 /** Registered after the authentication and permission guards, so it always knows the caller. */

@@ -18,8 +18,6 @@ export const JWKS_REFETCH_COOLDOWN_MS = 30_000;
 const JWKS_CACHE_MAX_AGE_MS = 10 * 60_000;
 const JWKS_FETCH_TIMEOUT_MS = 5_000;
 
-
-
 /**
  * A KeyObject built once: given a string, jsonwebtoken first tries createPublicKey() on every
  * verification and, for an HMAC secret, catches the failure before falling back (4 % of a

@@ -40,7 +40,13 @@ export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
     Permission.WebhooksRead,
     Permission.EventsReadAll,
   ],
-  engineer: [Permission.EngineersReadSelf, Permission.IncidentsReadOwn, Permission.ReviewsReadOwn, Permission.ReviewsWorkOwn, Permission.EventsReadOwn],
+  engineer: [
+    Permission.EngineersReadSelf,
+    Permission.IncidentsReadOwn,
+    Permission.ReviewsReadOwn,
+    Permission.ReviewsWorkOwn,
+    Permission.EventsReadOwn,
+  ],
   service: [Permission.IncidentsWrite, Permission.IncidentsReadAll, Permission.ReviewsReadAll, Permission.EventsReadAll],
 };
 

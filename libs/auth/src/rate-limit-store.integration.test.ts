@@ -51,7 +51,12 @@ describe('RedisFixedWindowStore', () => {
     try {
       const results = [];
       for (const store of [a, b, a, b]) results.push(await store.increment('shared', 800, 3));
-      expect(results.map((r) => [r.totalHits, r.isBlocked])).toEqual([[1, false], [2, false], [3, false], [4, true]]);
+      expect(results.map((r) => [r.totalHits, r.isBlocked])).toEqual([
+        [1, false],
+        [2, false],
+        [3, false],
+        [4, true],
+      ]);
       expect(results[3]).toMatchObject({ timeToExpire: 1, timeToBlockExpire: 1 });
       const ttl = await admin.pttl(`${prefix}rate-limit:shared`);
       expect(ttl).toBeGreaterThan(0);

@@ -11,8 +11,10 @@ const PRODUCTION = { ...BASE, NODE_ENV: 'production', METRICS_TOKEN: 'metrics-to
 type PemPair = { publicKey: string; privateKey: string };
 const spki = { type: 'spki', format: 'pem' } as const;
 const pkcs8 = { type: 'pkcs8', format: 'pem' } as const;
-const rsaKeys = (modulusLength: number): PemPair => generateKeyPairSync('rsa', { modulusLength, publicKeyEncoding: spki, privateKeyEncoding: pkcs8 });
-const ecKeys = (namedCurve: string): PemPair => generateKeyPairSync('ec', { namedCurve, publicKeyEncoding: spki, privateKeyEncoding: pkcs8 });
+const rsaKeys = (modulusLength: number): PemPair =>
+  generateKeyPairSync('rsa', { modulusLength, publicKeyEncoding: spki, privateKeyEncoding: pkcs8 });
+const ecKeys = (namedCurve: string): PemPair =>
+  generateKeyPairSync('ec', { namedCurve, publicKeyEncoding: spki, privateKeyEncoding: pkcs8 });
 const ed25519Keys = (): PemPair => generateKeyPairSync('ed25519', { publicKeyEncoding: spki, privateKeyEncoding: pkcs8 });
 
 function failure(env: Record<string, string | undefined>): ConfigError {
@@ -86,9 +88,18 @@ describe('loadAppConfig', () => {
     ['REDIS_URL', { REDIS_URL: 'http://127.0.0.1:6379' }],
     ['WEBHOOK_SECRET', { WEBHOOK_URL: 'https://hooks.example.com/x', WEBHOOK_SECRET: 'whsec_not base64!' }],
     ['WEBHOOK_SECRET', { NODE_ENV: 'production', JWT_SECRET: SECRET_32, WEBHOOK_URL: 'https://hooks.example.com/x', WEBHOOK_SECRET: 'x' }],
-    ['WEBHOOK_SECRET', { NODE_ENV: 'production', JWT_SECRET: SECRET_32, WEBHOOK_URL: 'https://hooks.example.com/x', WEBHOOK_SECRET: 'x'.repeat(31) }],
-    ['WEBHOOK_URL', { NODE_ENV: 'production', JWT_SECRET: SECRET_32, WEBHOOK_URL: 'http://hooks.example.com/x', WEBHOOK_SECRET: SECRET_32 }],
-    ['WEBHOOK_URL', { NODE_ENV: 'production', JWT_SECRET: SECRET_32, WEBHOOK_URL: 'http://127.0.0.1.example.com/x', WEBHOOK_SECRET: SECRET_32 }],
+    [
+      'WEBHOOK_SECRET',
+      { NODE_ENV: 'production', JWT_SECRET: SECRET_32, WEBHOOK_URL: 'https://hooks.example.com/x', WEBHOOK_SECRET: 'x'.repeat(31) },
+    ],
+    [
+      'WEBHOOK_URL',
+      { NODE_ENV: 'production', JWT_SECRET: SECRET_32, WEBHOOK_URL: 'http://hooks.example.com/x', WEBHOOK_SECRET: SECRET_32 },
+    ],
+    [
+      'WEBHOOK_URL',
+      { NODE_ENV: 'production', JWT_SECRET: SECRET_32, WEBHOOK_URL: 'http://127.0.0.1.example.com/x', WEBHOOK_SECRET: SECRET_32 },
+    ],
     ['WEBHOOK_ALLOW_HTTP', { WEBHOOK_ALLOW_HTTP: 'yes' }],
     ['AUDIT_HMAC_KEY', { AUDIT_HMAC_KEY: 'k'.repeat(31) }],
     ['AUDIT_HMAC_KEY', { AUDIT_HMAC_KEY: `${'k'.repeat(32)},short` }],
@@ -101,7 +112,9 @@ describe('loadAppConfig', () => {
 
   it('reads the console sign-in settings as a pair', () => {
     expect(loadAppConfig(BASE).oidc).toEqual({ issuer: undefined, clientId: undefined });
-    expect(loadAppConfig({ ...BASE, OIDC_ISSUER: 'https://accounts.example.com/realms/ops', OIDC_CLIENT_ID: 'review-console' }).oidc).toEqual({
+    expect(
+      loadAppConfig({ ...BASE, OIDC_ISSUER: 'https://accounts.example.com/realms/ops', OIDC_CLIENT_ID: 'review-console' }).oidc,
+    ).toEqual({
       issuer: 'https://accounts.example.com/realms/ops',
       clientId: 'review-console',
     });
@@ -121,13 +134,17 @@ describe('loadAppConfig', () => {
     }
     expect(loadAppConfig(PRODUCTION).jwt).toMatchObject({ secret: SECRET_32, algorithms: ['HS256'] });
     const { publicKey } = ecKeys('P-256');
-    expect(loadAppConfig({ ...PRODUCTION, JWT_SECRET: undefined, JWT_PUBLIC_KEY: publicKey, JWT_AUDIENCE: 'ers' }).jwt.algorithms).toEqual(['ES256']);
+    expect(loadAppConfig({ ...PRODUCTION, JWT_SECRET: undefined, JWT_PUBLIC_KEY: publicKey, JWT_AUDIENCE: 'ers' }).jwt.algorithms).toEqual([
+      'ES256',
+    ]);
   });
 
   it('requires an audience with an identity provider key or JWKS, and accepts a JWKS on https or loopback http', () => {
     const { publicKey } = ecKeys('P-256');
     expect(failure({ ...BASE, JWT_PUBLIC_KEY: publicKey }).variable).toBe('JWT_AUDIENCE');
-    expect(failure({ ...BASE, JWT_JWKS_URL: 'https://idp.example.com/jwks', JWT_PUBLIC_KEY: publicKey, JWT_AUDIENCE: 'ers' }).variable).toBe('JWT_JWKS_URL');
+    expect(
+      failure({ ...BASE, JWT_JWKS_URL: 'https://idp.example.com/jwks', JWT_PUBLIC_KEY: publicKey, JWT_AUDIENCE: 'ers' }).variable,
+    ).toBe('JWT_JWKS_URL');
     for (const jwksUrl of ['https://idp.example.com/.well-known/jwks.json', 'http://127.0.0.1:8080/jwks', 'http://localhost/jwks']) {
       const jwt = loadAppConfig({ ...BASE, JWT_JWKS_URL: jwksUrl, JWT_AUDIENCE: 'ers', JWT_MAX_TTL_SECONDS: '3600' }).jwt;
       expect(jwt).toMatchObject({ jwksUrl, audience: 'ers', algorithms: ['RS256', 'ES256'], maxTtlSeconds: 3600 });
@@ -147,8 +164,16 @@ describe('loadAppConfig', () => {
     for (const url of ['https://hooks.example.com/x', 'http://127.0.0.1:8080/x', 'http://localhost/x', 'http://[::1]:9000/x']) {
       expect(loadAppConfig({ ...production, WEBHOOK_URL: url }).webhook.url).toBe(url);
     }
-    expect(loadAppConfig({ ...production, WEBHOOK_URL: 'http://hooks.internal/x', WEBHOOK_ALLOW_HTTP: 'true' }).webhook.url).toBe('http://hooks.internal/x');
-    expect(loadAppConfig({ ...production, WEBHOOK_SECRET: `whsec_${Buffer.alloc(24, 7).toString('base64')}`, WEBHOOK_URL: 'https://h.example.com' }).webhook.secret).toMatch(/^whsec_/);
+    expect(loadAppConfig({ ...production, WEBHOOK_URL: 'http://hooks.internal/x', WEBHOOK_ALLOW_HTTP: 'true' }).webhook.url).toBe(
+      'http://hooks.internal/x',
+    );
+    expect(
+      loadAppConfig({
+        ...production,
+        WEBHOOK_SECRET: `whsec_${Buffer.alloc(24, 7).toString('base64')}`,
+        WEBHOOK_URL: 'https://h.example.com',
+      }).webhook.secret,
+    ).toMatch(/^whsec_/);
     // Outside production a short secret and plain http stay allowed, for local receivers.
     expect(loadAppConfig({ ...BASE, WEBHOOK_URL: 'http://hooks.example.com/x', WEBHOOK_SECRET: 's' }).webhook.secret).toBe('s');
   });
@@ -157,7 +182,10 @@ describe('loadAppConfig', () => {
     const [current, retired] = ['c'.repeat(32), 'r'.repeat(40)];
     expect(loadAppConfig(BASE).auditChain).toEqual({ keys: [], acceptsUnkeyed: true });
     expect(loadAppConfig({ ...BASE, AUDIT_HMAC_KEY: current }).auditChain).toEqual({ keys: [current], acceptsUnkeyed: false });
-    expect(loadAppConfig({ ...BASE, AUDIT_HMAC_KEY: `${current}, ${retired},unkeyed` }).auditChain).toEqual({ keys: [current, retired], acceptsUnkeyed: true });
+    expect(loadAppConfig({ ...BASE, AUDIT_HMAC_KEY: `${current}, ${retired},unkeyed` }).auditChain).toEqual({
+      keys: [current, retired],
+      acceptsUnkeyed: true,
+    });
   });
 
   it('pins RS256 for an RSA key and ES256 for a P-256 key, accepting escaped newlines', () => {

@@ -81,7 +81,10 @@ export interface AppConfig {
 }
 
 export class ConfigError extends Error {
-  constructor(readonly variable: string, message: string) {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
     super(`Invalid configuration: ${variable} ${message}`);
   }
 }
@@ -155,7 +158,10 @@ function publicKeyAlgorithm(pem: string): { publicKey: string; algorithm: 'RS256
     return { publicKey, algorithm: 'RS256' };
   }
   if (key.asymmetricKeyType === 'ec' && details.namedCurve === 'prime256v1') return { publicKey, algorithm: 'ES256' };
-  throw new ConfigError('JWT_PUBLIC_KEY', `must be an RSA key (RS256) or a P-256 EC key (ES256), got ${key.asymmetricKeyType ?? 'unknown'}${details.namedCurve ? ` ${details.namedCurve}` : ''}`);
+  throw new ConfigError(
+    'JWT_PUBLIC_KEY',
+    `must be an RSA key (RS256) or a P-256 EC key (ES256), got ${key.asymmetricKeyType ?? 'unknown'}${details.namedCurve ? ` ${details.namedCurve}` : ''}`,
+  );
 }
 
 function isLoopback(hostname: string): boolean {
@@ -187,12 +193,18 @@ function jwtConfig(env: Env): AppConfig['jwt'] {
   if (publicKeyPem && jwks) throw new ConfigError('JWT_JWKS_URL', 'and JWT_PUBLIC_KEY are exclusive: set one of them');
   const key = publicKeyPem ? publicKeyAlgorithm(publicKeyPem) : undefined;
   if ((key || jwks) && !audience) {
-    throw new ConfigError('JWT_AUDIENCE', `is required with ${jwks ? 'JWT_JWKS_URL' : 'JWT_PUBLIC_KEY'} (tokens issued for other applications must not pass)`);
+    throw new ConfigError(
+      'JWT_AUDIENCE',
+      `is required with ${jwks ? 'JWT_JWKS_URL' : 'JWT_PUBLIC_KEY'} (tokens issued for other applications must not pass)`,
+    );
   }
   if (jwks) return { jwksUrl: jwks, algorithms: ['RS256', 'ES256'], issuer, audience, maxTtlSeconds };
   if (key) return { publicKey: key.publicKey, algorithms: [key.algorithm], issuer, audience, maxTtlSeconds };
   if (secret === undefined) {
-    throw new ConfigError('JWT_SECRET', 'is required (or JWT_PUBLIC_KEY, or JWT_JWKS_URL): the service has no built-in secret; `npm start` provides a development one');
+    throw new ConfigError(
+      'JWT_SECRET',
+      'is required (or JWT_PUBLIC_KEY, or JWT_JWKS_URL): the service has no built-in secret; `npm start` provides a development one',
+    );
   }
   if (secret.length < MIN_JWT_SECRET_LENGTH) throw new ConfigError('JWT_SECRET', `must be at least ${MIN_JWT_SECRET_LENGTH} characters`);
   return { secret, algorithms: ['HS256'], issuer, audience, maxTtlSeconds };
@@ -211,7 +223,10 @@ function metricsAccess(env: Env, nodeEnv: AppConfig['nodeEnv']): { metricsToken?
   const metricsToken = optional(env, 'METRICS_TOKEN');
   const metricsPublic = boolean(env, 'METRICS_PUBLIC', false);
   if (nodeEnv === 'production' && !metricsToken && !metricsPublic) {
-    throw new ConfigError('METRICS_TOKEN', 'is required in production (or METRICS_PUBLIC=true for an intentionally open /metrics, which lists engineer ids)');
+    throw new ConfigError(
+      'METRICS_TOKEN',
+      'is required in production (or METRICS_PUBLIC=true for an intentionally open /metrics, which lists engineer ids)',
+    );
   }
   return { metricsToken, metricsPublic };
 }
@@ -223,7 +238,8 @@ export function jwtMaxTtlSecondsFrom(env: Env): number {
 
 export function databaseUrlFrom(env: Env): string {
   const databaseUrl = url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']);
-  if (!databaseUrl) throw new ConfigError('DATABASE_URL', 'is required (npm start and npm run start:prod provide an embedded database when it is unset)');
+  if (!databaseUrl)
+    throw new ConfigError('DATABASE_URL', 'is required (npm start and npm run start:prod provide an embedded database when it is unset)');
   return databaseUrl;
 }
 
@@ -242,7 +258,11 @@ export function loadAppConfig(env: Env = process.env): AppConfig {
   const databaseUrl = databaseUrlFrom(env);
   const level2 = optional(env, 'ESCALATION_LEVEL2_AFTER_SECONDS');
   const allowedDomains = optional(env, 'ALLOWED_EMAIL_DOMAINS');
-  const domains = allowedDomains?.split(',').map((domain) => domain.trim().toLowerCase()).filter(Boolean) ?? null;
+  const domains =
+    allowedDomains
+      ?.split(',')
+      .map((domain) => domain.trim().toLowerCase())
+      .filter(Boolean) ?? null;
   if (domains && domains.some((domain) => !/^[a-z0-9.-]+\.[a-z]{2,}$/.test(domain))) {
     throw new ConfigError('ALLOWED_EMAIL_DOMAINS', 'must be a comma-separated list of domain names');
   }
@@ -314,7 +334,8 @@ function checkWebhookTarget(env: Env, nodeEnv: AppConfig['nodeEnv'], webhookUrl:
     throw new ConfigError('WEBHOOK_SECRET', 'written whsec_<key> must carry the key in base64');
   }
   if (nodeEnv !== 'production') return;
-  if (secret.length < MIN_WEBHOOK_SECRET_LENGTH) throw new ConfigError('WEBHOOK_SECRET', `must be at least ${MIN_WEBHOOK_SECRET_LENGTH} characters in production`);
+  if (secret.length < MIN_WEBHOOK_SECRET_LENGTH)
+    throw new ConfigError('WEBHOOK_SECRET', `must be at least ${MIN_WEBHOOK_SECRET_LENGTH} characters in production`);
   if (new URL(webhookUrl).protocol === 'http:' && !isLoopback(new URL(webhookUrl).hostname) && !allowHttp) {
     throw new ConfigError('WEBHOOK_URL', 'must use https: in production unless its host is a loopback address or WEBHOOK_ALLOW_HTTP=true');
   }
@@ -331,7 +352,10 @@ export function auditChainKeys(env: Env): AppConfig['auditChain'] {
   const acceptsUnkeyed = items.at(-1) === 'unkeyed';
   const keys = acceptsUnkeyed ? items.slice(0, -1) : items;
   if (keys.length === 0 || keys.some((key) => key.length < MIN_AUDIT_KEY_LENGTH)) {
-    throw new ConfigError('AUDIT_HMAC_KEY', `must be at least ${MIN_AUDIT_KEY_LENGTH} characters (each key of the comma list; "unkeyed" only last)`);
+    throw new ConfigError(
+      'AUDIT_HMAC_KEY',
+      `must be at least ${MIN_AUDIT_KEY_LENGTH} characters (each key of the comma list; "unkeyed" only last)`,
+    );
   }
   return { keys, acceptsUnkeyed };
 }

@@ -132,7 +132,9 @@ const registry: AnyColumnSet[] = [];
  */
 export function columns<F extends Fields>(table: string, alias: string, fields: F): ColumnSet<F> {
   const list = Object.entries(fields).map(([name, field]) =>
-    field.kind === 'column' ? Prisma.sql`${field.select(alias)} AS ${Prisma.raw(quoteIdentifier(name))}` : Prisma.sql`${field.expression(alias)} AS ${Prisma.raw(quoteIdentifier(name))}`,
+    field.kind === 'column'
+      ? Prisma.sql`${field.select(alias)} AS ${Prisma.raw(quoteIdentifier(name))}`
+      : Prisma.sql`${field.expression(alias)} AS ${Prisma.raw(quoteIdentifier(name))}`,
   );
   const set: ColumnSet<F> = {
     table,
@@ -142,7 +144,11 @@ export function columns<F extends Fields>(table: string, alias: string, fields: 
     query: (db, sql) => db.$queryRaw<RowOf<ColumnSet<F>>[]>(sql),
     queryWith: <X extends Record<string, unknown>>(db: Tx, sql: Prisma.Sql) => db.$queryRaw<(RowOf<ColumnSet<F>> & X)[]>(sql),
     selectFrom: (source, prefix) =>
-      Prisma.raw(Object.keys(fields).map((name) => `${quoteIdentifier(source)}.${quoteIdentifier(name)} AS ${quoteIdentifier(`${prefix}.${name}`)}`).join(', ')),
+      Prisma.raw(
+        Object.keys(fields)
+          .map((name) => `${quoteIdentifier(source)}.${quoteIdentifier(name)} AS ${quoteIdentifier(`${prefix}.${name}`)}`)
+          .join(', '),
+      ),
     pick: (row, prefix) => {
       const picked = Object.fromEntries(Object.keys(fields).map((name) => [name, row[`${prefix}.${name}`]]));
       // A source without a row (outer-joined) reads NULL in every field; a real row has a NOT NULL key.
@@ -158,7 +164,10 @@ export function joined<A extends Fields, B extends Fields>(
   a: ColumnSet<A>,
   b: ColumnSet<B>,
 ): { select: Prisma.Sql; query(db: Tx, sql: Prisma.Sql): Promise<(RowOf<ColumnSet<A>> & RowOf<ColumnSet<B>>)[]> } {
-  return { select: Prisma.sql`${a.select}, ${b.select}`, query: (db, sql) => db.$queryRaw<(RowOf<ColumnSet<A>> & RowOf<ColumnSet<B>>)[]>(sql) };
+  return {
+    select: Prisma.sql`${a.select}, ${b.select}`,
+    query: (db, sql) => db.$queryRaw<(RowOf<ColumnSet<A>> & RowOf<ColumnSet<B>>)[]>(sql),
+  };
 }
 
 /** Every column set declared so far (the libraries that declare them must have been imported). */

@@ -11,7 +11,11 @@ describe('isLockWaitExceeded', () => {
       clientVersion: '7',
       meta: { code: '55P03', message: 'canceling statement due to lock timeout' },
     });
-    const deadlock = new Prisma.PrismaClientKnownRequestError('Raw query failed', { code: 'P2010', clientVersion: '7', meta: { code: '40P01' } });
+    const deadlock = new Prisma.PrismaClientKnownRequestError('Raw query failed', {
+      code: 'P2010',
+      clientVersion: '7',
+      meta: { code: '40P01' },
+    });
     expect(isLockWaitExceeded(expired)).toBe(true);
     expect(isLockWaitExceeded(lockTimeout)).toBe(true);
     expect(isLockWaitExceeded(deadlock)).toBe(false);
@@ -21,7 +25,11 @@ describe('isLockWaitExceeded', () => {
 
 describe('isConnectionFailure', () => {
   const raw = (code: string): Prisma.PrismaClientKnownRequestError =>
-    new Prisma.PrismaClientKnownRequestError('Raw query failed', { code: 'P2010', clientVersion: '7', meta: { code, message: 'server said no' } });
+    new Prisma.PrismaClientKnownRequestError('Raw query failed', {
+      code: 'P2010',
+      clientVersion: '7',
+      meta: { code, message: 'server said no' },
+    });
 
   it('takes every connection exception (class 08, a pooler refusing the startup included) and shutdowns, not other errors', () => {
     for (const code of ['08000', '08006', '08P01', '57P01', '53300']) expect(isConnectionFailure(raw(code)), code).toBe(true);

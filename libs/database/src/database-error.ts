@@ -13,7 +13,13 @@ export interface DatabaseErrorInfo {
 
 /** Beyond class 08 (connection exception, which includes a pooler refusing the connection's startup: 08P01). */
 const CONNECTION_STATES = new Set(['57P01', '57P02', '57P03', '53300']);
-const CONNECTION_KINDS = new Set(['DatabaseNotReachable', 'ConnectionClosed', 'SocketTimeout', 'TooManyConnections', 'DatabaseDoesNotExist']);
+const CONNECTION_KINDS = new Set([
+  'DatabaseNotReachable',
+  'ConnectionClosed',
+  'SocketTimeout',
+  'TooManyConnections',
+  'DatabaseDoesNotExist',
+]);
 const NODE_CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND']);
 const CONNECTION_PRISMA_CODES = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024']);
 
@@ -37,7 +43,10 @@ export function describeDatabaseError(error: unknown): DatabaseErrorInfo | undef
   const cause = asObject(adapterError?.cause) ?? adapterError;
   const original = asObject(cause?.originalCode) ? undefined : cause;
   const sqlState =
-    str(original?.originalCode) ?? str(cause?.code) ?? str(meta?.code) ?? (str(root.code)?.match(/^[0-9A-Z]{5}$/) ? str(root.code) : undefined);
+    str(original?.originalCode) ??
+    str(cause?.code) ??
+    str(meta?.code) ??
+    (str(root.code)?.match(/^[0-9A-Z]{5}$/) ? str(root.code) : undefined);
   const constraintMeta = asObject(cause?.constraint);
   const constraint =
     str(constraintMeta?.index) ??
@@ -80,7 +89,11 @@ export function isConnectionFailure(error: unknown): boolean {
   const root = asObject(error);
   if (root && NODE_CONNECTION_CODES.has(str(root.code) ?? '')) return true;
   const message = str(root?.message) ?? '';
-  if (/Connection terminated|connect ECONNREFUSED|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(message)) {
+  if (
+    /Connection terminated|connect ECONNREFUSED|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(
+      message,
+    )
+  ) {
     return true;
   }
   const info = describeDatabaseError(error);

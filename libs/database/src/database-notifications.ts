@@ -83,7 +83,8 @@ export class DatabaseNotifications implements OnApplicationBootstrap, OnModuleDe
     if (this.stopped || this.reconnectTimer) return;
     if (this.client && this.client !== client) return;
     this.client = undefined;
-    if (!this.failing) this.logger.warn(`LISTEN connection lost, reconnecting every ${RECONNECT_DELAY_MS} ms${error ? `: ${error.message}` : ''}`);
+    if (!this.failing)
+      this.logger.warn(`LISTEN connection lost, reconnecting every ${RECONNECT_DELAY_MS} ms${error ? `: ${error.message}` : ''}`);
     this.failing = true;
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = undefined;

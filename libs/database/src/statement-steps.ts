@@ -30,7 +30,8 @@ export async function runSteps(tx: Tx, steps: readonly StatementStep[]): Promise
   const columns: Prisma.Sql[] = [];
   const joins: Prisma.Sql[] = [];
   for (const step of steps) {
-    if (step.read === 'count') columns.push(Prisma.raw(`(SELECT count(*) FROM ${quote(step.name)})::int AS ${quote(`${step.name}.count`)}`));
+    if (step.read === 'count')
+      columns.push(Prisma.raw(`(SELECT count(*) FROM ${quote(step.name)})::int AS ${quote(`${step.name}.count`)}`));
     else if (step.read !== 'nothing') {
       columns.push(step.read.fields(step.name, step.name));
       joins.push(Prisma.raw(`LEFT JOIN ${quote(step.name)} ON true`));

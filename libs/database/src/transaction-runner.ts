@@ -8,7 +8,10 @@ import { PrismaService } from './prisma.service.js';
 export type Tx = Prisma.TransactionClient;
 
 export class TransactionConflictError extends Error {
-  constructor(readonly attempts: number, override readonly cause: unknown) {
+  constructor(
+    readonly attempts: number,
+    override readonly cause: unknown,
+  ) {
     super(`Transaction conflict persisted after ${attempts} attempts`);
   }
 }

@@ -4,7 +4,14 @@ import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestj
 import { type Actor, Allow, CurrentActor, Permission } from '@app/auth';
 import { Problems } from '@app/http';
 
-import { AvailableEngineersQueryDto, CreateEngineerDto, EngineerIdParam, EngineerPageDto, ListEngineersQueryDto, UpdateEngineerDto } from './dto/engineer.dto.js';
+import {
+  AvailableEngineersQueryDto,
+  CreateEngineerDto,
+  EngineerIdParam,
+  EngineerPageDto,
+  ListEngineersQueryDto,
+  UpdateEngineerDto,
+} from './dto/engineer.dto.js';
 import { EngineerView } from './engineer.view.js';
 import { EngineersService } from './engineers.service.js';
 
@@ -18,7 +25,8 @@ export class EngineersController {
   @ApiOperation({
     operationId: 'createEngineer',
     summary: 'Create an engineer',
-    description: 'Email and expertise tags are lower-cased; tags are de-duplicated. The email must be unique among all engineers, deleted ones included.',
+    description:
+      'Email and expertise tags are lower-cased; tags are de-duplicated. The email must be unique among all engineers, deleted ones included.',
   })
   @ApiCreatedResponse({ type: EngineerView })
   @Problems({ 400: ['EMAIL_DOMAIN_NOT_ALLOWED'], 409: ['EMAIL_TAKEN'] })
@@ -28,7 +36,11 @@ export class EngineersController {
 
   @Get()
   @Allow(Permission.EngineersReadAll)
-  @ApiOperation({ operationId: 'listEngineers', summary: 'List engineers', description: 'Filtered and paged; ordered by createdAt, then id. Deleted engineers only with includeDeleted=true.' })
+  @ApiOperation({
+    operationId: 'listEngineers',
+    summary: 'List engineers',
+    description: 'Filtered and paged; ordered by createdAt, then id. Deleted engineers only with includeDeleted=true.',
+  })
   @ApiOkResponse({ type: EngineerPageDto })
   list(@Query() query: ListEngineersQueryDto): Promise<EngineerPageDto> {
     return this.engineers.list(query);
@@ -43,7 +55,8 @@ export class EngineersController {
   })
   @ApiOkResponse({
     type: [EngineerView],
-    description: 'Active, not deleted, below capacity and holding every requested tag; ordered by load ratio, then lastAssignedAt (never assigned first), then id',
+    description:
+      'Active, not deleted, below capacity and holding every requested tag; ordered by load ratio, then lastAssignedAt (never assigned first), then id',
   })
   available(@Query() query: AvailableEngineersQueryDto): Promise<EngineerView[]> {
     return this.engineers.available(query);
@@ -51,7 +64,11 @@ export class EngineersController {
 
   @Get('me')
   @Allow(Permission.EngineersReadSelf)
-  @ApiOperation({ operationId: 'getOwnEngineer', summary: "The calling engineer's own record", description: 'For the engineer role only; 404 when the token sub is not a live engineer.' })
+  @ApiOperation({
+    operationId: 'getOwnEngineer',
+    summary: "The calling engineer's own record",
+    description: 'For the engineer role only; 404 when the token sub is not a live engineer.',
+  })
   @ApiOkResponse({ type: EngineerView })
   @Problems({ 404: ['NOT_FOUND'] })
   me(@CurrentActor() actor: Actor): Promise<EngineerView> {
@@ -73,7 +90,11 @@ export class EngineersController {
 
   @Patch(':id')
   @Allow(Permission.EngineersManage)
-  @ApiOperation({ operationId: 'updateEngineer', summary: 'Change an engineer', description: 'Any of name, expertise (replaces the list), maxConcurrentReviews and status.' })
+  @ApiOperation({
+    operationId: 'updateEngineer',
+    summary: 'Change an engineer',
+    description: 'Any of name, expertise (replaces the list), maxConcurrentReviews and status.',
+  })
   @ApiOkResponse({ type: EngineerView, description: 'The engineer after the change (unchanged, and not audited, when no value differs)' })
   @Problems({ 404: ['NOT_FOUND'], 409: ['ENGINEER_DELETED', 'CAPACITY_BELOW_OPEN_REVIEWS'] })
   update(@CurrentActor() actor: Actor, @Param() { id }: EngineerIdParam, @Body() body: UpdateEngineerDto): Promise<EngineerView> {

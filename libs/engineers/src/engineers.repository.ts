@@ -76,7 +76,10 @@ export class EngineersRepository {
     if (changes.expertise !== undefined) sets.push(Prisma.sql`expertise = ${changes.expertise}::text[]`);
     if (changes.maxConcurrentReviews !== undefined) sets.push(Prisma.sql`max_concurrent_reviews = ${changes.maxConcurrentReviews}`);
     if (changes.status !== undefined) sets.push(Prisma.sql`status = ${changes.status}::engineer_status`);
-    const rows = await ENGINEER_COLUMNS.query(tx, Prisma.sql`UPDATE engineers AS e SET ${Prisma.join(sets, ', ')} WHERE e.id = ${id}::uuid RETURNING ${COLUMNS}`);
+    const rows = await ENGINEER_COLUMNS.query(
+      tx,
+      Prisma.sql`UPDATE engineers AS e SET ${Prisma.join(sets, ', ')} WHERE e.id = ${id}::uuid RETURNING ${COLUMNS}`,
+    );
     return expectOne(rows, `engineer ${id} after its update (the caller holds its lock)`);
   }
 
@@ -132,7 +135,9 @@ export class EngineersRepository {
   }
 
   async countMatching(filter: EngineerFilter): Promise<number> {
-    const [row] = await this.prisma.$queryRaw<{ total: number }[]>`SELECT count(*)::int AS total FROM engineers e WHERE ${this.where(filter)}`;
+    const [row] = await this.prisma.$queryRaw<
+      { total: number }[]
+    >`SELECT count(*)::int AS total FROM engineers e WHERE ${this.where(filter)}`;
     return row?.total ?? 0;
   }
 
@@ -168,7 +173,12 @@ export class EngineersRepository {
    * the pool instead of queueing on one row; without it the caller waits for the best engineer, and
    * PostgreSQL re-checks the WHERE clause once the lock is granted, so a full engineer is never returned.
    */
-  async claimBestCandidate(tx: Tx, expertise: string[], excludeId?: string, options: { skipLocked: boolean } = { skipLocked: true }): Promise<Candidate | undefined> {
+  async claimBestCandidate(
+    tx: Tx,
+    expertise: string[],
+    excludeId?: string,
+    options: { skipLocked: boolean } = { skipLocked: true },
+  ): Promise<Candidate | undefined> {
     const exclude = excludeId ? Prisma.sql`AND e.id <> ${excludeId}::uuid` : Prisma.empty;
     const lockMode = options.skipLocked ? Prisma.sql`FOR UPDATE SKIP LOCKED` : Prisma.sql`FOR UPDATE`;
     const [row] = await ENGINEER_COLUMNS.queryWith<{ loadRatio: number; candidates: number }>(

@@ -33,13 +33,24 @@ export class EngineersService {
         status: input.status ?? EngineerStatus.active,
       });
       const view = toEngineerView(row);
-      await this.audit.record(tx, actor, { action: 'engineer.created', entityType: 'engineer', entityId: row.id, before: null, after: view });
+      await this.audit.record(tx, actor, {
+        action: 'engineer.created',
+        entityType: 'engineer',
+        entityId: row.id,
+        before: null,
+        after: view,
+      });
       return view;
     });
   }
 
   async list(query: ListEngineersQueryDto): Promise<Page<EngineerView>> {
-    const filter = { status: query.status, available: query.available, expertise: query.expertise, includeDeleted: query.includeDeleted ?? false };
+    const filter = {
+      status: query.status,
+      available: query.available,
+      expertise: query.expertise,
+      includeDeleted: query.includeDeleted ?? false,
+    };
     const total = await this.engineers.countMatching(filter);
     const window = pageWindow(total, query.page, query.pageSize);
     const rows = total === 0 ? [] : await this.engineers.listMatching(filter, window.offset, window.pageSize);
@@ -118,7 +129,10 @@ function changedFields(current: EngineerRow, input: UpdateEngineerDto): Engineer
     changes.maxConcurrentReviews = input.maxConcurrentReviews;
   }
   const expertise = input.expertise;
-  if (expertise !== undefined && (expertise.length !== current.expertise.length || expertise.some((tag, index) => tag !== current.expertise[index]))) {
+  if (
+    expertise !== undefined &&
+    (expertise.length !== current.expertise.length || expertise.some((tag, index) => tag !== current.expertise[index]))
+  ) {
     changes.expertise = expertise;
   }
   return changes;

@@ -54,7 +54,8 @@ export function bodyLimitViolation(bytes: Uint8Array): DomainError | undefined {
       case OPEN_OBJECT:
       case OPEN_ARRAY:
         depth += 1;
-        if (depth > BODY_LIMITS.maxDepth) return new ValidationFailedError(`The body is nested more than ${BODY_LIMITS.maxDepth} levels deep`);
+        if (depth > BODY_LIMITS.maxDepth)
+          return new ValidationFailedError(`The body is nested more than ${BODY_LIMITS.maxDepth} levels deep`);
         isArrayAt[depth] = byte === OPEN_ARRAY;
         elementMayStart = byte === OPEN_ARRAY;
         break;

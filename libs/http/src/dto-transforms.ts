@@ -4,7 +4,8 @@ import { Transform } from 'class-transformer';
 import { IsBoolean, IsInt, Max, Min, registerDecorator, ValidateIf } from 'class-validator';
 
 /** Trims strings before their length is checked; other types pass through to fail their own check. */
-export const Trim = (): PropertyDecorator => Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value));
+export const Trim = (): PropertyDecorator =>
+  Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value));
 
 export const TrimLowerCase = (): PropertyDecorator =>
   Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim().toLowerCase() : value));
@@ -25,7 +26,13 @@ export const NormalizeTags = (options: { fromQuery?: boolean } = {}): PropertyDe
 /** Query integers are digit strings only ("+1", "1.0", "" and "abc" stay strings and fail IsInt). */
 export function QueryInt(options: { min: number; max?: number; default?: number; description?: string }): PropertyDecorator {
   const decorators = [
-    ApiPropertyOptional({ type: Number, minimum: options.min, maximum: options.max, default: options.default, description: options.description }),
+    ApiPropertyOptional({
+      type: Number,
+      minimum: options.min,
+      maximum: options.max,
+      default: options.default,
+      description: options.description,
+    }),
     Transform(({ value }: { value: unknown }) => (typeof value === 'string' && /^[0-9]+$/.test(value) ? Number(value) : value)),
     IsInt({ message: 'must be an integer' }),
     Min(options.min),
@@ -84,6 +91,9 @@ export const IsTagList = (): PropertyDecorator => (target, propertyName) =>
     propertyName: String(propertyName),
     validator: {
       validate: (value: unknown) => tagListProblems(value).length === 0,
-      defaultMessage: (args) => tagListProblems(args?.value).map((problem) => problem.message).join('; '),
+      defaultMessage: (args) =>
+        tagListProblems(args?.value)
+          .map((problem) => problem.message)
+          .join('; '),
     },
   });

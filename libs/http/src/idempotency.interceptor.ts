@@ -60,7 +60,9 @@ export class IdempotencyInterceptor implements NestInterceptor {
     }
     const scope: IdempotencyScope = { subject: req.caller.sub, method: req.method, path: req.path, key };
     const routeStatus = this.reflector.get<number | undefined>(HTTP_CODE_METADATA, context.getHandler()) ?? 201;
-    const requestHash = createHash('sha256').update(canonicalJson(req.body ?? null)).digest('hex');
+    const requestHash = createHash('sha256')
+      .update(canonicalJson(req.body ?? null))
+      .digest('hex');
     const claim: IdempotencyClaim = { owner: randomUUID(), leaseSeconds: this.leaseSeconds };
     return from(this.acquire(scope, requestHash, claim, res)).pipe(
       switchMap((replay) =>
@@ -113,7 +115,9 @@ export class IdempotencyInterceptor implements NestInterceptor {
     const renewal = setInterval(() => void this.renew(scope, claim, lease), (claim.leaseSeconds * 1000) / 3);
     const handled = await new Promise<{ result: unknown } | { error: unknown }>((resolve) => {
       let last: unknown;
-      next.handle().subscribe({ next: (value) => (last = value), error: (error) => resolve({ error }), complete: () => resolve({ result: last }) });
+      next
+        .handle()
+        .subscribe({ next: (value) => (last = value), error: (error) => resolve({ error }), complete: () => resolve({ result: last }) });
     });
     lease.running = false;
     clearInterval(renewal);
@@ -131,7 +135,8 @@ export class IdempotencyInterceptor implements NestInterceptor {
   private async renew(scope: IdempotencyScope, claim: IdempotencyClaim, lease: { running: boolean }): Promise<void> {
     try {
       const renewed = await this.records.renew(scope, claim);
-      if (!renewed && lease.running) this.logger.warn({ key: scope.key, path: scope.path }, 'Idempotency claim was taken over while its request ran');
+      if (!renewed && lease.running)
+        this.logger.warn({ key: scope.key, path: scope.path }, 'Idempotency claim was taken over while its request ran');
     } catch (error) {
       this.logger.warn({ err: error, key: scope.key, path: scope.path }, 'Idempotency lease renewal failed');
     }
@@ -141,7 +146,10 @@ export class IdempotencyInterceptor implements NestInterceptor {
   private async store(scope: IdempotencyScope, claim: IdempotencyClaim, status: number, body: unknown): Promise<void> {
     const json = JSON.stringify(body ?? null);
     if (Buffer.byteLength(json) <= MAX_STORED_BODY_BYTES) return this.records.complete(scope, claim, status, json);
-    this.logger.warn({ key: scope.key, path: scope.path, bytes: Buffer.byteLength(json) }, 'Answer too large to store for its Idempotency-Key: key released');
+    this.logger.warn(
+      { key: scope.key, path: scope.path, bytes: Buffer.byteLength(json) },
+      'Answer too large to store for its Idempotency-Key: key released',
+    );
     await this.records.release(scope, claim);
   }
 }

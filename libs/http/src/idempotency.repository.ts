@@ -20,7 +20,9 @@ const STORED_COLUMNS = columns('idempotency_records', 'r', {
   statusCode: col.integer('status_code').nullable(),
   responseBody: col.jsonb('response_body').nullable(),
   /** Until the owner's lease runs out (0 when it has). */
-  leaseRemainingMs: col.computed<number>((r) => Prisma.sql`greatest(0, ceil(extract(epoch FROM ${Prisma.raw(r)}.lease_until - now()) * 1000))::int`),
+  leaseRemainingMs: col.computed<number>(
+    (r) => Prisma.sql`greatest(0, ceil(extract(epoch FROM ${Prisma.raw(r)}.lease_until - now()) * 1000))::int`,
+  ),
 });
 
 export type StoredResponse = RowOf<typeof STORED_COLUMNS>;

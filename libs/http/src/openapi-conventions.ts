@@ -15,7 +15,12 @@ const PROBLEM_PROPERTIES: Record<string, SchemaObject | ReferenceObject> = {
   type: { type: 'string', example: 'about:blank' },
   title: { type: 'string', description: 'The HTTP reason phrase', example: 'Conflict' },
   status: { type: 'integer', minimum: 400, maximum: 599, example: 409 },
-  code: { type: 'string', enum: Object.keys(ERROR_CODE_MEANINGS), description: 'Stable and machine-readable', example: 'ENGINEER_AT_CAPACITY' },
+  code: {
+    type: 'string',
+    enum: Object.keys(ERROR_CODE_MEANINGS),
+    description: 'Stable and machine-readable',
+    example: 'ENGINEER_AT_CAPACITY',
+  },
   detail: { type: 'string', example: 'Engineer 3f2c… has 3 of 3 open reviews' },
   instance: { type: 'string', description: 'The request path', example: '/api/v1/reviews' },
   requestId: { type: 'string', description: 'Equals the X-Request-Id response header', example: '5b0e7c1e-4a59-4c8e-9a43-0f6f1d2b7a10' },
@@ -76,7 +81,10 @@ const COMPONENTS = {
 const NEVER_REPLAYED = new Set([401, 403, 413, 415, 422, 429]);
 
 function problemSchema(status: number, codes: readonly ErrorCode[], members: Record<string, object> | undefined): SchemaObject {
-  const narrowed: Record<string, SchemaObject> = { status: { type: 'integer', enum: [status] }, code: { type: 'string', enum: [...codes] } };
+  const narrowed: Record<string, SchemaObject> = {
+    status: { type: 'integer', enum: [status] },
+    code: { type: 'string', enum: [...codes] },
+  };
   if (!members) return { allOf: [ref('schemas', 'Problem'), { type: 'object', properties: narrowed }] };
   return { type: 'object', required: PROBLEM_REQUIRED, properties: { ...PROBLEM_PROPERTIES, ...narrowed, ...members } };
 }

@@ -7,7 +7,9 @@ export const PROBLEM_CODES = 'http:problem-codes';
 type ErrorStatus = (typeof STATUS_OF_KIND)[keyof typeof STATUS_OF_KIND];
 
 /** The codes answered with this status (their kind's status). */
-export type CodesWithStatus<S extends ErrorStatus> = { [C in ErrorCode]: (typeof STATUS_OF_KIND)[(typeof ERROR_CODES)[C]] extends S ? C : never }[ErrorCode];
+export type CodesWithStatus<S extends ErrorStatus> = {
+  [C in ErrorCode]: (typeof STATUS_OF_KIND)[(typeof ERROR_CODES)[C]] extends S ? C : never;
+}[ErrorCode];
 
 /**
  * Error statuses a route can answer, each with the `code` values it can carry there, in check order.
@@ -29,7 +31,8 @@ export interface RouteProblems {
 
 /** What each code means, from the contract's error table; the OpenAPI document lists it per route. */
 export const ERROR_CODE_MEANINGS: Record<ErrorCode, string> = {
-  VALIDATION_FAILED: 'body, query, path parameter or header invalid (malformed JSON, wrong type, out of range, unknown field, bad UUID); `errors` names the fields',
+  VALIDATION_FAILED:
+    'body, query, path parameter or header invalid (malformed JSON, wrong type, out of range, unknown field, bad UUID); `errors` names the fields',
   EMAIL_DOMAIN_NOT_ALLOWED: "ALLOWED_EMAIL_DOMAINS is set and the email's domain is not in it",
   UNAUTHENTICATED: 'no token, bad signature, wrong algorithm, expired, wrong iss/aud, unknown role',
   FORBIDDEN: 'authenticated, but the role may not call this endpoint',
@@ -75,7 +78,11 @@ function merged(existing: RouteProblems | undefined, codes: CodesByStatus, optio
 export function Problems(codes: ProblemCodes, options: ProblemOptions = {}): MethodDecorator & ClassDecorator {
   return (target: object, _key?: string | symbol, descriptor?: PropertyDescriptor) => {
     const holder = (descriptor?.value as object | undefined) ?? target;
-    Reflect.defineMetadata(PROBLEM_CODES, merged(Reflect.getMetadata(PROBLEM_CODES, holder) as RouteProblems | undefined, codes, options), holder);
+    Reflect.defineMetadata(
+      PROBLEM_CODES,
+      merged(Reflect.getMetadata(PROBLEM_CODES, holder) as RouteProblems | undefined, codes, options),
+      holder,
+    );
     return descriptor as never;
   };
 }

@@ -34,7 +34,8 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       res.end();
       return;
     }
-    if (problem.status === 503 && !res.hasHeader('Retry-After')) res.setHeader('Retry-After', String(SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS));
+    if (problem.status === 503 && !res.hasHeader('Retry-After'))
+      res.setHeader('Retry-After', String(SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS));
     res.status(problem.status).type('application/problem+json').send(JSON.stringify(problem));
   }
 

@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 
-import { ConflictError, ERROR_CODES, type ErrorCode, IntegrityError, mapConstraintErrors, NotFoundError, ValidationFailedError } from '@app/common';
+import {
+  ConflictError,
+  ERROR_CODES,
+  type ErrorCode,
+  IntegrityError,
+  mapConstraintErrors,
+  NotFoundError,
+  ValidationFailedError,
+} from '@app/common';
 import { Prisma } from '@app/database';
 
 import { IdempotencyKeyReusedError, MethodNotAllowedError } from './http.errors.js';
@@ -29,20 +37,30 @@ describe('constraint violations', () => {
       problem: { status: 409, code: 'EMAIL_TAKEN', detail: 'Another thing has this name', instance: '/api/v1/things' },
       unexpected: false,
     });
-    expect(toProblem(violation('things_other_key'), context)).toMatchObject({ problem: { status: 500, code: 'INTERNAL_ERROR' }, unexpected: true });
+    expect(toProblem(violation('things_other_key'), context)).toMatchObject({
+      problem: { status: 500, code: 'INTERNAL_ERROR' },
+      unexpected: true,
+    });
   });
 });
 
 describe('domain errors', () => {
   it('are answered with the status of their kind', () => {
-    expect(toProblem(new NotFoundError('Thing', 'a'), context).problem).toMatchObject({ status: 404, code: 'NOT_FOUND', detail: 'Thing a not found' });
+    expect(toProblem(new NotFoundError('Thing', 'a'), context).problem).toMatchObject({
+      status: 404,
+      code: 'NOT_FOUND',
+      detail: 'Thing a not found',
+    });
     expect(toProblem(new ThingNameTakenError(), context).problem).toMatchObject({ status: 409, code: 'EMAIL_TAKEN' });
     expect(toProblem(new ValidationFailedError('bad', [{ field: 'name', message: 'too long' }]), context).problem).toMatchObject({
       status: 400,
       code: 'VALIDATION_FAILED',
       errors: [{ field: 'name', message: 'too long' }],
     });
-    expect(toProblem(new MethodNotAllowedError('PUT', '/api/v1/things'), context).problem).toMatchObject({ status: 405, code: 'METHOD_NOT_ALLOWED' });
+    expect(toProblem(new MethodNotAllowedError('PUT', '/api/v1/things'), context).problem).toMatchObject({
+      status: 405,
+      code: 'METHOD_NOT_ALLOWED',
+    });
     expect(toProblem(new IdempotencyKeyReusedError(), context).problem).toMatchObject({ status: 422, code: 'IDEMPOTENCY_KEY_REUSED' });
   });
 

@@ -3,7 +3,13 @@ import { STATUS_CODES } from 'node:http';
 import { HttpException } from '@nestjs/common';
 
 import { DomainError, type ErrorCode, errorForConstraint, type ErrorKind, type FieldError } from '@app/common';
-import { describeDatabaseError, isConnectionFailure, isLockWaitExceeded, isRetryableConflict, TransactionConflictError } from '@app/database';
+import {
+  describeDatabaseError,
+  isConnectionFailure,
+  isLockWaitExceeded,
+  isRetryableConflict,
+  TransactionConflictError,
+} from '@app/database';
 
 export interface ProblemDetails {
   type: string;
@@ -61,7 +67,9 @@ export interface ClassifiedError {
 }
 
 /** The body @nestjs/terminus throws with when a check fails: kept as extension members of the problem. */
-function isHealthCheckResult(body: Record<string, unknown>): body is { status: 'error'; info?: Record<string, unknown>; error?: Record<string, unknown>; details: unknown } {
+function isHealthCheckResult(
+  body: Record<string, unknown>,
+): body is { status: 'error'; info?: Record<string, unknown>; error?: Record<string, unknown>; details: unknown } {
   return body.status === 'error' && typeof body.details === 'object' && body.details !== null;
 }
 
@@ -101,7 +109,10 @@ export function toProblem(error: unknown, context: ProblemContext): ClassifiedEr
     };
   }
   if (isLockWaitExceeded(error)) {
-    return { problem: problem(503, 'SERVICE_UNAVAILABLE', context, 'A row this request needs stayed locked by other work; retry shortly'), unexpected: false };
+    return {
+      problem: problem(503, 'SERVICE_UNAVAILABLE', context, 'A row this request needs stayed locked by other work; retry shortly'),
+      unexpected: false,
+    };
   }
   if (isConnectionFailure(error)) {
     return { problem: problem(503, 'SERVICE_UNAVAILABLE', context, 'The database is unavailable; retry later'), unexpected: false };

@@ -31,7 +31,14 @@ function served(connectOrigins: string[], path: string): Record<string, unknown>
 function helmets(connectOrigins: string[], path: string): Record<string, unknown> {
   const { req, res } = responseTo(path);
   helmet({
-    contentSecurityPolicy: { useDefaults: true, directives: { upgradeInsecureRequests: null, frameAncestors: ["'none'"], ...(connectOrigins.length > 0 ? { connectSrc: ["'self'", ...connectOrigins] } : {}) } },
+    contentSecurityPolicy: {
+      useDefaults: true,
+      directives: {
+        upgradeInsecureRequests: null,
+        frameAncestors: ["'none'"],
+        ...(connectOrigins.length > 0 ? { connectSrc: ["'self'", ...connectOrigins] } : {}),
+      },
+    },
     frameguard: { action: 'deny' },
     referrerPolicy: { policy: 'no-referrer' },
   })(req, res, () => undefined);

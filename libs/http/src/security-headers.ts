@@ -45,7 +45,14 @@ export function applySecurityHeaders(app: INestApplication, connectOrigins: stri
   const express = app as NestExpressApplication;
   const changes = recordHeaderChanges(
     helmet({
-      contentSecurityPolicy: { useDefaults: true, directives: { upgradeInsecureRequests: null, frameAncestors: ["'none'"], ...(connectOrigins.length > 0 ? { connectSrc: ["'self'", ...connectOrigins] } : {}) } },
+      contentSecurityPolicy: {
+        useDefaults: true,
+        directives: {
+          upgradeInsecureRequests: null,
+          frameAncestors: ["'none'"],
+          ...(connectOrigins.length > 0 ? { connectSrc: ["'self'", ...connectOrigins] } : {}),
+        },
+      },
       frameguard: { action: 'deny' },
       referrerPolicy: { policy: 'no-referrer' },
     }),

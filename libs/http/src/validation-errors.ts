@@ -18,7 +18,9 @@ export const fieldName = (field: string): string => printable(field, MAX_FIELD_L
 
 /** The 400 for field-level problems: `errors` lists the first 20 of `total`, `detail` repeats them and counts the rest. */
 export function validationFailed(fieldErrors: FieldError[], total = fieldErrors.length): ValidationFailedError {
-  const listed = fieldErrors.slice(0, MAX_FIELD_ERRORS).map(({ field, message }) => ({ field: fieldName(field), message: printable(message, MAX_MESSAGE_LENGTH) }));
+  const listed = fieldErrors
+    .slice(0, MAX_FIELD_ERRORS)
+    .map(({ field, message }) => ({ field: fieldName(field), message: printable(message, MAX_MESSAGE_LENGTH) }));
   const more = total - listed.length;
   const detail = listed.map(({ field, message }) => `${field} ${message}`).join('; ') + (more > 0 ? `; and ${more} more` : '');
   return new ValidationFailedError(detail, listed);

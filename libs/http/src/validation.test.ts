@@ -69,9 +69,9 @@ describe('validation pipe', () => {
   });
 
   it('parses query integers and booleans strictly', async () => {
-    await expect(pipe.transform({ page: '2', pageSize: '100', available: 'false', expertise: 'Go', limit: '1' }, query(FilterQuery))).resolves.toEqual(
-      Object.assign(new FilterQuery(), { page: 2, pageSize: 100, available: false, expertise: ['go'], limit: 1 }),
-    );
+    await expect(
+      pipe.transform({ page: '2', pageSize: '100', available: 'false', expertise: 'Go', limit: '1' }, query(FilterQuery)),
+    ).resolves.toEqual(Object.assign(new FilterQuery(), { page: 2, pageSize: 100, available: false, expertise: ['go'], limit: 1 }));
     await expect(pipe.transform({}, query(FilterQuery))).resolves.toMatchObject({ page: 1, pageSize: 20, limit: 10 });
     for (const pageSize of ['0', '101', 'abc', '1.5', '', '+1', ' 1', '1e1', '-1']) {
       expect(await fieldErrors({ pageSize }, query(FilterQuery))).toEqual(['pageSize']);

@@ -11,7 +11,10 @@ function flatten(errors: ValidationError[], prefix = ''): FieldError[] {
     const field = prefix ? `${prefix}.${error.property}` : error.property;
     const own = Object.entries(error.constraints ?? {}).flatMap(([constraint, message]) =>
       constraint === IS_TAG_LIST
-        ? tagListProblems(error.value).map((problem) => ({ field: problem.index === undefined ? field : `${field}.${problem.index}`, message: problem.message }))
+        ? tagListProblems(error.value).map((problem) => ({
+            field: problem.index === undefined ? field : `${field}.${problem.index}`,
+            message: problem.message,
+          }))
         : [{ field, message }],
     );
     return [...own, ...flatten(error.children ?? [], field)];
@@ -28,7 +31,11 @@ const declaredFields = new WeakMap<Type, Set<string>>();
 function fieldsOf(dto: Type): Set<string> {
   let fields = declaredFields.get(dto);
   if (!fields) {
-    fields = new Set(getMetadataStorage().getTargetValidationMetadatas(dto, '', true, false).map((meta) => meta.propertyName));
+    fields = new Set(
+      getMetadataStorage()
+        .getTargetValidationMetadatas(dto, '', true, false)
+        .map((meta) => meta.propertyName),
+    );
     declaredFields.set(dto, fields);
   }
   return fields;
@@ -67,7 +74,8 @@ class ContractValidationPipe extends ValidationPipe {
     const keys = Object.keys(input);
     const unknown = keys.filter((key) => !fields.has(key)).map((key) => ({ field: key, message: `property ${key} should not exist` }));
     const nul = metadata.type === 'query' ? queryNulErrors(input) : [];
-    const declared = unknown.length === 0 ? value : Object.fromEntries(keys.filter((key) => fields.has(key)).map((key) => [key, input[key]]));
+    const declared =
+      unknown.length === 0 ? value : Object.fromEntries(keys.filter((key) => fields.has(key)).map((key) => [key, input[key]]));
     let found: FieldError[] = [];
     try {
       const transformed: unknown = await super.transform(declared, metadata);

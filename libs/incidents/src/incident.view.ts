@@ -13,7 +13,8 @@ export class IncidentView {
   @ApiProperty({ enum: IncidentStatus, example: 'pending_approval' }) status!: IncidentStatus;
   // OpenAPI 3.0: a nullable enum lists null among its values, or null is not one of them.
   @ApiProperty({ enum: [...Object.values(Approach), null], nullable: true }) chosenApproach!: Approach | null;
-  @ApiProperty({ type: String, format: 'uuid', nullable: true, example: '5e8a1c3b-7d2f-4b6e-a9c0-1f4d8e2b7a35' }) openReviewId!: string | null;
+  @ApiProperty({ type: String, format: 'uuid', nullable: true, example: '5e8a1c3b-7d2f-4b6e-a9c0-1f4d8e2b7a35' }) openReviewId!:
+    string | null;
   @ApiProperty({ format: 'date-time', example: '2026-12-04T09:12:00.000Z' }) createdAt!: string;
   @ApiProperty({ format: 'date-time', example: '2026-12-04T09:30:00.000Z' }) updatedAt!: string;
 }

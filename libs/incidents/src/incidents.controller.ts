@@ -23,7 +23,11 @@ export class IncidentsController {
   })
   @ApiCreatedResponse({ type: IncidentView })
   @ApiOkResponse({ type: IncidentView, description: 'An incident with this externalRef already exists; it is returned unchanged' })
-  async create(@CurrentActor() actor: Actor, @Body() body: CreateIncidentDto, @Res({ passthrough: true }) res: Response): Promise<IncidentView> {
+  async create(
+    @CurrentActor() actor: Actor,
+    @Body() body: CreateIncidentDto,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<IncidentView> {
     const { incident, created } = await this.incidents.create(actor, body);
     overrideResponse(res, created ? 201 : 200);
     return incident;
@@ -31,7 +35,11 @@ export class IncidentsController {
 
   @Get()
   @Allow(Permission.IncidentsReadAll)
-  @ApiOperation({ operationId: 'listIncidents', summary: 'List incidents', description: 'Filtered by status and severity, paged, newest first.' })
+  @ApiOperation({
+    operationId: 'listIncidents',
+    summary: 'List incidents',
+    description: 'Filtered by status and severity, paged, newest first.',
+  })
   @ApiOkResponse({ type: IncidentPageDto, description: 'Ordered by createdAt, then id, both descending' })
   list(@Query() query: ListIncidentsQueryDto): Promise<IncidentPageDto> {
     return this.incidents.list(query);
@@ -46,7 +54,11 @@ export class IncidentsController {
   })
   @ApiOkResponse({ type: IncidentView })
   @Problems({ 404: ['NOT_FOUND'], 409: ['INVALID_TRANSITION'] })
-  changeStatus(@CurrentActor() actor: Actor, @Param() { id }: IncidentIdParam, @Body() body: ChangeIncidentStatusDto): Promise<IncidentView> {
+  changeStatus(
+    @CurrentActor() actor: Actor,
+    @Param() { id }: IncidentIdParam,
+    @Body() body: ChangeIncidentStatusDto,
+  ): Promise<IncidentView> {
     return this.incidents.changeStatus(actor, id, body.status);
   }
 }

@@ -38,8 +38,14 @@ export class IncidentsRepository {
       RETURNING ${COLUMNS}`,
     );
     if (inserted) return { row: inserted, created: true };
-    const existing = await INCIDENT_COLUMNS.query(tx, Prisma.sql`SELECT ${COLUMNS} FROM incidents i WHERE i.external_ref = ${incident.externalRef}`);
-    return { row: expectOne(existing, `the incident with externalRef ${incident.externalRef} that the insert conflicted with`), created: false };
+    const existing = await INCIDENT_COLUMNS.query(
+      tx,
+      Prisma.sql`SELECT ${COLUMNS} FROM incidents i WHERE i.external_ref = ${incident.externalRef}`,
+    );
+    return {
+      row: expectOne(existing, `the incident with externalRef ${incident.externalRef} that the insert conflicted with`),
+      created: false,
+    };
   }
 
   async findById(id: string, db: Db = this.prisma): Promise<IncidentRow | undefined> {
@@ -68,7 +74,10 @@ export class IncidentsRepository {
 
   /** lockById without waiting: undefined when another transaction holds the row (or it does not exist). */
   async tryLockById(tx: Tx, id: string): Promise<IncidentRow | undefined> {
-    const [row] = await INCIDENT_COLUMNS.query(tx, Prisma.sql`SELECT ${COLUMNS} FROM incidents i WHERE i.id = ${id}::uuid FOR UPDATE SKIP LOCKED`);
+    const [row] = await INCIDENT_COLUMNS.query(
+      tx,
+      Prisma.sql`SELECT ${COLUMNS} FROM incidents i WHERE i.id = ${id}::uuid FOR UPDATE SKIP LOCKED`,
+    );
     return row;
   }
 
@@ -98,7 +107,9 @@ export class IncidentsRepository {
   }
 
   async countMatching(filter: IncidentFilter): Promise<number> {
-    const [row] = await this.prisma.$queryRaw<{ total: number }[]>`SELECT count(*)::int AS total FROM incidents i WHERE ${this.where(filter)}`;
+    const [row] = await this.prisma.$queryRaw<
+      { total: number }[]
+    >`SELECT count(*)::int AS total FROM incidents i WHERE ${this.where(filter)}`;
     return row?.total ?? 0;
   }
 

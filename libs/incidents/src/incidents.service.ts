@@ -32,7 +32,13 @@ export class IncidentsService {
       });
       const incident = toIncidentView(row);
       if (created) {
-        await this.audit.record(tx, actor, { action: 'incident.created', entityType: 'incident', entityId: row.id, before: null, after: incident });
+        await this.audit.record(tx, actor, {
+          action: 'incident.created',
+          entityType: 'incident',
+          entityId: row.id,
+          before: null,
+          after: incident,
+        });
       }
       return { incident, created };
     });

@@ -57,7 +57,9 @@ export class DatabaseGauges {
       help: 'Open reviews per engineer (non-deleted engineers)',
       labelNames: ['engineer_id'],
       registers,
-      collect: this.collector((gauge, snapshot) => snapshot?.workload.forEach((row) => gauge.set({ engineer_id: row.engineerId }, row.count))),
+      collect: this.collector((gauge, snapshot) =>
+        snapshot?.workload.forEach((row) => gauge.set({ engineer_id: row.engineerId }, row.count)),
+      ),
     });
     new Gauge({
       name: 'reviews_open',
@@ -134,7 +136,9 @@ export class DatabaseGauges {
    * A collect callback that fills its gauge from this scrape's snapshot. The gauge is reset first,
    * so series of engineers deleted since the last scrape, or of a failed read, disappear.
    */
-  private collector<T extends string>(fill: (gauge: Gauge<T>, snapshot: DatabaseSnapshot | null) => void): (this: Gauge<T>) => Promise<void> {
+  private collector<T extends string>(
+    fill: (gauge: Gauge<T>, snapshot: DatabaseSnapshot | null) => void,
+  ): (this: Gauge<T>) => Promise<void> {
     const snapshot = () => this.snapshot();
     return async function (this: Gauge<T>) {
       const current = await snapshot();

@@ -30,7 +30,12 @@ export class ReviewMetrics {
       labelNames: ['priority', 'outcome'],
       registers,
     });
-    this.duration = new Histogram({ name: 'review_duration_seconds', help: 'Time from assignment to submission', buckets: REVIEW_BUCKETS, registers });
+    this.duration = new Histogram({
+      name: 'review_duration_seconds',
+      help: 'Time from assignment to submission',
+      buckets: REVIEW_BUCKETS,
+      registers,
+    });
     this.decisionLatency = new Histogram({
       name: 'review_decision_latency_seconds',
       help: 'Time from assignment to the decision',
@@ -38,7 +43,12 @@ export class ReviewMetrics {
       buckets: REVIEW_BUCKETS,
       registers,
     });
-    this.escalations = new Counter({ name: 'review_escalations_total', help: 'Review escalations by level', labelNames: ['level'], registers });
+    this.escalations = new Counter({
+      name: 'review_escalations_total',
+      help: 'Review escalations by level',
+      labelNames: ['level'],
+      registers,
+    });
     this.unrepairedWorkloads = new Counter({
       name: 'workload_reconcile_unrepaired_total',
       help: 'Engineers a workload reconcile could not repair (open reviews above capacity)',

@@ -24,7 +24,11 @@ export class SchedulerMetrics {
       buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
       registers,
     });
-    this.passFailures = new Counter({ name: 'sla_escalation_pass_failures_total', help: 'SLA escalation passes that ended in an error', registers });
+    this.passFailures = new Counter({
+      name: 'sla_escalation_pass_failures_total',
+      help: 'SLA escalation passes that ended in an error',
+      registers,
+    });
   }
 
   passSucceeded(durationSeconds: number): void {

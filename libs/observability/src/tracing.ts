@@ -57,6 +57,9 @@ export class TraceFlusher implements OnApplicationShutdown {
   async onApplicationShutdown(): Promise<void> {
     // With the SDK, the global provider delegates to the SDK's, which can flush; without, it cannot.
     const provider = trace.getTracerProvider() as { getDelegate?: () => { forceFlush?: () => Promise<void> } };
-    await provider.getDelegate?.().forceFlush?.().catch(() => undefined);
+    await provider
+      .getDelegate?.()
+      .forceFlush?.()
+      .catch(() => undefined);
   }
 }

@@ -10,8 +10,17 @@ export class WebhookMetrics {
 
   constructor(registry: Registry) {
     const registers = [registry];
-    this.deliveries = new Counter({ name: 'webhook_deliveries_total', help: 'Webhook delivery attempts by outcome', labelNames: ['outcome'], registers });
-    this.failures = new Counter({ name: 'webhook_delivery_failures_total', help: 'Webhook delivery attempts that failed (will be retried)', registers });
+    this.deliveries = new Counter({
+      name: 'webhook_deliveries_total',
+      help: 'Webhook delivery attempts by outcome',
+      labelNames: ['outcome'],
+      registers,
+    });
+    this.failures = new Counter({
+      name: 'webhook_delivery_failures_total',
+      help: 'Webhook delivery attempts that failed (will be retried)',
+      registers,
+    });
     this.restarts = new Counter({
       name: 'webhook_dispatcher_restarts_total',
       help: 'Times the webhook worker of this replica stopped on a database error and was started again',

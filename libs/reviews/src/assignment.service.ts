@@ -31,7 +31,13 @@ export class AssignmentService {
         const [incident, engineer] = await this.locks.incidentAndEngineer(tx, input.incidentId, input.engineerId);
         assertIncidentAssignable(incident);
         assertEngineerCanTake(engineer);
-        const review = await this.opening.open(tx, actor, { incident, engineer, priority: input.priority, choice: MANUAL, reassignedFromId: null });
+        const review = await this.opening.open(tx, actor, {
+          incident,
+          engineer,
+          priority: input.priority,
+          choice: MANUAL,
+          reassignedFromId: null,
+        });
         return toReviewView(review);
       }),
     );

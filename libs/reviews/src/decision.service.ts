@@ -72,7 +72,8 @@ export class DecisionService {
   private async readVisible(actor: Actor, incidentId: string): Promise<DecisionView> {
     if (!actor.can(Permission.IncidentsReadAll)) {
       const engineerId = await this.engineers.current(actor.engineerId);
-      if (engineerId === null || !(await this.reviews.engineerHeldIncident(engineerId, incidentId))) throw new NotFoundError('Incident', incidentId);
+      if (engineerId === null || !(await this.reviews.engineerHeldIncident(engineerId, incidentId)))
+        throw new NotFoundError('Incident', incidentId);
     }
     return this.fresh(incidentId);
   }

@@ -4,7 +4,9 @@ import { lineDiff } from './decision.view.js';
 
 describe('lineDiff', () => {
   it('prefixes every line of both texts with "-", "+" or " "', () => {
-    expect(lineDiff('restart db\ncheck replicas\nnotify', 'fail over\ncheck replicas\nnotify')).toBe('-restart db\n+fail over\n check replicas\n notify');
+    expect(lineDiff('restart db\ncheck replicas\nnotify', 'fail over\ncheck replicas\nnotify')).toBe(
+      '-restart db\n+fail over\n check replicas\n notify',
+    );
   });
 
   it('shows identical texts as context only, and a change of the last line without a newline', () => {

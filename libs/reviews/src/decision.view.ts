@@ -18,12 +18,17 @@ export class VoteView {
 
 export class DecisionView {
   @ApiProperty({ format: 'uuid' }) incidentId!: string;
-  @ApiProperty({ type: String, format: 'uuid', nullable: true, description: "The incident's open review, else its latest" }) reviewId!: string | null;
-  @ApiProperty({ enum: DECISION_STATES, description: 'decided once the incident has a decision; awaiting_decision while a review is submitted' })
+  @ApiProperty({ type: String, format: 'uuid', nullable: true, description: "The incident's open review, else its latest" }) reviewId!:
+    string | null;
+  @ApiProperty({
+    enum: DECISION_STATES,
+    description: 'decided once the incident has a decision; awaiting_decision while a review is submitted',
+  })
   state!: DecisionState;
   // OpenAPI 3.0: a nullable enum lists null among its values, or null is not one of them.
   @ApiProperty({ type: String, enum: ['ai_approach', 'engineer_approach', null], nullable: true }) decision!: DecisionValue | null;
-  @ApiProperty({ type: String, nullable: true, description: 'The deciding admin, or system:sla at the decision deadline' }) decidedBy!: string | null;
+  @ApiProperty({ type: String, nullable: true, description: 'The deciding admin, or system:sla at the decision deadline' }) decidedBy!:
+    string | null;
   @ApiProperty({ type: String, format: 'date-time', nullable: true }) decidedAt!: string | null;
   @ApiProperty({ type: String, nullable: true }) rationale!: string | null;
   @ApiProperty() aiProposal!: string;
@@ -31,12 +36,19 @@ export class DecisionView {
   @ApiProperty({
     type: String,
     nullable: true,
-    description: 'Line diff from aiProposal to approach: every line of both, prefixed "-" (only in aiProposal), "+" (only in approach) or " " (in both), joined with newlines',
+    description:
+      'Line diff from aiProposal to approach: every line of both, prefixed "-" (only in aiProposal), "+" (only in approach) or " " (in both), joined with newlines',
   })
   diff!: string | null;
   @ApiProperty({ type: [VoteView], description: 'Votes cast on the review so far (quorum), oldest first' }) votes!: VoteView[];
-  @ApiProperty({ description: "Distinct admins who must agree (DECISION_APPROVALS_<priority> of the review's priority)" }) requiredVotes!: number;
-  @ApiProperty({ type: String, format: 'date-time', nullable: true, description: 'submittedAt + DECISION_SLA_SECONDS while awaiting_decision' })
+  @ApiProperty({ description: "Distinct admins who must agree (DECISION_APPROVALS_<priority> of the review's priority)" })
+  requiredVotes!: number;
+  @ApiProperty({
+    type: String,
+    format: 'date-time',
+    nullable: true,
+    description: 'submittedAt + DECISION_SLA_SECONDS while awaiting_decision',
+  })
   deadlineAt!: string | null;
 }
 
@@ -57,7 +69,8 @@ export function decisionReview(incident: IncidentRow, reviews: ReviewRow[]): Rev
 export function toDecisionView({ incident, reviews, votes, requiredVotes, decisionSlaSeconds }: DecisionFacts): DecisionView {
   const review = decisionReview(incident, reviews);
   const decided = reviews.find((candidate) => candidate.decision !== 'pending');
-  const state: DecisionState = incident.chosenApproach !== null ? 'decided' : review?.status === 'submitted' ? 'awaiting_decision' : 'awaiting_review';
+  const state: DecisionState =
+    incident.chosenApproach !== null ? 'decided' : review?.status === 'submitted' ? 'awaiting_decision' : 'awaiting_review';
   const approach = review?.approach ?? null;
   return {
     incidentId: incident.id,
@@ -72,7 +85,10 @@ export function toDecisionView({ incident, reviews, votes, requiredVotes, decisi
     diff: approach === null ? null : lineDiff(incident.aiProposal, approach),
     votes: votes.map(toVoteView),
     requiredVotes,
-    deadlineAt: state === 'awaiting_decision' && review?.submittedAt ? new Date(review.submittedAt.getTime() + decisionSlaSeconds * 1000).toISOString() : null,
+    deadlineAt:
+      state === 'awaiting_decision' && review?.submittedAt
+        ? new Date(review.submittedAt.getTime() + decisionSlaSeconds * 1000).toISOString()
+        : null,
   };
 }
 

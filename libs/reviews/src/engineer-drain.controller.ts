@@ -16,7 +16,8 @@ export class DrainMoveView {
 export class DrainResultView {
   @ApiProperty({ type: EngineerView, description: 'The engineer after all moves' }) engineer!: EngineerView;
   @ApiProperty({ type: [DrainMoveView], description: 'Reviews moved, oldest first' }) reassigned!: DrainMoveView[];
-  @ApiProperty({ type: [String], format: 'uuid', description: 'Reviews nobody could take; they stay with the drained engineer' }) notReassigned!: string[];
+  @ApiProperty({ type: [String], format: 'uuid', description: 'Reviews nobody could take; they stay with the drained engineer' })
+  notReassigned!: string[];
 }
 
 @ApiTags('engineers')
@@ -29,7 +30,7 @@ export class EngineerDrainController {
   @Allow(Permission.EngineersManage)
   @ApiOperation({
     operationId: 'drainEngineer',
-    summary: "Take an engineer off duty and move their open work",
+    summary: 'Take an engineer off duty and move their open work',
     description:
       "Sets the status (on_leave or offline), then reassigns each of the engineer's assigned and in_progress reviews, oldest first, " +
       'to the engineer auto-assignment would pick; reviews nobody can take stay where they are.',

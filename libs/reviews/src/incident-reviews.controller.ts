@@ -14,7 +14,10 @@ import { type IncidentWithReviews, ReviewQueriesService } from './review-queries
 import { ReviewWorkService } from './review-work.service.js';
 
 export class IncidentWithReviewsView extends IncidentView {
-  @ApiProperty({ type: [ReviewView], description: "Its reviews, newest assignedAt first (a caller whose only role is engineer sees only their own)" })
+  @ApiProperty({
+    type: [ReviewView],
+    description: 'Its reviews, newest assignedAt first (a caller whose only role is engineer sees only their own)',
+  })
   reviews!: ReviewView[];
 }
 
@@ -68,12 +71,20 @@ export class IncidentReviewsController {
       '202 with the votes so far until one value reaches the number; the vote that reaches it decides.',
   })
   @ApiExtraModels(DecisionView)
-  @ApiOkResponse({ type: ReviewView, description: 'The decided review (accepted when the engineer approach is chosen, rejected otherwise)' })
+  @ApiOkResponse({
+    type: ReviewView,
+    description: 'The decided review (accepted when the engineer approach is chosen, rejected otherwise)',
+  })
   @ApiAcceptedResponse({
     type: DecisionView,
-    description: "A vote recorded (DECISION_APPROVALS_<priority> > 1) that did not yet bring a value to the required number: the decision's state with the votes so far",
+    description:
+      "A vote recorded (DECISION_APPROVALS_<priority> > 1) that did not yet bring a value to the required number: the decision's state with the votes so far",
   })
-  @Problems({ 403: ['SELF_DECISION_FORBIDDEN'], 404: ['NOT_FOUND', 'NO_SUBMITTED_REVIEW'], 409: ['DECISION_ALREADY_MADE', 'ALREADY_VOTED'] })
+  @Problems({
+    403: ['SELF_DECISION_FORBIDDEN'],
+    404: ['NOT_FOUND', 'NO_SUBMITTED_REVIEW'],
+    409: ['DECISION_ALREADY_MADE', 'ALREADY_VOTED'],
+  })
   async decide(
     @CurrentActor() actor: Actor,
     @Param() { id }: IncidentIdParam,

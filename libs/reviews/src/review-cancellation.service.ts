@@ -47,7 +47,13 @@ export class ReviewCancellationService {
       if (changed['incident.count'] !== 1) throw new IntegrityError(`Incident ${review.incidentId} of review ${review.id} does not exist`);
       const view = toReviewView(cancelled);
       await runSteps(tx, [
-        this.audit.recordStep(actor, { action: 'review.cancelled', entityType: 'review', entityId: review.id, before: toReviewView(review), after: view }),
+        this.audit.recordStep(actor, {
+          action: 'review.cancelled',
+          entityType: 'review',
+          entityId: review.id,
+          before: toReviewView(review),
+          after: view,
+        }),
         ...this.outbox.publishSteps(tx, { type: 'review.cancelled', review: view }),
       ]);
       return view;

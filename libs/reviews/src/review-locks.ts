@@ -47,7 +47,11 @@ export class ReviewLocks {
   async incidentAndEngineer(tx: Tx, incidentId: string, engineerId: string): Promise<[IncidentRow, EngineerRow]> {
     const locked = await runSteps(tx, [
       { name: 'incident', sql: this.incidents.lockStep(Prisma.sql`${incidentId}::uuid`), read: { fields: INCIDENT_COLUMNS.selectFrom } },
-      { name: 'engineer', sql: this.engineers.lockStep(engineerId, Prisma.sql`EXISTS (SELECT FROM incident)`), read: { fields: ENGINEER_COLUMNS.selectFrom } },
+      {
+        name: 'engineer',
+        sql: this.engineers.lockStep(engineerId, Prisma.sql`EXISTS (SELECT FROM incident)`),
+        read: { fields: ENGINEER_COLUMNS.selectFrom },
+      },
     ]);
     const incident = INCIDENT_COLUMNS.pick(locked, 'incident');
     if (!incident) throw new NotFoundError('Incident', incidentId);
@@ -63,7 +67,11 @@ export class ReviewLocks {
   async reviewWithIncident(tx: Tx, reviewId: string): Promise<[ReviewRow, IncidentRow]> {
     const locked = await runSteps(tx, [
       { name: 'incident', sql: this.incidents.lockStep(this.reviews.incidentOf(reviewId)), read: { fields: INCIDENT_COLUMNS.selectFrom } },
-      { name: 'review', sql: this.reviews.lockStep(reviewId, Prisma.sql`EXISTS (SELECT FROM incident)`), read: { fields: REVIEW_COLUMNS.selectFrom } },
+      {
+        name: 'review',
+        sql: this.reviews.lockStep(reviewId, Prisma.sql`EXISTS (SELECT FROM incident)`),
+        read: { fields: REVIEW_COLUMNS.selectFrom },
+      },
     ]);
     const review = REVIEW_COLUMNS.pick(locked, 'review');
     const incident = INCIDENT_COLUMNS.pick(locked, 'incident');

@@ -56,7 +56,13 @@ export class ReviewOpening {
   async open(
     tx: Tx,
     actor: AuditActor,
-    opening: { incident: IncidentRow; engineer: EngineerRow; priority: ReviewPriority; choice: AssignmentChoice; reassignedFromId: string | null },
+    opening: {
+      incident: IncidentRow;
+      engineer: EngineerRow;
+      priority: ReviewPriority;
+      choice: AssignmentChoice;
+      reassignedFromId: string | null;
+    },
   ): Promise<ReviewRow> {
     const { incident, engineer, priority, choice } = opening;
     const opened = await runSteps(tx, [
@@ -83,7 +89,9 @@ export class ReviewOpening {
       throw new IntegrityError(`Opening a review on incident ${incident.id} for engineer ${engineer.id} did not touch each row once`);
     }
     const view = toReviewView(review);
-    const records: [AuditRecord, ...AuditRecord[]] = [{ action: 'review.assigned', entityType: 'review', entityId: review.id, before: null, after: view }];
+    const records: [AuditRecord, ...AuditRecord[]] = [
+      { action: 'review.assigned', entityType: 'review', entityId: review.id, before: null, after: view },
+    ];
     if (incident.status === IncidentStatus.detected || incident.status === IncidentStatus.analyzing) {
       const after = await this.incidents.setStatus(tx, incident.id, IncidentStatus.pending_approval);
       records.push({
@@ -94,7 +102,10 @@ export class ReviewOpening {
         after: toIncidentView(after),
       });
     }
-    await runSteps(tx, [this.audit.recordStep(actor, ...records), ...this.outbox.publishSteps(tx, { type: 'review.assigned', review: view })]);
+    await runSteps(tx, [
+      this.audit.recordStep(actor, ...records),
+      ...this.outbox.publishSteps(tx, { type: 'review.assigned', review: view }),
+    ]);
     return review;
   }
 
@@ -111,7 +122,13 @@ export class ReviewOpening {
       after: toReviewView(cancelled),
     });
     await this.outbox.publish(tx, { type: 'review.reassigned', review: toReviewView(cancelled) });
-    return this.open(tx, actor, { incident, engineer: move.to, priority: move.review.priority, choice: move.choice, reassignedFromId: move.review.id });
+    return this.open(tx, actor, {
+      incident,
+      engineer: move.to,
+      priority: move.review.priority,
+      choice: move.choice,
+      reassignedFromId: move.review.id,
+    });
   }
 
   /** The counter of a finalised review's engineer goes down in the same transaction, or nothing happens. */
@@ -140,7 +157,11 @@ export function assertEngineerCanTake(engineer: EngineerRow): void {
 }
 
 /** Counts an assign, auto-assign or reassign as success, rejected (a 4xx answer) or error. */
-export async function measureAssignment(metrics: ReviewMetrics, priority: ReviewPriority, work: () => Promise<ReviewView>): Promise<ReviewView> {
+export async function measureAssignment(
+  metrics: ReviewMetrics,
+  priority: ReviewPriority,
+  work: () => Promise<ReviewView>,
+): Promise<ReviewView> {
   try {
     const review = await work();
     metrics.assignment(priority, 'success');

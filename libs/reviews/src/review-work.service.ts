@@ -79,7 +79,11 @@ export class ReviewWorkService {
       return { submitted: after, neverStarted: review.startedAt === null };
     });
     // The engineer skipped /start; startedAt was back-filled with assignedAt.
-    if (neverStarted) this.logger.warn({ reviewId: submitted.id, engineerId: submitted.engineerId }, 'Review submitted without start: startedAt back-filled with assignedAt');
+    if (neverStarted)
+      this.logger.warn(
+        { reviewId: submitted.id, engineerId: submitted.engineerId },
+        'Review submitted without start: startedAt back-filled with assignedAt',
+      );
     this.metrics.submitted(submitted.assignedAt, submitted.submittedAt ?? new Date());
     return toReviewView(submitted);
   }

@@ -1,13 +1,25 @@
 import { ApiProperty } from '@nestjs/swagger';
 
-import { AssignmentStrategy, col, columns, Prisma, ReviewDecision, ReviewPriority, ReviewStatus,type RowOf } from '@app/database';
+import { AssignmentStrategy, col, columns, Prisma, ReviewDecision, ReviewPriority, ReviewStatus, type RowOf } from '@app/database';
 
 export class AssignmentExplanation {
   @ApiProperty({ enum: AssignmentStrategy, example: 'auto' }) strategy!: AssignmentStrategy;
   @ApiProperty({ description: "The caller's sub (system:sla for escalation)", example: 'admin-1' }) assignedBy!: string;
-  @ApiProperty({ type: 'integer', minimum: 0, nullable: true, description: 'Eligible engineers considered (automatic choices only)', example: 4 })
+  @ApiProperty({
+    type: 'integer',
+    minimum: 0,
+    nullable: true,
+    description: 'Eligible engineers considered (automatic choices only)',
+    example: 4,
+  })
   candidates!: number | null;
-  @ApiProperty({ type: Number, minimum: 0, nullable: true, description: "The chosen engineer's load ratio before this review (automatic choices only)", example: 0.33 })
+  @ApiProperty({
+    type: Number,
+    minimum: 0,
+    nullable: true,
+    description: "The chosen engineer's load ratio before this review (automatic choices only)",
+    example: 0.33,
+  })
   loadRatio!: number | null;
 }
 
@@ -52,7 +64,9 @@ export const REVIEW_COLUMNS = columns('reviews', 'r', {
   submittedAt: col.timestamptz('submitted_at').nullable(),
   expectedCompletionAt: col.timestamptz('expected_completion_at'),
   // Same expression as the partial index reviews_open_deadline_idx.
-  overdue: col.computed<boolean>((r) => Prisma.sql`(${Prisma.raw(r)}.status IN ('assigned', 'in_progress') AND ${Prisma.raw(r)}.expected_completion_at < now())`),
+  overdue: col.computed<boolean>(
+    (r) => Prisma.sql`(${Prisma.raw(r)}.status IN ('assigned', 'in_progress') AND ${Prisma.raw(r)}.expected_completion_at < now())`,
+  ),
   escalationLevel: col.smallint('escalation_level'),
   lastEscalatedAt: col.timestamptz('last_escalated_at').nullable(),
   approach: col.text('approach').nullable(),

@@ -6,7 +6,16 @@ import { ReviewPriority } from '@app/database';
 import { NoBody, Problems } from '@app/http';
 
 import { AssignmentService } from './assignment.service.js';
-import { AssignReviewDto, AutoAssignReviewDto, CancelReviewDto, ListReviewsQueryDto, ReassignReviewDto, ReviewIdParam, ReviewPageDto, SubmitReviewDto } from './dto/review.dto.js';
+import {
+  AssignReviewDto,
+  AutoAssignReviewDto,
+  CancelReviewDto,
+  ListReviewsQueryDto,
+  ReassignReviewDto,
+  ReviewIdParam,
+  ReviewPageDto,
+  SubmitReviewDto,
+} from './dto/review.dto.js';
 import { ReassignmentService } from './reassignment.service.js';
 import { ReviewView } from './review.view.js';
 import { ReviewCancellationService } from './review-cancellation.service.js';
@@ -29,13 +38,18 @@ export class ReviewsController {
   @ApiOperation({
     operationId: 'assignReview',
     summary: 'Assign a review of an incident to an engineer',
-    description: 'One transaction: the review is created, the engineer counted, the incident moved to pending_approval. Rate limited per subject.',
+    description:
+      'One transaction: the review is created, the engineer counted, the incident moved to pending_approval. Rate limited per subject.',
   })
   @ApiCreatedResponse({ type: ReviewView })
   @Problems({ 404: ['NOT_FOUND'], 409: ['INCIDENT_CLOSED', 'INCIDENT_HAS_OPEN_REVIEW', 'ENGINEER_UNAVAILABLE', 'ENGINEER_AT_CAPACITY'] })
   @AssignRateLimited()
   assign(@CurrentActor() actor: Actor, @Body() body: AssignReviewDto): Promise<ReviewView> {
-    return this.assignments.assign(actor, { incidentId: body.incidentId, engineerId: body.engineerId, priority: body.priority ?? ReviewPriority.normal });
+    return this.assignments.assign(actor, {
+      incidentId: body.incidentId,
+      engineerId: body.engineerId,
+      priority: body.priority ?? ReviewPriority.normal,
+    });
   }
 
   @Post('auto-assign')
@@ -43,7 +57,8 @@ export class ReviewsController {
   @ApiOperation({
     operationId: 'autoAssignReview',
     summary: 'Assign a review to the best available engineer',
-    description: "Picks the first engineer GET /engineers/available would list for the incident's requiredExpertise. Rate limited per subject.",
+    description:
+      "Picks the first engineer GET /engineers/available would list for the incident's requiredExpertise. Rate limited per subject.",
   })
   @ApiCreatedResponse({ type: ReviewView, description: 'Assigned to the first engineer GET /engineers/available would list' })
   @Problems({ 404: ['NOT_FOUND'], 409: ['INCIDENT_CLOSED', 'INCIDENT_HAS_OPEN_REVIEW', 'NO_ENGINEER_AVAILABLE'] })
@@ -66,7 +81,11 @@ export class ReviewsController {
 
   @Get(':id')
   @Allow(Permission.ReviewsReadAll, Permission.ReviewsReadOwn)
-  @ApiOperation({ operationId: 'getReview', summary: 'One review', description: "An engineer may read only their own reviews: another engineer's is 404." })
+  @ApiOperation({
+    operationId: 'getReview',
+    summary: 'One review',
+    description: "An engineer may read only their own reviews: another engineer's is 404.",
+  })
   @ApiOkResponse({ type: ReviewView })
   @Problems({ 404: ['NOT_FOUND'] })
   get(@CurrentActor() actor: Actor, @Param() { id }: ReviewIdParam): Promise<ReviewView> {
@@ -77,7 +96,11 @@ export class ReviewsController {
   @NoBody()
   @HttpCode(200)
   @Allow(Permission.ReviewsWorkOwn)
-  @ApiOperation({ operationId: 'startReview', summary: 'Start own review', description: 'assigned → in_progress, by the engineer who holds it. Takes no body.' })
+  @ApiOperation({
+    operationId: 'startReview',
+    summary: 'Start own review',
+    description: 'assigned → in_progress, by the engineer who holds it. Takes no body.',
+  })
   @ApiOkResponse({ type: ReviewView })
   @Problems({ 404: ['NOT_FOUND'], 409: ['INVALID_TRANSITION'] })
   start(@CurrentActor() actor: Actor, @Param() { id }: ReviewIdParam): Promise<ReviewView> {
@@ -87,7 +110,11 @@ export class ReviewsController {
   @Post(':id/submit')
   @HttpCode(200)
   @Allow(Permission.ReviewsWorkOwn)
-  @ApiOperation({ operationId: 'submitReview', summary: 'Submit own review', description: "assigned or in_progress → submitted, with the engineer's approach, by the engineer who holds it." })
+  @ApiOperation({
+    operationId: 'submitReview',
+    summary: 'Submit own review',
+    description: "assigned or in_progress → submitted, with the engineer's approach, by the engineer who holds it.",
+  })
   @ApiOkResponse({ type: ReviewView, description: 'From assigned, startedAt is back-filled with assignedAt' })
   @Problems({ 404: ['NOT_FOUND'], 409: ['INVALID_TRANSITION'] })
   submit(@CurrentActor() actor: Actor, @Param() { id }: ReviewIdParam, @Body() body: SubmitReviewDto): Promise<ReviewView> {
@@ -97,7 +124,11 @@ export class ReviewsController {
   @Post(':id/cancel')
   @HttpCode(200)
   @Allow(Permission.ReviewsAssign)
-  @ApiOperation({ operationId: 'cancelReview', summary: 'Cancel a review', description: "An open review → cancelled, with the reason; the engineer's counter is released." })
+  @ApiOperation({
+    operationId: 'cancelReview',
+    summary: 'Cancel a review',
+    description: "An open review → cancelled, with the reason; the engineer's counter is released.",
+  })
   @ApiOkResponse({ type: ReviewView })
   @Problems({ 404: ['NOT_FOUND'], 409: ['INVALID_TRANSITION'] })
   cancel(@CurrentActor() actor: Actor, @Param() { id }: ReviewIdParam, @Body() body: CancelReviewDto): Promise<ReviewView> {
@@ -109,7 +140,8 @@ export class ReviewsController {
   @ApiOperation({
     operationId: 'reassignReview',
     summary: 'Reassign a review to another engineer',
-    description: 'All or nothing: the review (assigned or in_progress) is cancelled with the reason and a new one, same incident and priority, fresh SLA, is assigned. Rate limited per subject.',
+    description:
+      'All or nothing: the review (assigned or in_progress) is cancelled with the reason and a new one, same incident and priority, fresh SLA, is assigned. Rate limited per subject.',
   })
   @ApiCreatedResponse({ type: ReviewView, description: 'The new review' })
   @Problems({ 404: ['NOT_FOUND'], 409: ['INVALID_TRANSITION', 'SAME_ENGINEER', 'ENGINEER_UNAVAILABLE', 'ENGINEER_AT_CAPACITY'] })

@@ -1,6 +1,17 @@
 import { Injectable } from '@nestjs/common';
 
-import { type AssignmentStrategy, col, columns, expectOne, Prisma, PrismaService, type ReviewPriority, type ReviewStatus, type RowOf, type Tx } from '@app/database';
+import {
+  type AssignmentStrategy,
+  col,
+  columns,
+  expectOne,
+  Prisma,
+  PrismaService,
+  type ReviewPriority,
+  type ReviewStatus,
+  type RowOf,
+  type Tx,
+} from '@app/database';
 
 import { REVIEW_COLUMNS, type ReviewRow } from './review.view.js';
 
@@ -146,7 +157,11 @@ export class ReviewsRepository {
     return this.updateReturning(tx, id, Prisma.sql`status = 'cancelled', cancelled_at = now(), cancellation_reason = ${reason}`);
   }
 
-  async decide(tx: Tx, id: string, decision: { approach: 'ai_approach' | 'engineer_approach'; rationale: string; decidedBy: string }): Promise<ReviewRow> {
+  async decide(
+    tx: Tx,
+    id: string,
+    decision: { approach: 'ai_approach' | 'engineer_approach'; rationale: string; decidedBy: string },
+  ): Promise<ReviewRow> {
     const status = decision.approach === 'engineer_approach' ? 'accepted' : 'rejected';
     return this.updateReturning(
       tx,
@@ -157,7 +172,10 @@ export class ReviewsRepository {
   }
 
   private async updateReturning(tx: Tx, id: string, assignments: Prisma.Sql): Promise<ReviewRow> {
-    const rows = await REVIEW_COLUMNS.query(tx, Prisma.sql`UPDATE reviews AS r SET ${assignments}, updated_at = now() WHERE r.id = ${id}::uuid RETURNING ${COLUMNS}`);
+    const rows = await REVIEW_COLUMNS.query(
+      tx,
+      Prisma.sql`UPDATE reviews AS r SET ${assignments}, updated_at = now() WHERE r.id = ${id}::uuid RETURNING ${COLUMNS}`,
+    );
     return expectOne(rows, `review ${id} after its update (the caller holds its lock)`);
   }
 
@@ -188,7 +206,9 @@ export class ReviewsRepository {
   }
 
   async countMatching(filter: ReviewFilter): Promise<number> {
-    const [row] = await this.prisma.$queryRaw<{ total: number }[]>`SELECT count(*)::int AS total FROM reviews r WHERE ${this.where(filter)}`;
+    const [row] = await this.prisma.$queryRaw<
+      { total: number }[]
+    >`SELECT count(*)::int AS total FROM reviews r WHERE ${this.where(filter)}`;
     return row?.total ?? 0;
   }
 
@@ -207,8 +227,10 @@ export class ReviewsRepository {
     if (filter.engineerId) conditions.push(Prisma.sql`r.engineer_id = ${filter.engineerId}::uuid`);
     if (filter.incidentId) conditions.push(Prisma.sql`r.incident_id = ${filter.incidentId}::uuid`);
     // Same expression as the partial index reviews_open_deadline_idx, so ?overdue=true is an index scan.
-    if (filter.overdue === true) conditions.push(Prisma.sql`(r.status IN ('assigned', 'in_progress') AND r.expected_completion_at < now())`);
-    if (filter.overdue === false) conditions.push(Prisma.sql`NOT (r.status IN ('assigned', 'in_progress') AND r.expected_completion_at < now())`);
+    if (filter.overdue === true)
+      conditions.push(Prisma.sql`(r.status IN ('assigned', 'in_progress') AND r.expected_completion_at < now())`);
+    if (filter.overdue === false)
+      conditions.push(Prisma.sql`NOT (r.status IN ('assigned', 'in_progress') AND r.expected_completion_at < now())`);
     return conditions.length ? Prisma.join(conditions, ' AND ') : Prisma.sql`TRUE`;
   }
 
@@ -325,7 +347,9 @@ function escalationDuePredicate(due: EscalationDue): Prisma.Sql {
     : Prisma.sql`AND r.expected_completion_at < now() - make_interval(secs => CASE r.priority
         WHEN 'critical' THEN ${grace.critical}::float8 WHEN 'high' THEN ${grace.high}::float8
         WHEN 'normal' THEN ${grace.normal}::float8 ELSE ${grace.low}::float8 END)`;
-  const after = due.after ? Prisma.sql`AND (r.expected_completion_at, r.id) > (${due.after.at}::timestamptz, ${due.after.id}::uuid)` : Prisma.empty;
+  const after = due.after
+    ? Prisma.sql`AND (r.expected_completion_at, r.id) > (${due.after.at}::timestamptz, ${due.after.id}::uuid)`
+    : Prisma.empty;
   return Prisma.sql`r.status IN ('assigned', 'in_progress') AND r.escalation_level < 2 AND ${level}
     AND r.expected_completion_at < now() - make_interval(secs => ${smallest}::float8) ${perPriority} ${after}`;
 }

@@ -41,7 +41,8 @@ export class WorkloadController {
   @ApiOperation({
     operationId: 'reconcileWorkload',
     summary: 'Repair drifted workload counters',
-    description: 'Sets each drifted counter to the number of open reviews, with one workload.reconciled audit entry per repair. Takes no body.',
+    description:
+      'Sets each drifted counter to the number of open reviews, with one workload.reconciled audit entry per repair. Takes no body.',
   })
   @ApiOkResponse({ type: WorkloadReportView, description: 'The counters that were repaired' })
   reconcile(@CurrentActor() actor: Actor): Promise<WorkloadReport> {

@@ -15,7 +15,11 @@ export class EscalationRunView {
   })
   escalated!: number;
 
-  @ApiProperty({ type: 'integer', description: 'Level-2 reviews reassigned to another engineer by this pass (ESCALATION_AUTO_REASSIGN=true)', minimum: 0 })
+  @ApiProperty({
+    type: 'integer',
+    description: 'Level-2 reviews reassigned to another engineer by this pass (ESCALATION_AUTO_REASSIGN=true)',
+    minimum: 0,
+  })
   reassigned!: number;
 }
 

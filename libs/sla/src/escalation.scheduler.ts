@@ -30,7 +30,10 @@ export class EscalationScheduler implements OnApplicationBootstrap, OnModuleDest
       this.logger.log('SLA escalation scheduler disabled in this replica (SCHEDULER_ENABLED=false)');
       return;
     }
-    this.registry.addInterval(ESCALATION_INTERVAL_NAME, setInterval(() => this.tick(), intervalSeconds * 1000));
+    this.registry.addInterval(
+      ESCALATION_INTERVAL_NAME,
+      setInterval(() => this.tick(), intervalSeconds * 1000),
+    );
   }
 
   /** No new pass once shutdown begins; EscalationService winds down the one in flight. */
@@ -43,12 +46,17 @@ export class EscalationScheduler implements OnApplicationBootstrap, OnModuleDest
     this.running = true;
     void inSpan('sla escalation pass', {}, async (span) => {
       const result = await this.escalations.runPass();
-      span.setAttributes({ 'sla.escalated': result.escalated, 'sla.reassigned': result.reassigned, 'sla.decision_overdue': result.decisionOverdue });
+      span.setAttributes({
+        'sla.escalated': result.escalated,
+        'sla.reassigned': result.reassigned,
+        'sla.decision_overdue': result.decisionOverdue,
+      });
       return result;
     })
       .then(
         (result) => {
-          if (result.escalated || result.reassigned || result.decisionOverdue || result.decidedAtDeadline) this.logger.log({ msg: 'SLA escalation pass', ...result });
+          if (result.escalated || result.reassigned || result.decisionOverdue || result.decidedAtDeadline)
+            this.logger.log({ msg: 'SLA escalation pass', ...result });
         },
         (error: unknown) => this.logger.error({ msg: 'SLA escalation pass failed', err: error }),
       )

@@ -116,7 +116,11 @@ export class EscalationService implements OnModuleDestroy {
       const due = this.due(fromLevel, after);
       const batch = await this.transactions.run(async (tx) => {
         const claimed = await this.reviews.claimDueForEscalation(tx, due, batchSize);
-        const raised = await this.reviews.escalateFromLevel(tx, claimed.map((review) => review.id), fromLevel);
+        const raised = await this.reviews.escalateFromLevel(
+          tx,
+          claimed.map((review) => review.id),
+          fromLevel,
+        );
         await this.record(tx, 'review.escalated', claimed, raised);
         return { claimed, raised: raised.length };
       });
@@ -174,7 +178,10 @@ export class EscalationService implements OnModuleDestroy {
       const position = after;
       const batch = await this.transactions.run(async (tx) => {
         const claimed = await this.reviews.claimDecisionOverdue(tx, this.config.decisionSlaSeconds, position, batchSize);
-        const marked = await this.reviews.markDecisionOverdueOnce(tx, claimed.map((review) => review.id));
+        const marked = await this.reviews.markDecisionOverdueOnce(
+          tx,
+          claimed.map((review) => review.id),
+        );
         await this.record(tx, 'review.decision_overdue', claimed, marked);
         return { claimed, marked: marked.length };
       });
@@ -222,7 +229,12 @@ export class EscalationService implements OnModuleDestroy {
   }
 
   /** One audit entry and one outbox event per changed review, in claim order. */
-  private async record(tx: Tx, action: 'review.escalated' | 'review.decision_overdue', before: ReviewRow[], after: ReviewRow[]): Promise<void> {
+  private async record(
+    tx: Tx,
+    action: 'review.escalated' | 'review.decision_overdue',
+    before: ReviewRow[],
+    after: ReviewRow[],
+  ): Promise<void> {
     const changed = new Map(after.map((row) => [row.id, row]));
     const audits: AuditRecord[] = [];
     const events: ReviewEvent[] = [];

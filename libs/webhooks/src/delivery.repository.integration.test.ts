@@ -39,7 +39,10 @@ describe('DeliveryRepository against PostgreSQL', () => {
   }
 
   async function holderOf(key: string): Promise<string | null> {
-    const { rows } = await pool.query<{ lockedBy: string | null }>('SELECT locked_by AS "lockedBy" FROM graphile_worker.jobs WHERE key = $1', [key]);
+    const { rows } = await pool.query<{ lockedBy: string | null }>(
+      'SELECT locked_by AS "lockedBy" FROM graphile_worker.jobs WHERE key = $1',
+      [key],
+    );
     return rows[0].lockedBy;
   }
 
@@ -63,7 +66,9 @@ describe('DeliveryRepository against PostgreSQL', () => {
     expect(await holderOf(silentJob)).toBeNull();
     expect(await holderOf(unregisteredJob)).toBeNull();
     expect(await holderOf(freshJob)).toBe(justStarted);
-    const queues = await pool.query('SELECT locked_by FROM graphile_worker._private_job_queues WHERE locked_by = ANY($1::text[])', [[silent, unregistered]]);
+    const queues = await pool.query('SELECT locked_by FROM graphile_worker._private_job_queues WHERE locked_by = ANY($1::text[])', [
+      [silent, unregistered],
+    ]);
     expect(queues.rows).toEqual([]);
     const dispatchers = await pool.query('SELECT worker_id FROM webhook_dispatchers WHERE worker_id = ANY($1::text[])', [[alive, silent]]);
     expect(dispatchers.rows).toEqual([{ worker_id: alive }]);

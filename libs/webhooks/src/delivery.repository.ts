@@ -1,7 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type pg from 'pg';
 
-import { DELIVER_REVIEW_TASK, DELIVERY_JOB_KEY_PREFIX, DELIVERY_QUEUE_PREFIX, deliveryJobKey, deliveryQueueName } from './delivery-queue.js';
+import {
+  DELIVER_REVIEW_TASK,
+  DELIVERY_JOB_KEY_PREFIX,
+  DELIVERY_QUEUE_PREFIX,
+  deliveryJobKey,
+  deliveryQueueName,
+} from './delivery-queue.js';
 import { WEBHOOK_POOL } from './webhook-pool.js';
 
 export interface PendingWebhookEvent {

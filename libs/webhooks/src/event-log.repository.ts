@@ -50,7 +50,9 @@ export class EventLogRepository {
     return [...new Set(events.map((event) => event.review.id))].flatMap((reviewId, index) => {
       const own = events.filter((event) => event.review.id === reviewId);
       const { incidentId, engineerId } = own[0]!.review;
-      const values = own.map((event, ord) => Prisma.sql`(${ord}::int, ${randomUUID()}::uuid, ${event.type}::text, ${JSON.stringify(event.review)}::jsonb)`);
+      const values = own.map(
+        (event, ord) => Prisma.sql`(${ord}::int, ${randomUUID()}::uuid, ${event.type}::text, ${JSON.stringify(event.review)}::jsonb)`,
+      );
       const logged = `events_${index}`;
       const steps: StatementStep[] = [
         {
@@ -74,7 +76,9 @@ export class EventLogRepository {
 
   /** Committed events without a position (a hint, read without any lock). */
   async hasUnsequenced(): Promise<boolean> {
-    const [row] = await this.prisma.$queryRaw<{ pending: boolean }[]>`SELECT EXISTS (SELECT 1 FROM review_events WHERE position IS NULL) AS pending`;
+    const [row] = await this.prisma.$queryRaw<
+      { pending: boolean }[]
+    >`SELECT EXISTS (SELECT 1 FROM review_events WHERE position IS NULL) AS pending`;
     return row?.pending ?? false;
   }
 
@@ -96,7 +100,9 @@ export class EventLogRepository {
    * notifies the streams of every replica at commit. Undefined when another sequencer holds the lock.
    */
   async sequence(tx: Tx, watermark: bigint, limit: number): Promise<number | undefined> {
-    const [locked] = await tx.$queryRaw<{ locked: boolean }[]>`SELECT pg_try_advisory_xact_lock(${EVENT_SEQUENCER_LOCK_KEY}::bigint) AS locked`;
+    const [locked] = await tx.$queryRaw<
+      { locked: boolean }[]
+    >`SELECT pg_try_advisory_xact_lock(${EVENT_SEQUENCER_LOCK_KEY}::bigint) AS locked`;
     if (!locked?.locked) return undefined;
     const [row] = await tx.$queryRaw<{ count: number; last: bigint | null }[]>`
       WITH base AS (SELECT coalesce(max(position), 0) AS at FROM review_events),

@@ -85,7 +85,7 @@ export class EventStreamService implements OnModuleInit, OnModuleDestroy {
     while (!stop.aborted) {
       // Taken before reading, so that a notification arriving during the read is not lost.
       const next = this.wake.promise;
-      for (let full = visible; full && !stop.aborted; ) {
+      for (let full = visible; full && !stop.aborted;) {
         const events = await this.log.after(cursor, filter, READ_BATCH_SIZE);
         if (events.length > 0) {
           cursor = events.at(-1)!.position;

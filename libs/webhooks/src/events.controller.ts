@@ -26,7 +26,7 @@ export class EventsController {
     description:
       'Each event is sent as `id: <event id>`, `event: <type>`, `data: { "id", "type", "occurredAt", "data": Review }` (the webhook body). ' +
       'With `Last-Event-ID` (or `after`) the retained events after that one are replayed first, then new events follow within a second of ' +
-      'their commit, from any replica. Across reconnects no event is skipped or sent twice, and one review\'s events keep their order. ' +
+      "their commit, from any replica. Across reconnects no event is skipped or sent twice, and one review's events keep their order. " +
       'A `: keep-alive` comment goes out every 15 s. Engineers receive only events of their own reviews.',
   })
   @ApiProduces('text/event-stream')
@@ -40,7 +40,11 @@ export class EventsController {
     @Req() req: Request,
     @Res() res: Response,
   ): Promise<void> {
-    const feed = await this.streams.open(actor, { types: query.types, incidentId: query.incidentId, after: lastEventId?.trim() || query.after });
+    const feed = await this.streams.open(actor, {
+      types: query.types,
+      incidentId: query.incidentId,
+      after: lastEventId?.trim() || query.after,
+    });
     const gone = new AbortController();
     res.on('close', () => gone.abort());
     res.status(200);

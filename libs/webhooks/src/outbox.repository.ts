@@ -46,7 +46,9 @@ export class OutboxRepository {
   }
 
   async count(filter: WebhookEventFilter): Promise<number> {
-    const [row] = await this.prisma.$queryRaw<{ total: number }[]>`SELECT count(*)::int AS total FROM webhook_events e WHERE ${this.where(filter)}`;
+    const [row] = await this.prisma.$queryRaw<
+      { total: number }[]
+    >`SELECT count(*)::int AS total FROM webhook_events e WHERE ${this.where(filter)}`;
     return row?.total ?? 0;
   }
 

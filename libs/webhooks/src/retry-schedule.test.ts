@@ -8,7 +8,9 @@ const highest = (): number => 0.999_999;
 
 describe('webhook retry schedule', () => {
   it('starts at the base delay and doubles after each failure', () => {
-    expect([1, 2, 3, 4, 5, 10].map((failures) => retryDelayMs(failures, 1_000, noJitter))).toEqual([1_000, 2_000, 4_000, 8_000, 16_000, 512_000]);
+    expect([1, 2, 3, 4, 5, 10].map((failures) => retryDelayMs(failures, 1_000, noJitter))).toEqual([
+      1_000, 2_000, 4_000, 8_000, 16_000, 512_000,
+    ]);
     expect(retryDelayMs(3, 50, noJitter)).toBe(200);
   });
 

@@ -45,7 +45,11 @@ export class WebhookDeliveryService {
       // A child of the request or pass that caused the event, however much later it is delivered.
       const outcome = await inSpan(
         `webhook ${event.type}`,
-        { kind: SpanKind.CLIENT, traceparent: event.traceparent, attributes: { 'webhook.event_id': event.id, 'webhook.event_type': event.type, 'review.id': reviewId } },
+        {
+          kind: SpanKind.CLIENT,
+          traceparent: event.traceparent,
+          attributes: { 'webhook.event_id': event.id, 'webhook.event_type': event.type, 'review.id': reviewId },
+        },
         async (span): Promise<DeliveryOutcome> => {
           const result = await this.sender.send(event, shutdown);
           if (!result.delivered) span.setStatus({ code: SpanStatusCode.ERROR, message: result.error });
@@ -62,7 +66,9 @@ export class WebhookDeliveryService {
       // An interrupted attempt says nothing about the receiver: the next worker may retry at once.
       const delayMs = outcome.interrupted ? 0 : retryDelayMs(attempts, this.config.webhook.backoffBaseMs);
       await this.deliveries.scheduleReview(reviewId, delayMs);
-      this.logger.warn(`Webhook ${event.type} ${event.id} (review ${reviewId}) failed, attempt ${attempts}: ${outcome.error}; next attempt in ${delayMs} ms`);
+      this.logger.warn(
+        `Webhook ${event.type} ${event.id} (review ${reviewId}) failed, attempt ${attempts}: ${outcome.error}; next attempt in ${delayMs} ms`,
+      );
       return;
     }
   }

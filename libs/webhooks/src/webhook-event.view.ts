@@ -13,12 +13,19 @@ export class WebhookEventView {
   @ApiProperty({ format: 'date-time' }) occurredAt!: string;
   @ApiProperty({
     enum: WEBHOOK_DELIVERY_STATUSES,
-    description: 'pending: not attempted yet (waiting for its turn); failed: attempted without success, will be retried; delivered: a 2xx was received',
+    description:
+      'pending: not attempted yet (waiting for its turn); failed: attempted without success, will be retried; delivered: a 2xx was received',
   })
   status!: WebhookDeliveryStatus;
-  @ApiProperty({ type: 'integer', description: 'Delivery attempts made so far (an attempt cut short by a shutdown counts)' }) attempts!: number;
-  @ApiProperty({ type: String, format: 'date-time', nullable: true, description: 'Start of the latest attempt' }) lastAttemptAt!: string | null;
-  @ApiProperty({ type: String, nullable: true, description: 'Why the latest failed attempt failed, e.g. "HTTP 503" or "no answer within 10000 ms"; kept after a later success' })
+  @ApiProperty({ type: 'integer', description: 'Delivery attempts made so far (an attempt cut short by a shutdown counts)' })
+  attempts!: number;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true, description: 'Start of the latest attempt' }) lastAttemptAt!:
+    string | null;
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: 'Why the latest failed attempt failed, e.g. "HTTP 503" or "no answer within 10000 ms"; kept after a later success',
+  })
   lastError!: string | null;
   @ApiProperty({
     type: String,

@@ -28,7 +28,13 @@ describe('WebhookSender without tracing', () => {
   });
   afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
-  const event = (traceparent: string | null): PendingWebhookEvent => ({ id: crypto.randomUUID(), type: 'review.assigned', occurredAt: new Date(), payload: {}, traceparent });
+  const event = (traceparent: string | null): PendingWebhookEvent => ({
+    id: crypto.randomUUID(),
+    type: 'review.assigned',
+    occurredAt: new Date(),
+    payload: {},
+    traceparent,
+  });
 
   it('sends the stored traceparent as it is', async () => {
     const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';

@@ -23,7 +23,9 @@ export function webhookSignature(body: Buffer, secret: string): string {
 
 /** The Standard Webhooks key: the secret's bytes, or the decoded base64 of a `whsec_<base64>` secret. */
 export function standardWebhookKey(secret: string): Buffer {
-  return secret.startsWith(STANDARD_SECRET_PREFIX) ? Buffer.from(secret.slice(STANDARD_SECRET_PREFIX.length), 'base64') : Buffer.from(secret, 'utf8');
+  return secret.startsWith(STANDARD_SECRET_PREFIX)
+    ? Buffer.from(secret.slice(STANDARD_SECRET_PREFIX.length), 'base64')
+    : Buffer.from(secret, 'utf8');
 }
 
 /**
@@ -44,7 +46,9 @@ export class WebhookSender {
   async send(event: PendingWebhookEvent, shutdown: AbortSignal): Promise<DeliveryOutcome> {
     const { url, secret, timeoutMs } = this.config.webhook;
     if (!url || !secret) throw new Error('Webhook delivery runs only when WEBHOOK_URL and WEBHOOK_SECRET are set');
-    const body = Buffer.from(JSON.stringify({ id: event.id, type: event.type, occurredAt: event.occurredAt.toISOString(), data: event.payload }));
+    const body = Buffer.from(
+      JSON.stringify({ id: event.id, type: event.type, occurredAt: event.occurredAt.toISOString(), data: event.payload }),
+    );
     const headers: Record<string, string> = {
       'Content-Type': 'application/json',
       'User-Agent': 'engineer-review-service-webhooks',
@@ -76,7 +80,8 @@ export class WebhookSender {
       return { delivered: false, error: `HTTP ${response.status}`, interrupted: false };
     } catch (error) {
       if (shutdown.aborted) return { delivered: false, error: 'interrupted: the dispatcher stopped during the request', interrupted: true };
-      if ((error as Error).name === 'TimeoutError') return { delivered: false, error: `no answer within ${timeoutMs} ms`, interrupted: false };
+      if ((error as Error).name === 'TimeoutError')
+        return { delivered: false, error: `no answer within ${timeoutMs} ms`, interrupted: false };
       return { delivered: false, error: describeFetchError(error).slice(0, MAX_ERROR_LENGTH), interrupted: false };
     } finally {
       clearTimeout(timer);

@@ -42,7 +42,11 @@ export async function pendingMigrations(url, { root } = {}) {
   const engine = await openEngine(url, schemaPath);
   try {
     const migrationsList = await readMigrationsList(migrationsDir);
-    const diagnosis = await engine.diagnoseMigrationHistory({ migrationsList, optInToShadowDatabase: false, filters: { externalTables: [], externalEnums: [] } });
+    const diagnosis = await engine.diagnoseMigrationHistory({
+      migrationsList,
+      optInToShadowDatabase: false,
+      filters: { externalTables: [], externalEnums: [] },
+    });
     return diagnosis.history?.unappliedMigrationNames ?? [];
   } finally {
     engine.free();

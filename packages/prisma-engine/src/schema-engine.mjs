@@ -216,9 +216,7 @@ class RpcServer {
 
   engine() {
     this.enginePromise ??= (async () => {
-      const datamodels = await Promise.all(
-        this.datamodelPaths.map(async (file) => [file, await readFile(path.resolve(file), 'utf8')]),
-      );
+      const datamodels = await Promise.all(this.datamodelPaths.map(async (file) => [file, await readFile(path.resolve(file), 'utf8')]));
       const options = {
         url: this.url,
         shadowDatabaseUrl: this.shadowDatabaseUrl,
@@ -401,7 +399,9 @@ class RpcServer {
     // diff needs the lockfile to pick the connector; a first migration has none yet.
     const lockfile = { ...migrationsList.lockfile };
     lockfile.content ??= 'provider = "postgresql"\n';
-    const { exitCode, stdout } = await (await this.engine()).diff({
+    const { exitCode, stdout } = await (
+      await this.engine()
+    ).diff({
       from: { tag: 'migrations', ...migrationsList, lockfile },
       to: { tag: 'schemaDatamodel', ...schema },
       script: true,

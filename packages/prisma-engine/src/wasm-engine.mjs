@@ -216,8 +216,7 @@ function detachedAdapter(connectionError) {
 export function createAdapterFactory(url, shadowDatabaseUrl, { onDatabaseError, unreachable } = {}) {
   const factory = new PrismaPg({ connectionString: url });
   const connect = factory.connect.bind(factory);
-  factory.connect = async () =>
-    unreachable ? detachedAdapter(unreachable) : runScriptsWhole(await connect(), onDatabaseError);
+  factory.connect = async () => (unreachable ? detachedAdapter(unreachable) : runScriptsWhole(await connect(), onDatabaseError));
   factory.connectToShadowDb = () =>
     connectToShadowDb().catch((error) => {
       onDatabaseError?.(error);
@@ -232,10 +231,7 @@ export function createAdapterFactory(url, shadowDatabaseUrl, { onDatabaseError, 
     const name = `prisma_migrate_shadow_db_${randomUUID().replaceAll('-', '')}`;
     await withAdminClient(url, (client) => client.query(`CREATE DATABASE "${name}"`));
     liveShadowDatabases.set(name, url);
-    const adapter = runScriptsWhole(
-      await new PrismaPg({ connectionString: withDatabase(url, name) }).connect(),
-      onDatabaseError,
-    );
+    const adapter = runScriptsWhole(await new PrismaPg({ connectionString: withDatabase(url, name) }).connect(), onDatabaseError);
     const dispose = adapter.dispose.bind(adapter);
     adapter.dispose = async () => {
       await dispose();
@@ -246,14 +242,7 @@ export function createAdapterFactory(url, shadowDatabaseUrl, { onDatabaseError, 
   return bindMigrationAwareSqlAdapterFactory(factory);
 }
 
-export async function createSchemaEngine({
-  url,
-  shadowDatabaseUrl,
-  datamodels,
-  log = () => {},
-  onDatabaseError,
-  unreachable,
-}) {
+export async function createSchemaEngine({ url, shadowDatabaseUrl, datamodels, log = () => {}, onDatabaseError, unreachable }) {
   patchCharColumns();
   const { SchemaEngine } = await loadSchemaEngineModule();
   const adapterFactory = createAdapterFactory(url, shadowDatabaseUrl, { onDatabaseError, unreachable });

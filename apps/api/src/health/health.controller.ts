@@ -7,7 +7,15 @@ import { Draining, Problems, Public } from '@app/http';
 
 import { shippedMigrations } from './migration-status.js';
 
-const HEALTH_CHECKS = { type: 'object', additionalProperties: { type: 'object', required: ['status'], properties: { status: { type: 'string', enum: ['up', 'down'] } }, additionalProperties: true } };
+const HEALTH_CHECKS = {
+  type: 'object',
+  additionalProperties: {
+    type: 'object',
+    required: ['status'],
+    properties: { status: { type: 'string', enum: ['up', 'down'] } },
+    additionalProperties: true,
+  },
+};
 
 /** @nestjs/terminus's result, kept as extension members of the 503 problem. */
 const HEALTH_RESULT_MEMBERS = { info: HEALTH_CHECKS, error: HEALTH_CHECKS, details: HEALTH_CHECKS };

@@ -69,7 +69,8 @@ export class ChainVerificationDto {
   @ApiProperty({
     type: 'integer',
     nullable: true,
-    description: 'First seq where the chain breaks: an edited entry, a deleted entry (its seal remains), or an entry without a seal at or below the sealed head',
+    description:
+      'First seq where the chain breaks: an edited entry, a deleted entry (its seal remains), or an entry without a seal at or below the sealed head',
   })
   firstInvalidSeq!: number | null;
 
@@ -81,7 +82,12 @@ export class ChainHeadDto {
   @ApiProperty({ type: 'integer', nullable: true, description: 'seq of the last sealed entry; null when nothing is sealed' })
   seq!: number | null;
 
-  @ApiProperty({ type: String, nullable: true, pattern: '^[0-9a-f]{64}$', description: 'Its chain hash (hex), to be recorded outside the database' })
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    pattern: '^[0-9a-f]{64}$',
+    description: 'Its chain hash (hex), to be recorded outside the database',
+  })
   hash!: string | null;
 
   @ApiProperty({ type: String, format: 'date-time', nullable: true, description: 'When it was sealed' })

@@ -15,14 +15,24 @@ export class CreateEngineerDto {
   @Length(1, 200)
   name!: string;
 
-  @ApiProperty({ format: 'email', description: 'Lower-cased; unique among all engineers, deleted ones included', example: 'ada@example.com' })
+  @ApiProperty({
+    format: 'email',
+    description: 'Lower-cased; unique among all engineers, deleted ones included',
+    example: 'ada@example.com',
+  })
   @TrimLowerCase()
   @IsString()
   @MaxLength(254)
   @IsEmail({}, { message: 'must be an email' })
   email!: string;
 
-  @ApiPropertyOptional({ type: [String], maxItems: 50, description: 'Tags of 1–64 chars, lower-cased and de-duplicated', default: [], example: ['postgres', 'kubernetes'] })
+  @ApiPropertyOptional({
+    type: [String],
+    maxItems: 50,
+    description: 'Tags of 1–64 chars, lower-cased and de-duplicated',
+    default: [],
+    example: ['postgres', 'kubernetes'],
+  })
   @OptionalField()
   @NormalizeTags()
   @IsTagList()
@@ -49,13 +59,22 @@ export class UpdateEngineerDto {
   @Length(1, 200)
   name?: string;
 
-  @ApiPropertyOptional({ type: [String], maxItems: 50, description: 'Replaces the list; tags of 1–64 chars, lower-cased and de-duplicated' })
+  @ApiPropertyOptional({
+    type: [String],
+    maxItems: 50,
+    description: 'Replaces the list; tags of 1–64 chars, lower-cased and de-duplicated',
+  })
   @OptionalField()
   @NormalizeTags()
   @IsTagList()
   expertise?: string[];
 
-  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 50, description: 'Below the open review count: 409 CAPACITY_BELOW_OPEN_REVIEWS' })
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 1,
+    maximum: 50,
+    description: 'Below the open review count: 409 CAPACITY_BELOW_OPEN_REVIEWS',
+  })
   @OptionalField()
   @IsInt()
   @Min(1)
@@ -128,4 +147,3 @@ export class EngineerPageDto {
   @ApiProperty({ type: 'integer', minimum: 1, maximum: 100, example: 20 }) pageSize!: number;
   @ApiProperty({ type: 'integer', minimum: 1, example: 1 }) totalPages!: number;
 }
-

@@ -36,7 +36,13 @@ export class CreateIncidentDto {
   @IsTagList()
   requiredExpertise?: string[];
 
-  @ApiPropertyOptional({ type: String, minLength: 1, maxLength: 200, nullable: true, description: 'Unique: a repeat returns 200 with the existing incident' })
+  @ApiPropertyOptional({
+    type: String,
+    minLength: 1,
+    maxLength: 200,
+    nullable: true,
+    description: 'Unique: a repeat returns 200 with the existing incident',
+  })
   @IsOptional()
   @Trim()
   @IsString()

@@ -5,7 +5,11 @@ import { ArrayMinSize, IsIn, IsOptional, IsUUID } from 'class-validator';
 import { WEBHOOK_EVENT_TYPES, type WebhookEventType } from '../webhook-event.js';
 
 export class EventStreamQueryDto {
-  @ApiPropertyOptional({ type: String, description: `Comma-separated event types (${WEBHOOK_EVENT_TYPES.join(', ')}); default: all`, example: 'review.decided,review.submitted' })
+  @ApiPropertyOptional({
+    type: String,
+    description: `Comma-separated event types (${WEBHOOK_EVENT_TYPES.join(', ')}); default: all`,
+    example: 'review.decided,review.submitted',
+  })
   @IsOptional()
   @Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.split(',').map((type) => type.trim()) : value))
   @ArrayMinSize(1)
@@ -17,7 +21,10 @@ export class EventStreamQueryDto {
   @IsUUID('all', { message: 'must be a UUID' })
   incidentId?: string;
 
-  @ApiPropertyOptional({ format: 'uuid', description: 'Resume after this event (as the Last-Event-ID header, which wins when both are sent)' })
+  @ApiPropertyOptional({
+    format: 'uuid',
+    description: 'Resume after this event (as the Last-Event-ID header, which wins when both are sent)',
+  })
   @IsOptional()
   @IsUUID('all', { message: 'must be a UUID' })
   after?: string;
