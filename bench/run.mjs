@@ -630,10 +630,12 @@ async function profilePhase(ctx) {
   const acks = new Acknowledged();
   const loadStartedAt = Date.now();
   const cpuBefore = target.cpuMs();
+  // The first of --cycles: `--phases=profile --cycles=cancel` profiles assign → cancel.
+  const cycle = options.cycles[0] ?? 'full';
   const run = await runClients({
     client: ctx.client,
     tokens: ctx.tokens,
-    specs: cycleSpecs('full', clients, ctx.fullPool),
+    specs: cycleSpecs(cycle, clients, ctx.fullPool),
     durationMs: options.durationSeconds * 1000,
     acks,
   });
@@ -654,7 +656,7 @@ async function profilePhase(ctx) {
   const analysis = analyzeCpuProfile(file, { fromMs: loadStartedAt - spawnedAt, toMs: loadEndedAt - spawnedAt });
   results.profile = {
     replica: 0,
-    cycle: 'full',
+    cycle,
     clients,
     seconds: options.durationSeconds,
     file: path.basename(kept),

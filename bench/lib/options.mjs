@@ -20,7 +20,8 @@ const USAGE = `Usage: npm run bench -- [flags]
   --repeat=N              runs per level and tool; the report shows medians (default 1)
   --cycles=LIST           full (assign, start, submit, decide) and/or cancel (assign, cancel); default both.
                           cancel levels also run the lean reference (bench/lean/server.mjs, one process
-                          per replica) and pgbench on bench/pgbench/assign_cancel_minimal.sql
+                          per replica) and pgbench on bench/pgbench/assign_cancel_minimal.sql; the
+                          profile phase profiles the first cycle listed
   --phases=LIST           ${PHASES.join(',')} (default: all but faults and rolling; rolling
                           restarts every replica one at a time behind HAProxy under load: use --replicas=3)
   --faults=LIST           ${FAULTS.join(',')}: run the faults phase with these (pg-restart restarts the

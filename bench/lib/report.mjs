@@ -353,7 +353,7 @@ function decisionsSection({ longPoll, fanOut }) {
 
 function profileSection(profile) {
   const lines = [
-    `Replica 0 under the full cycle at ${profile.clients} clients for ${profile.seconds} s (${fmt(profile.cyclesPerSecond)} cycles/s over all replicas while profiled), ` +
+    `Replica 0 under the ${profile.cycle === 'cancel' ? 'assign → cancel' : 'full'} cycle at ${profile.clients} clients for ${profile.seconds} s (${fmt(profile.cyclesPerSecond)} cycles/s over all replicas while profiled), ` +
       `${profile.busyMs} ms of samples outside the idle loop (the process used ${profile.cpuMs ?? '?'} ms of CPU, from /proc) in ${profile.wallMs} ms of load. Profile: \`${profile.file}\` (open in Chrome DevTools or speedscope).`,
     '',
     '| owner | inclusive % | self % |',
