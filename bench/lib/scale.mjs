@@ -255,7 +255,10 @@ export async function explainEndpoints(db, endpoints, { root, mode }) {
   const { EngineersRepository } = await load('libs/engineers/src/index.ts');
   const { IncidentsRepository } = await load('libs/incidents/src/index.ts');
   const captured = [];
-  const recorder = { $queryRaw: (strings, ...values) => (captured.push(Prisma.sql(strings, ...values)), Promise.resolve([])) };
+  // Repositories call $queryRaw as a tagged template or with a Prisma.Sql (a column set's query).
+  const recorder = {
+    $queryRaw: (query, ...values) => (captured.push(Array.isArray(query) ? Prisma.sql(query, ...values) : query), Promise.resolve([])),
+  };
   const repositories = {
     reviews: new ReviewsRepository(recorder),
     engineers: new EngineersRepository(recorder),
