@@ -113,19 +113,6 @@ export class EngineersRepository {
       : Prisma.sql`UPDATE engineers AS e SET current_review_count = current_review_count - 1, updated_at = now() WHERE e.id = ${id}::uuid RETURNING e.id`;
   }
 
-  /**
-   * Counter -1 when an open review is finalised. No GREATEST(0, …): a negative result violates the
-   * CHECK constraint and rolls the whole change back, so a bug fails loudly.
-   */
-  async releaseAssignment(tx: Tx, id: string): Promise<EngineerRow | undefined> {
-    const [row] = await ENGINEER_COLUMNS.query(
-      tx,
-      Prisma.sql`UPDATE engineers AS e SET current_review_count = current_review_count - 1, updated_at = now()
-      WHERE e.id = ${id}::uuid RETURNING ${COLUMNS}`,
-    );
-    return row;
-  }
-
   async setCounter(tx: Tx, id: string, count: number): Promise<EngineerRow> {
     const rows = await ENGINEER_COLUMNS.query(
       tx,

@@ -133,8 +133,10 @@ export class ReviewOpening {
 
   /** The counter of a finalised review's engineer goes down in the same transaction, or nothing happens. */
   async release(tx: Tx, review: ReviewRow): Promise<void> {
-    const engineer = await this.engineers.releaseAssignment(tx, review.engineerId);
-    if (!engineer) throw new IntegrityError(`Engineer ${review.engineerId} of review ${review.id} does not exist`);
+    const released = await runSteps(tx, [
+      { name: 'counter', sql: this.engineers.counterStep(review.engineerId, 'released'), read: 'count' },
+    ]);
+    if (released['counter.count'] !== 1) throw new IntegrityError(`Engineer ${review.engineerId} of review ${review.id} does not exist`);
   }
 }
 
