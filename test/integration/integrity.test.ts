@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { Actor } from '@app/auth';
 import { IntegrityError } from '@app/common';
-import { ReviewCancellationService } from '@app/reviews';
+import { AssignmentService, ReviewCancellationService } from '@app/reviews';
 
 import { SqlFixtures, startTestServices, type TestServices } from '../support/test-services.js';
 
@@ -67,5 +67,71 @@ describe('integrity errors roll the use case back', () => {
       .catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(IntegrityError);
     expect(await state(reviewId, engineerId)).toEqual(before);
+  });
+
+  /**
+   * A database that writes a row other than the one the use case predicted for its audit entry and
+   * event (here a trigger that stamps updated_at with the wall clock) must not get either.
+   */
+  async function withRowsRewrittenByTrigger(work: () => Promise<void>): Promise<void> {
+    await t.sql.query(`CREATE FUNCTION restamp_review() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN NEW.updated_at := clock_timestamp() + interval '1 second'; RETURN NEW; END $$`);
+    await t.sql.query('CREATE TRIGGER restamp_review BEFORE INSERT OR UPDATE ON reviews FOR EACH ROW EXECUTE FUNCTION restamp_review()');
+    try {
+      await work();
+    } finally {
+      await t.sql.query('DROP TRIGGER restamp_review ON reviews');
+      await t.sql.query('DROP FUNCTION restamp_review()');
+    }
+  }
+
+  async function eventsOf(incidentId: string): Promise<number> {
+    const { rows: found } = await t.sql.query<{ n: number }>('SELECT count(*)::int AS n FROM review_events WHERE incident_id = $1', [
+      incidentId,
+    ]);
+    return found[0]!.n;
+  }
+
+  it('a cancel whose written review differs from the one its audit entry predicts fails with IntegrityError and changes nothing', async () => {
+    const engineerId = await rows.engineer();
+    const incidentId = await rows.incident();
+    const reviewId = await rows.review(incidentId, engineerId, 'assigned');
+    const before = await state(reviewId, engineerId);
+    expect(before).toEqual({ status: 'assigned', cancelled_at: null, open: true, count: 1, audited: 0 });
+
+    await withRowsRewrittenByTrigger(async () => {
+      const failure = await t.app
+        .get(ReviewCancellationService)
+        .cancel(admin, reviewId, 'No longer needed')
+        .catch((error: unknown) => error);
+      expect(failure).toBeInstanceOf(IntegrityError);
+    });
+    expect(await state(reviewId, engineerId)).toEqual(before);
+    expect(await eventsOf(incidentId)).toBe(0);
+  });
+
+  it('an assign whose written review differs from the one its audit entry predicts fails with IntegrityError and writes nothing', async () => {
+    const engineerId = await rows.engineer();
+    const incidentId = await rows.incident();
+    await withRowsRewrittenByTrigger(async () => {
+      const failure = await t.app
+        .get(AssignmentService)
+        .assign(admin, { incidentId, engineerId, priority: 'normal' })
+        .catch((error: unknown) => error);
+      expect(failure).toBeInstanceOf(IntegrityError);
+    });
+    const { rows: found } = await t.sql.query(
+      `SELECT (SELECT count(*)::int FROM reviews WHERE incident_id = $1) AS reviews,
+         (SELECT status::text FROM incidents WHERE id = $1) AS status,
+         (SELECT current_review_count FROM engineers WHERE id = $2) AS count,
+         (SELECT count(*)::int FROM audit_entries WHERE entity_id = $1) AS audited`,
+      [incidentId, engineerId],
+    );
+    expect(found[0]).toEqual({ reviews: 0, status: 'detected', count: 0, audited: 0 });
+    expect(await eventsOf(incidentId)).toBe(0);
+
+    const assigned = await t.app.get(AssignmentService).assign(admin, { incidentId, engineerId, priority: 'normal' });
+    expect(assigned).toMatchObject({ incidentId, engineerId, status: 'assigned' });
+    expect(await eventsOf(incidentId)).toBe(1);
   });
 });

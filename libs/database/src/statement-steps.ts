@@ -21,6 +21,7 @@ export interface StatementStep {
  * and, for a counted step, `"<name>.count"`. Locks are taken in the order the steps' dependencies
  * force, and data-modifying steps all see the statement's snapshot (PostgreSQL's rule for
  * data-modifying WITH): a step that needs another's result must read it from that step by name.
+ * The statement also reads the transaction's clock, which `transactionTime` then answers for free.
  */
 export async function runSteps(tx: Tx, steps: readonly StatementStep[]): Promise<Record<string, unknown>> {
   const withList = Prisma.join(
@@ -37,9 +38,36 @@ export async function runSteps(tx: Tx, steps: readonly StatementStep[]): Promise
       joins.push(Prisma.raw(`LEFT JOIN ${quote(step.name)} ON true`));
     }
   }
-  if (columns.length === 0) columns.push(Prisma.raw('1 AS one'));
+  columns.push(Prisma.raw(`${TRANSACTION_TIME} AS ${quote(TRANSACTION_TIME_FIELD)}`));
   const rows = await tx.$queryRaw<Record<string, unknown>[]>`
     WITH ${withList}
     SELECT ${Prisma.join(columns, ', ')} FROM (SELECT) AS statement ${joins.length > 0 ? Prisma.join(joins, ' ') : Prisma.empty}`;
-  return rows[0] ?? {};
+  const row = rows[0] ?? {};
+  remember(tx, row[TRANSACTION_TIME_FIELD]);
+  return row;
+}
+
+/**
+ * The transaction's clock (`now()`, fixed for the whole transaction in PostgreSQL) as the
+ * timestamptz(3) columns store it: rounded to the millisecond, so that a row a use case predicts
+ * carries exactly the timestamps the database writes. Free after a combined statement of the same
+ * transaction (runSteps reads it along); one round trip otherwise.
+ */
+export async function transactionTime(tx: Tx): Promise<Date> {
+  const known = clocks.get(tx);
+  if (known) return known;
+  const [row] = await tx.$queryRaw<
+    Record<string, unknown>[]
+  >`SELECT ${Prisma.raw(TRANSACTION_TIME)} AS ${Prisma.raw(quote(TRANSACTION_TIME_FIELD))}`;
+  return remember(tx, row?.[TRANSACTION_TIME_FIELD]);
+}
+
+const TRANSACTION_TIME = 'now()::timestamptz(3)';
+const TRANSACTION_TIME_FIELD = 'transaction.now';
+const clocks = new WeakMap<Tx, Date>();
+
+function remember(tx: Tx, value: unknown): Date {
+  if (!(value instanceof Date)) throw new Error(`The transaction's clock read as ${String(value)}, not a timestamp`);
+  clocks.set(tx, value);
+  return value;
 }

@@ -67,9 +67,14 @@ export class IncidentsRepository {
     return Prisma.sql`SELECT ${COLUMNS} FROM incidents i WHERE i.id = ${id} FOR UPDATE`;
   }
 
-  /** Points the incident at its open review (`reviewId` an SQL expression) or at none: a step; the caller holds its lock. */
-  openReviewStep(id: string, reviewId: Prisma.Sql): Prisma.Sql {
-    return Prisma.sql`UPDATE incidents AS i SET open_review_id = ${reviewId}, updated_at = now() WHERE i.id = ${id}::uuid RETURNING i.id`;
+  /**
+   * Points the incident at its open review (`reviewId` an SQL expression) or at none, and moves its
+   * status when `status` is given: a step that returns the incident; the caller holds its lock.
+   */
+  openReviewStep(id: string, reviewId: Prisma.Sql, status?: IncidentStatus): Prisma.Sql {
+    const statusChange = status === undefined ? Prisma.empty : Prisma.sql`, status = ${status}::incident_status`;
+    return Prisma.sql`UPDATE incidents AS i SET open_review_id = ${reviewId}${statusChange}, updated_at = now() WHERE i.id = ${id}::uuid
+      RETURNING ${COLUMNS}`;
   }
 
   /** lockById without waiting: undefined when another transaction holds the row (or it does not exist). */

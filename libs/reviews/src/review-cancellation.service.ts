@@ -3,7 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { AuditService } from '@app/audit';
 import { type Actor } from '@app/auth';
 import { IntegrityError } from '@app/common';
-import { Prisma, ReviewStatus, runSteps, TransactionRunner } from '@app/database';
+import { Prisma, ReviewStatus, runSteps, TransactionRunner, transactionTime } from '@app/database';
 import { EngineersRepository } from '@app/engineers';
 import { IncidentsRepository } from '@app/incidents';
 import { OutboxService } from '@app/webhooks';
@@ -11,12 +11,14 @@ import { OutboxService } from '@app/webhooks';
 import { DecisionRepository } from './decision.repository.js';
 import { REVIEW_COLUMNS, type ReviewView, toReviewView } from './review.view.js';
 import { ReviewLocks } from './review-locks.js';
+import { expectWrittenAsPredicted } from './review-opening.js';
 import { assertTransition } from './review-state-machine.js';
 import { ReviewsRepository } from './reviews.repository.js';
 
 /**
- * An admin cancels an open review: the review, its votes, the engineer's counter and the incident's
- * open review change together, in one statement, under the incident's and then the review's lock.
+ * An admin cancels an open review: the review, its votes, the engineer's counter, the incident's open
+ * review, the audit entry and the event change together, in one statement, under the incident's and
+ * then the review's lock (two round trips in all: the locks, then the writes).
  */
 @Injectable()
 export class ReviewCancellationService {
@@ -35,18 +37,20 @@ export class ReviewCancellationService {
     return this.transactions.run(async (tx) => {
       const [review] = await this.locks.reviewWithIncident(tx, reviewId);
       assertTransition(review.id, review.status, ReviewStatus.cancelled);
-      const changed = await runSteps(tx, [
+      const now = await transactionTime(tx);
+      const view = toReviewView({
+        ...review,
+        status: ReviewStatus.cancelled,
+        overdue: false,
+        cancelledAt: now,
+        cancellationReason: reason,
+        updatedAt: now,
+      });
+      const written = await runSteps(tx, [
         { name: 'review', sql: this.reviews.cancelStep(review.id, reason), read: { fields: REVIEW_COLUMNS.selectFrom } },
         { name: 'votes', sql: this.decisions.discardVotesStep(review.id), read: 'nothing' },
         { name: 'counter', sql: this.engineers.counterStep(review.engineerId, 'released'), read: 'count' },
         { name: 'incident', sql: this.incidents.openReviewStep(review.incidentId, Prisma.sql`NULL`), read: 'count' },
-      ]);
-      const cancelled = REVIEW_COLUMNS.pick(changed, 'review');
-      if (!cancelled) throw new IntegrityError(`Review ${review.id} was not updated under its own lock`);
-      if (changed['counter.count'] !== 1) throw new IntegrityError(`Engineer ${review.engineerId} of review ${review.id} does not exist`);
-      if (changed['incident.count'] !== 1) throw new IntegrityError(`Incident ${review.incidentId} of review ${review.id} does not exist`);
-      const view = toReviewView(cancelled);
-      await runSteps(tx, [
         this.audit.recordStep(actor, {
           action: 'review.cancelled',
           entityType: 'review',
@@ -56,6 +60,10 @@ export class ReviewCancellationService {
         }),
         ...this.outbox.publishSteps(tx, { type: 'review.cancelled', review: view }),
       ]);
+      if (written['counter.count'] !== 1) throw new IntegrityError(`Engineer ${review.engineerId} of review ${review.id} does not exist`);
+      if (written['incident.count'] !== 1) throw new IntegrityError(`Incident ${review.incidentId} of review ${review.id} does not exist`);
+      const cancelled = REVIEW_COLUMNS.pick(written, 'review');
+      expectWrittenAsPredicted('review', cancelled === undefined ? null : toReviewView(cancelled), view);
       return view;
     });
   }

@@ -1,17 +1,29 @@
+import { randomUUID } from 'node:crypto';
+
 import { Injectable } from '@nestjs/common';
 
 import { type AuditActor, type AuditRecord, AuditService } from '@app/audit';
 import { ConflictError, IntegrityError, NotFoundError } from '@app/common';
-import { AssignmentStrategy, IncidentStatus, Prisma, type ReviewPriority, runSteps, type Tx } from '@app/database';
+import {
+  AssignmentStrategy,
+  IncidentStatus,
+  Prisma,
+  ReviewDecision,
+  type ReviewPriority,
+  ReviewStatus,
+  runSteps,
+  transactionTime,
+  type Tx,
+} from '@app/database';
 import { type Candidate, EngineerAtCapacityError, type EngineerRow, EngineersRepository } from '@app/engineers';
-import { CLOSED_INCIDENT_STATUSES, type IncidentRow, IncidentsRepository, toIncidentView } from '@app/incidents';
+import { CLOSED_INCIDENT_STATUSES, INCIDENT_COLUMNS, type IncidentRow, IncidentsRepository, toIncidentView } from '@app/incidents';
 import type { ReviewMetrics } from '@app/observability';
 import { OutboxService } from '@app/webhooks';
 
 import { EngineerUnavailableError, IncidentClosedError, IncidentHasOpenReviewError } from './review.errors.js';
 import { REVIEW_COLUMNS, type ReviewRow, type ReviewView, toReviewView } from './review.view.js';
 import { ReviewDeadlines } from './review-deadlines.js';
-import { ReviewsRepository } from './reviews.repository.js';
+import { type NewReview, ReviewsRepository } from './reviews.repository.js';
 
 /** How the engineer was chosen, as the review records it (`assignment` in the API). */
 export interface AssignmentChoice {
@@ -52,7 +64,12 @@ export class ReviewOpening {
     private readonly deadlines: ReviewDeadlines,
   ) {}
 
-  /** Inserts the open review and moves counter, incident, audit and outbox with it. */
+  /**
+   * Inserts the open review and moves counter, incident, audit and outbox with it, in one statement:
+   * the audit entries and the event carry the rows as this use case predicts them from the locked
+   * rows and the transaction's clock, and the statement returns the rows it wrote, which must be
+   * exactly those (else IntegrityError, and nothing is written).
+   */
   async open(
     tx: Tx,
     actor: AuditActor,
@@ -65,47 +82,57 @@ export class ReviewOpening {
     },
   ): Promise<ReviewRow> {
     const { incident, engineer, priority, choice } = opening;
-    const opened = await runSteps(tx, [
-      {
-        name: 'review',
-        sql: this.reviews.insertStep({
-          incidentId: incident.id,
-          engineerId: engineer.id,
-          priority,
-          slaSeconds: this.deadlines.slaSeconds(priority),
-          strategy: choice.strategy,
-          assignedBy: actor.sub,
-          candidates: choice.candidates,
-          loadRatio: choice.loadRatio,
-          reassignedFromId: opening.reassignedFromId,
-        }),
-        read: { fields: REVIEW_COLUMNS.selectFrom },
-      },
-      { name: 'counter', sql: this.engineers.counterStep(engineer.id, 'assigned'), read: 'count' },
-      { name: 'incident', sql: this.incidents.openReviewStep(incident.id, Prisma.sql`(SELECT id::uuid FROM review)`), read: 'count' },
-    ]);
-    const review = REVIEW_COLUMNS.pick(opened, 'review');
-    if (!review || opened['counter.count'] !== 1 || opened['incident.count'] !== 1) {
-      throw new IntegrityError(`Opening a review on incident ${incident.id} for engineer ${engineer.id} did not touch each row once`);
-    }
+    const now = await transactionTime(tx);
+    const inserted: NewReview = {
+      id: randomUUID(),
+      incidentId: incident.id,
+      engineerId: engineer.id,
+      priority,
+      expectedCompletionAt: new Date(now.getTime() + this.deadlines.slaSeconds(priority) * 1_000),
+      strategy: choice.strategy,
+      assignedBy: actor.sub,
+      candidates: choice.candidates,
+      loadRatio: choice.loadRatio,
+      reassignedFromId: opening.reassignedFromId,
+    };
+    const review = openedReview(inserted, now);
     const view = toReviewView(review);
     const records: [AuditRecord, ...AuditRecord[]] = [
       { action: 'review.assigned', entityType: 'review', entityId: review.id, before: null, after: view },
     ];
-    if (incident.status === IncidentStatus.detected || incident.status === IncidentStatus.analyzing) {
-      const after = await this.incidents.setStatus(tx, incident.id, IncidentStatus.pending_approval);
+    // The first review of a detected or analysing incident brings it to pending_approval.
+    const statusChange =
+      incident.status === IncidentStatus.detected || incident.status === IncidentStatus.analyzing
+        ? IncidentStatus.pending_approval
+        : undefined;
+    const incidentAfter: IncidentRow = { ...incident, status: statusChange ?? incident.status, openReviewId: review.id, updatedAt: now };
+    if (statusChange) {
       records.push({
         action: 'incident.status_changed',
         entityType: 'incident',
         entityId: incident.id,
         before: toIncidentView(incident),
-        after: toIncidentView(after),
+        after: toIncidentView(incidentAfter),
       });
     }
-    await runSteps(tx, [
+    const written = await runSteps(tx, [
+      { name: 'review', sql: this.reviews.insertStep(inserted), read: { fields: REVIEW_COLUMNS.selectFrom } },
+      { name: 'counter', sql: this.engineers.counterStep(engineer.id, 'assigned'), read: 'count' },
+      {
+        name: 'incident',
+        sql: this.incidents.openReviewStep(incident.id, Prisma.sql`(SELECT id::uuid FROM review)`, statusChange),
+        read: { fields: INCIDENT_COLUMNS.selectFrom },
+      },
       this.audit.recordStep(actor, ...records),
       ...this.outbox.publishSteps(tx, { type: 'review.assigned', review: view }),
     ]);
+    if (written['counter.count'] !== 1) throw new IntegrityError(`Engineer ${engineer.id} does not exist under its own lock`);
+    expectWrittenAsPredicted('review', toViewOrNull(REVIEW_COLUMNS.pick(written, 'review'), toReviewView), view);
+    expectWrittenAsPredicted(
+      'incident',
+      toViewOrNull(INCIDENT_COLUMNS.pick(written, 'incident'), toIncidentView),
+      toIncidentView(incidentAfter),
+    );
     return review;
   }
 
@@ -172,4 +199,55 @@ export async function measureAssignment(
     metrics.assignment(priority, error instanceof ConflictError || error instanceof NotFoundError ? 'rejected' : 'error');
     throw error;
   }
+}
+
+/** A review as `open` inserts it: assigned now, nothing done on it yet. */
+export function openedReview(review: NewReview, now: Date): ReviewRow {
+  return {
+    id: review.id,
+    incidentId: review.incidentId,
+    engineerId: review.engineerId,
+    status: ReviewStatus.assigned,
+    priority: review.priority,
+    assignedAt: now,
+    startedAt: null,
+    submittedAt: null,
+    expectedCompletionAt: review.expectedCompletionAt,
+    overdue: review.expectedCompletionAt < now,
+    escalationLevel: 0,
+    lastEscalatedAt: null,
+    approach: null,
+    analysis: null,
+    confidence: null,
+    decision: ReviewDecision.pending,
+    decisionMadeAt: null,
+    decisionRationale: null,
+    decidedBy: null,
+    cancelledAt: null,
+    cancellationReason: null,
+    reassignedFromId: review.reassignedFromId,
+    decisionOverdueAt: null,
+    assignmentStrategy: review.strategy,
+    assignedBy: review.assignedBy,
+    assignmentCandidates: review.candidates,
+    assignmentLoadRatio: review.loadRatio,
+    createdAt: now,
+    updatedAt: now,
+  };
+}
+
+/**
+ * The audit entries and events of a combined statement are written from the rows the use case
+ * predicted; the rows the statement wrote must be exactly those, or the record would lie.
+ */
+export function expectWrittenAsPredicted(entity: string, written: object | null, predicted: object): void {
+  if (written === null || JSON.stringify(written) !== JSON.stringify(predicted)) {
+    throw new IntegrityError(
+      `The ${entity} written is not the ${entity} predicted for its audit entry: ${JSON.stringify({ written, predicted })}`,
+    );
+  }
+}
+
+function toViewOrNull<Row, View>(row: Row | undefined, toView: (row: Row) => View): View | null {
+  return row === undefined ? null : toView(row);
 }

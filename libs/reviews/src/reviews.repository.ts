@@ -59,10 +59,11 @@ export const WORKLOAD_DRIFT_SQL = WORKLOAD_SQL.sql;
 const MOVABLE_COLUMNS = columns('reviews', 'r', { id: col.uuid('id'), incidentId: col.uuid('incident_id') });
 
 export interface NewReview {
+  id: string;
   incidentId: string;
   engineerId: string;
   priority: ReviewPriority;
-  slaSeconds: number;
+  expectedCompletionAt: Date;
   strategy: AssignmentStrategy;
   assignedBy: string;
   candidates: number | null;
@@ -91,8 +92,8 @@ export class ReviewsRepository {
     return Prisma.sql`
       INSERT INTO reviews AS r (id, incident_id, engineer_id, status, priority, assigned_at, expected_completion_at,
         assignment_strategy, assigned_by, assignment_candidates, assignment_load_ratio, reassigned_from_id)
-      VALUES (gen_random_uuid(), ${review.incidentId}::uuid, ${review.engineerId}::uuid, 'assigned', ${review.priority}::review_priority,
-        now(), now() + make_interval(secs => ${review.slaSeconds}), ${review.strategy}::assignment_strategy, ${review.assignedBy},
+      VALUES (${review.id}::uuid, ${review.incidentId}::uuid, ${review.engineerId}::uuid, 'assigned', ${review.priority}::review_priority,
+        now(), ${review.expectedCompletionAt}::timestamptz, ${review.strategy}::assignment_strategy, ${review.assignedBy},
         ${review.candidates}, ${review.loadRatio}, ${review.reassignedFromId}::uuid)
       RETURNING ${COLUMNS}`;
   }
