@@ -4,6 +4,7 @@ import pg from 'pg';
 
 import { DATABASE_OPTIONS, type DatabaseOptions } from './database.options.js';
 import { PrismaClient } from './generated/prisma/client.js';
+import { preparedStatementNames } from './prepared-statements.js';
 
 /**
  * The one Prisma client of the process, on a node-postgres pool we own (so its usage can be
@@ -24,9 +25,12 @@ export class PrismaService extends PrismaClient implements OnModuleInit, OnModul
       // PgBouncer refuses startup options: through it, TransactionRunner sets the timeout instead.
       ...(options.throughPooler ? {} : { options: `-c lock_timeout=${options.lockTimeoutMs}` }),
     });
+    // Named prepared statements need the same server connection for a statement's every use: not
+    // behind a transaction-mode pooler (PgBouncer carries them only from 1.21, with max_prepared_statements).
+    const adapter = new PrismaPg(pool, options.throughPooler ? {} : { statementNameGenerator: preparedStatementNames() });
     // 'minimal': without it (outside NODE_ENV=production) every query captures a stack trace for a
     // call site that only a failed query's message would show, a measurable part of each query's CPU.
-    super({ adapter: new PrismaPg(pool), errorFormat: 'minimal' });
+    super({ adapter, errorFormat: 'minimal' });
     this.pool = pool;
     // An idle client that loses its server (e.g. PostgreSQL restart) must not crash the process.
     pool.on('error', (error) => this.logger.warn(`Idle database connection failed: ${error.message}`));
