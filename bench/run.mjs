@@ -310,7 +310,9 @@ function cpuFigures(measured, cycles, requestsPerCycle, names) {
 
 /**
  * pgbench on one of bench/pgbench/*.sql at the level's concurrency: `sql` is 'service' (the
- * service's statements) or 'minimal' (the business operation's least SQL, assign → cancel only).
+ * service's statements, prepared once per connection as the service sends them), 'minimal' (the
+ * business operation's least SQL, assign → cancel only, each statement parsed and planned on every
+ * execution: the baseline of the goals) or 'minimal-prepared' (the same, prepared: a stricter baseline).
  */
 async function pgbenchRun(ctx, cycle, clients, repeat, sql = 'service') {
   const free = await freeConnections(ctx.db, 20);
@@ -319,9 +321,9 @@ async function pgbenchRun(ctx, cycle, clients, repeat, sql = 'service') {
   let script;
   const variables = { webhooks: ctx.receiver ? 1 : 0 };
   if (cycle === 'cancel') {
-    variables.tag = `pgb-${sql === 'minimal' ? 'min' : 'ac'}-c${clients}-r${repeat}`;
+    variables.tag = `pgb-${{ service: 'ac', minimal: 'min', 'minimal-prepared': 'minp' }[sql]}-c${clients}-r${repeat}`;
     await seedIncidents(ctx.db, variables.tag, 1, connections, 'pending_approval');
-    script = sql === 'minimal' ? 'assign_cancel_minimal.sql' : 'assign_cancel.sql';
+    script = sql === 'service' ? 'assign_cancel.sql' : 'assign_cancel_minimal.sql';
   } else {
     const { rows } = await ctx.db.query('SELECT last_value, is_called FROM bench_pgbench_full_seq');
     const next = Number(rows[0].last_value) + (rows[0].is_called ? 1 : 0);
@@ -331,10 +333,12 @@ async function pgbenchRun(ctx, cycle, clients, repeat, sql = 'service') {
     script = 'full_cycle.sql';
   }
   const window = new CpuWindow({ database: ctx.databaseName });
-  const result = await runPgbench({ databaseUrl: ctx.databaseUrl, script, clients: connections, seconds, variables });
+  const mode = sql === 'minimal' ? 'extended' : 'prepared';
+  const result = await runPgbench({ databaseUrl: ctx.databaseUrl, script, clients: connections, seconds, variables, mode });
   result.cpu = cpuFigures(window.stop(), result.cycles ?? 0, REQUESTS_PER_CYCLE[cycle], { childTool: 'pgbench', postgres: 'postgres' });
   if (ctx.receiver) await removePgbenchJobs(ctx.db);
   result.script = script;
+  result.mode = mode;
   result.clientsRequested = clients;
   result.capped = connections < clients;
   if (!result.ok || result.failed > 0)
@@ -495,6 +499,10 @@ async function loadLevels(ctx) {
           run.pgbenchMinimalInvariants = await checkInvariants(ctx.db);
           if (!run.pgbenchMinimalInvariants.ok)
             fail(`${label}: invariants after the minimal-SQL pgbench ${JSON.stringify(run.pgbenchMinimalInvariants)}`);
+          run.pgbenchMinimalPrepared = await pgbenchRun(ctx, cycle, clients, repeat, 'minimal-prepared');
+          run.pgbenchMinimalPreparedInvariants = await checkInvariants(ctx.db);
+          if (!run.pgbenchMinimalPreparedInvariants.ok)
+            fail(`${label}: invariants after the prepared minimal-SQL pgbench ${JSON.stringify(run.pgbenchMinimalPreparedInvariants)}`);
         }
         if (cycle === 'cancel' && ctx.lean && !ctx.stop.aborted) {
           const lean = await httpRun(ctx, {
@@ -577,6 +585,7 @@ function medianOfRuns(runs) {
     lean: medianTree(runs.map((run) => sideRow(run.lean, 'http'))),
     pgbenchService: medianTree(runs.map((run) => sideRow(run.pgbench, 'pgbench'))),
     pgbenchMinimal: medianTree(runs.map((run) => sideRow(run.pgbenchMinimal, 'pgbench'))),
+    pgbenchMinimalPrepared: medianTree(runs.map((run) => sideRow(run.pgbenchMinimalPrepared, 'pgbench'))),
   };
   return {
     serviceCyclesPerSecond: round(service, 1),

@@ -18,7 +18,7 @@ export function pgbenchVersion() {
  * `pgbench -n -c clients -j 2 -T seconds -M extended -f script` with -D variables. Extended protocol
  * (parse/bind/execute per statement, no prepared statements), like node-postgres under Prisma.
  */
-export async function runPgbench({ databaseUrl, script, clients, seconds, variables }) {
+export async function runPgbench({ databaseUrl, script, clients, seconds, variables, mode = 'extended' }) {
   const logDir = mkdtempSync(path.join(os.tmpdir(), 'ers-pgbench-'));
   const args = [
     '-n',
@@ -30,7 +30,7 @@ export async function runPgbench({ databaseUrl, script, clients, seconds, variab
     '-T',
     String(seconds),
     '-M',
-    'extended',
+    mode,
     '--log',
     `--log-prefix=${path.join(logDir, 'tx')}`,
   ];

@@ -48,6 +48,16 @@ function throughputSpec(levels) {
           },
         ]
       : []),
+    ...(level.median.sideBySide?.pgbenchMinimalPrepared
+      ? [
+          {
+            cycle: level.cycle,
+            clients: level.clients,
+            source: 'pgbench (minimal SQL, prepared)',
+            cyclesPerSecond: level.median.sideBySide.pgbenchMinimalPrepared.cyclesPerSecond,
+          },
+        ]
+      : []),
   ]);
   return {
     title: 'Throughput vs concurrency (median of runs)',
@@ -198,8 +208,9 @@ export const GOALS = {
 const SIDE_ROWS = [
   ['service', 'service', 'replicas'],
   ['lean', 'lean reference (node:http + pg)', 'lean'],
-  ['pgbenchService', "pgbench, the service's SQL", 'pgbench'],
-  ['pgbenchMinimal', 'pgbench, minimal SQL', 'pgbench'],
+  ['pgbenchService', "pgbench, the service's SQL (prepared, as the service sends it)", 'pgbench'],
+  ['pgbenchMinimal', "pgbench, minimal SQL (parsed on every execution: the goals' baseline)", 'pgbench'],
+  ['pgbenchMinimalPrepared', 'pgbench, minimal SQL, prepared (a stricter baseline)', 'pgbench'],
 ];
 
 const cpuCell = (group) => (group ? `${fmt(group.msPerRequest, 2)} / ${fmt(group.msPerCycle, 2)} (${fmt(group.cores, 2)})` : '–');
@@ -237,6 +248,7 @@ function sideBySideTables(levels, webhooks) {
       ['lean', "the lean reference's"],
       ['pgbenchService', "pgbench's on the service's SQL"],
       ['pgbenchMinimal', "pgbench's on the minimal SQL"],
+      ['pgbenchMinimalPrepared', "pgbench's on the minimal SQL, prepared"],
     ]) {
       if (perRequest(rows[key], 'postgres'))
         ratios.push(
@@ -264,14 +276,20 @@ export function evaluateGoals(results) {
     (entry) => entry.cycle === 'cancel' && entry.clients === GOALS.clients && entry.median.sideBySide?.service,
   );
   if (!level) return [];
-  const { service, pgbenchMinimal, pgbenchService } = level.median.sideBySide;
+  const { service, pgbenchMinimal, pgbenchMinimalPrepared, pgbenchService } = level.median.sideBySide;
   const goals = [];
   const minRatio = results.options.webhooks ? GOALS.minRatioWebhooks : GOALS.minRatio;
-  if (pgbenchMinimal) {
-    const ratio = service.cyclesPerSecond / pgbenchMinimal.cyclesPerSecond;
+  // The goals' baseline is the minimal SQL as pgbench runs it by default; the same SQL prepared
+  // (as the service now sends its own) is shown beside it, as a stricter reading.
+  const baselines = [
+    [pgbenchMinimal, 'the minimal-SQL pgbench', ''],
+    [pgbenchMinimalPrepared, 'the minimal-SQL pgbench, prepared', ' (stricter reading)'],
+  ].filter(([reference]) => reference);
+  for (const [reference, label, note] of baselines) {
+    const ratio = service.cyclesPerSecond / reference.cyclesPerSecond;
     goals.push({
-      goal: `service ≥ ${minRatio} × the minimal-SQL pgbench (webhooks ${results.options.webhooks ? 'on' : 'off'})`,
-      measured: `${fmt(service.cyclesPerSecond)} ÷ ${fmt(pgbenchMinimal.cyclesPerSecond)} = ${fmt(ratio, 3)}`,
+      goal: `service ≥ ${minRatio} × ${label} (webhooks ${results.options.webhooks ? 'on' : 'off'})${note}`,
+      measured: `${fmt(service.cyclesPerSecond)} ÷ ${fmt(reference.cyclesPerSecond)} = ${fmt(ratio, 3)}`,
       met: ratio >= minRatio,
     });
   }
@@ -286,16 +304,18 @@ export function evaluateGoals(results) {
     measured: `${fmt(replicaCpu, 2)} ms${net === null ? '' : ` (${fmt(net, 2)} ms without the replicas' idle rate)`}`,
     met: replicaCpu === null ? null : replicaCpu <= GOALS.maxReplicaCpuMsPerRequest,
   });
-  if (pgbenchMinimal?.cpu?.postgres && service.cpu?.postgres) {
-    const factor = service.cpu.postgres.msPerCycle / pgbenchMinimal.cpu.postgres.msPerCycle;
+  for (const [reference, , note] of baselines) {
+    if (!reference.cpu?.postgres || !service.cpu?.postgres) continue;
+    const factor = service.cpu.postgres.msPerCycle / reference.cpu.postgres.msPerCycle;
     goals.push({
-      goal: `PostgreSQL CPU per cycle ≤ ${GOALS.maxPostgresCpuFactor} × the minimal SQL's`,
-      measured: `${fmt(service.cpu.postgres.msPerCycle, 2)} ÷ ${fmt(pgbenchMinimal.cpu.postgres.msPerCycle, 2)} ms = ${fmt(factor, 2)} ×`,
+      goal: `PostgreSQL CPU per cycle ≤ ${GOALS.maxPostgresCpuFactor} × the minimal SQL's${note ? ', prepared' : ''}${note}`,
+      measured: `${fmt(service.cpu.postgres.msPerCycle, 2)} ÷ ${fmt(reference.cpu.postgres.msPerCycle, 2)} ms = ${fmt(factor, 2)} ×`,
       met: factor <= GOALS.maxPostgresCpuFactor,
     });
   }
   for (const [reference, label] of [
     [pgbenchMinimal, 'minimal SQL'],
+    [pgbenchMinimalPrepared, 'minimal SQL, prepared; stricter reading'],
     [pgbenchService, "service's SQL"],
   ]) {
     const limit = reference?.latency?.cycle?.p99;
