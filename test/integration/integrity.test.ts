@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { Actor } from '@app/auth';
 import { IntegrityError } from '@app/common';
-import { AssignmentService, ReviewCancellationService } from '@app/reviews';
+import { AssignmentService, ReviewCancellationService, ReviewWorkService } from '@app/reviews';
 
 import { SqlFixtures, startTestServices, type TestServices } from '../support/test-services.js';
 
@@ -132,6 +132,69 @@ describe('integrity errors roll the use case back', () => {
 
     const assigned = await t.app.get(AssignmentService).assign(admin, { incidentId, engineerId, priority: 'normal' });
     expect(assigned).toMatchObject({ incidentId, engineerId, status: 'assigned' });
+    expect(await eventsOf(incidentId)).toBe(1);
+  });
+
+  it('a start whose written review differs from the one its audit entry predicts fails with IntegrityError and writes nothing', async () => {
+    const engineerId = await rows.engineer();
+    const incidentId = await rows.incident();
+    const reviewId = await rows.review(incidentId, engineerId, 'assigned');
+    const engineer = new Actor(engineerId, ['engineer'], null);
+    const written = async (): Promise<unknown> => {
+      const { rows: found } = await t.sql.query(
+        `SELECT r.status, r.started_at, (SELECT count(*)::int FROM audit_entries a WHERE a.entity_id = r.id) AS audited
+         FROM reviews r WHERE r.id = $1`,
+        [reviewId],
+      );
+      return found[0];
+    };
+    expect(await written()).toEqual({ status: 'assigned', started_at: null, audited: 0 });
+
+    await withRowsRewrittenByTrigger(async () => {
+      const failure = await t.app
+        .get(ReviewWorkService)
+        .start(engineer, reviewId)
+        .catch((error: unknown) => error);
+      expect(failure).toBeInstanceOf(IntegrityError);
+    });
+    expect(await written()).toEqual({ status: 'assigned', started_at: null, audited: 0 });
+    expect(await eventsOf(incidentId)).toBe(0);
+
+    const started = await t.app.get(ReviewWorkService).start(engineer, reviewId);
+    expect(started).toMatchObject({ id: reviewId, status: 'in_progress' });
+    expect(await eventsOf(incidentId)).toBe(1);
+  });
+
+  it('a decision whose written review differs from the one its audit entries predict fails with IntegrityError and writes nothing', async () => {
+    const engineerId = await rows.engineer();
+    const incidentId = await rows.incident();
+    const reviewId = await rows.review(incidentId, engineerId, 'submitted');
+    const decision = { decision: 'engineer_approach', rationale: 'Sound' } as const;
+    const written = async (): Promise<unknown> => {
+      const { rows: found } = await t.sql.query(
+        `SELECT r.status, i.chosen_approach, i.open_review_id = r.id AS open, e.current_review_count AS count,
+           (SELECT count(*)::int FROM audit_entries a WHERE a.entity_id IN (r.id, i.id)) AS audited
+         FROM reviews r JOIN incidents i ON i.id = r.incident_id JOIN engineers e ON e.id = r.engineer_id WHERE r.id = $1`,
+        [reviewId],
+      );
+      return found[0];
+    };
+    const before = { status: 'submitted', chosen_approach: null, open: true, count: 1, audited: 0 };
+    expect(await written()).toEqual(before);
+
+    await withRowsRewrittenByTrigger(async () => {
+      const failure = await t.app
+        .get(ReviewWorkService)
+        .decide(admin, incidentId, decision)
+        .catch((error: unknown) => error);
+      expect(failure).toBeInstanceOf(IntegrityError);
+    });
+    expect(await written()).toEqual(before);
+    expect(await eventsOf(incidentId)).toBe(0);
+
+    const decided = await t.app.get(ReviewWorkService).decide(admin, incidentId, decision);
+    expect(decided).toMatchObject({ decided: { id: reviewId, status: 'accepted', decision: 'engineer_approach' } });
+    expect(await written()).toEqual({ status: 'accepted', chosen_approach: 'engineer_approach', open: null, count: 0, audited: 2 });
     expect(await eventsOf(incidentId)).toBe(1);
   });
 });

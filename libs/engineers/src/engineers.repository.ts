@@ -64,6 +64,11 @@ export class EngineersRepository {
     return row?.id ?? null;
   }
 
+  /** `current` as a step of a combined statement: one row when the engineer exists and is not deleted, none otherwise (read its count). */
+  currentStep(id: string | null): Prisma.Sql {
+    return Prisma.sql`SELECT id FROM engineers WHERE id = ${id}::uuid AND deleted_at IS NULL`;
+  }
+
   /** Row lock: concurrent assignments, capacity changes and deletes of one engineer take turns. */
   async lockById(tx: Tx, id: string): Promise<EngineerRow | undefined> {
     const [row] = await ENGINEER_COLUMNS.query(tx, Prisma.sql`SELECT ${COLUMNS} FROM engineers e WHERE e.id = ${id}::uuid FOR UPDATE`);

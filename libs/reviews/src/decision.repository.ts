@@ -43,8 +43,12 @@ export class DecisionRepository {
     return Prisma.sql`DELETE FROM review_votes WHERE review_id = ${reviewId}::uuid`;
   }
 
-  /** Delivered to every replica's LISTEN connection when `tx` commits, never if it rolls back. */
-  async announceDecision(tx: Tx, incidentId: string): Promise<void> {
-    await tx.$executeRaw`SELECT pg_notify(${DECISIONS_CHANNEL}, ${incidentId})`;
+  /**
+   * The notification delivered to every replica's LISTEN connection when the transaction commits,
+   * never if it rolls back: a step of a combined statement. A SELECT step runs only when the
+   * statement reads it, so read its count.
+   */
+  announceDecisionStep(incidentId: string): Prisma.Sql {
+    return Prisma.sql`SELECT pg_notify(${DECISIONS_CHANNEL}, ${incidentId})`;
   }
 }

@@ -21,8 +21,9 @@ export function engineerLockOrder(ids: readonly string[]): string[] {
  *   incident → review → engineers by id
  *
  * Each method returns the locked row (or throws NotFoundError, the 404 the caller answers), so a use
- * case reads what it locked. A use case calls them in that order: `incident` first, then `review`
- * or `submittedReview`, then `engineer`, `engineerPair` or `candidate`. Two deliberate exceptions,
+ * case reads what it locked. A use case calls them in that order: `incident` first, then `review`,
+ * then `engineer`, `engineerPair` or `candidate` (or one method that takes several of them in that
+ * order in one round trip, such as `decisionSubject`). Two deliberate exceptions,
  * each safe by construction: `candidate` skips locked engineers before it waits for one, and
  * `tryIncident` (drain, which already holds its engineer) never waits.
  */
@@ -94,14 +95,41 @@ export class ReviewLocks {
     return review;
   }
 
-  /** A review by id, undefined when it does not exist: for callers that answer an unknown review their own way. */
-  reviewIfExists(tx: Tx, id: string): Promise<ReviewRow | undefined> {
-    return this.reviews.lockById(tx, id);
+  /**
+   * The review an engineer works on, locked, with the check that the engineer is current, in one
+   * round trip. Another engineer's review is 404, never 403, so its existence is not revealed; so is
+   * every review for a deleted or unknown engineer.
+   */
+  async ownReview(tx: Tx, reviewId: string, engineerId: string | null): Promise<ReviewRow> {
+    const locked = await runSteps(tx, [
+      { name: 'review', sql: this.reviews.lockStep(reviewId, Prisma.sql`true`), read: { fields: REVIEW_COLUMNS.selectFrom } },
+      { name: 'engineer', sql: this.engineers.currentStep(engineerId), read: 'count' },
+    ]);
+    const review = REVIEW_COLUMNS.pick(locked, 'review');
+    if (!review || review.engineerId !== engineerId || locked['engineer.count'] !== 1) throw new NotFoundError('Review', reviewId);
+    return review;
   }
 
-  /** The incident's latest submitted review (the one a decision is about), after the incident's lock. */
-  submittedReview(tx: Tx, incidentId: string): Promise<ReviewRow | undefined> {
-    return this.reviews.lockSubmittedForIncident(tx, incidentId);
+  /**
+   * What a decision on the incident is about, in one round trip: the incident, locked (404 when
+   * unknown); whether it is decided already (its chosen approach, or a decision on any of its
+   * reviews); then its latest submitted review, locked once the incident's lock is held (undefined
+   * when there is none).
+   */
+  async decisionSubject(tx: Tx, incidentId: string): Promise<{ incident: IncidentRow; decided: boolean; review: ReviewRow | undefined }> {
+    const locked = await runSteps(tx, [
+      { name: 'incident', sql: this.incidents.lockStep(Prisma.sql`${incidentId}::uuid`), read: { fields: INCIDENT_COLUMNS.selectFrom } },
+      { name: 'decided', sql: this.reviews.decidedStep(incidentId), read: 'count' },
+      {
+        name: 'review',
+        sql: this.reviews.lockSubmittedStep(incidentId, Prisma.sql`EXISTS (SELECT FROM incident)`),
+        read: { fields: REVIEW_COLUMNS.selectFrom },
+      },
+    ]);
+    const incident = INCIDENT_COLUMNS.pick(locked, 'incident');
+    if (!incident) throw new NotFoundError('Incident', incidentId);
+    const decided = incident.chosenApproach !== null || locked['decided.count'] !== 0;
+    return { incident, decided, review: REVIEW_COLUMNS.pick(locked, 'review') };
   }
 
   async engineer(tx: Tx, id: string): Promise<EngineerRow> {

@@ -248,6 +248,7 @@ export function expectWrittenAsPredicted(entity: string, written: object | null,
   }
 }
 
-function toViewOrNull<Row, View>(row: Row | undefined, toView: (row: Row) => View): View | null {
+/** A row of a combined statement as its view, null when the step wrote no row (for expectWrittenAsPredicted). */
+export function toViewOrNull<Row, View>(row: Row | undefined, toView: (row: Row) => View): View | null {
   return row === undefined ? null : toView(row);
 }

@@ -1,5 +1,6 @@
 import { ReviewStatus } from '@app/database';
 
+import { type DecisionValue } from './decision.repository.js';
 import { InvalidTransitionError } from './review.errors.js';
 
 export const OPEN_REVIEW_STATUSES: readonly ReviewStatus[] = [ReviewStatus.assigned, ReviewStatus.in_progress, ReviewStatus.submitted];
@@ -26,6 +27,11 @@ export function canTransition(from: ReviewStatus, to: ReviewStatus): boolean {
 
 export function assertTransition(reviewId: string, from: ReviewStatus, to: ReviewStatus): void {
   if (!canTransition(from, to)) throw new InvalidTransitionError(reviewId, from, to);
+}
+
+/** A decision for the engineer's approach accepts the submitted review; one for the AI's rejects it. */
+export function statusAfterDecision(decision: DecisionValue): ReviewStatus {
+  return decision === 'engineer_approach' ? ReviewStatus.accepted : ReviewStatus.rejected;
 }
 
 export function assertMovable(reviewId: string, from: ReviewStatus): void {

@@ -2,11 +2,11 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 
 import { AuditService } from '@app/audit';
 import { Actor } from '@app/auth';
-import { NotFoundError } from '@app/common';
+import { IntegrityError } from '@app/common';
 import { APP_CONFIG, type AppConfig } from '@app/config';
-import { IncidentStatus, ReviewStatus, TransactionRunner, type Tx } from '@app/database';
+import { IncidentStatus, Prisma, ReviewStatus, runSteps, TransactionRunner, transactionTime, type Tx } from '@app/database';
 import { EngineersRepository } from '@app/engineers';
-import { type IncidentRow, IncidentsRepository, toIncidentView } from '@app/incidents';
+import { INCIDENT_COLUMNS, type IncidentRow, IncidentsRepository, toIncidentView } from '@app/incidents';
 import { ReviewMetrics } from '@app/observability';
 import { OutboxService } from '@app/webhooks';
 
@@ -14,10 +14,10 @@ import { DecisionRepository, type DecisionValue } from './decision.repository.js
 import { DecisionService } from './decision.service.js';
 import { type DecisionView, toVoteView } from './decision.view.js';
 import { AlreadyVotedError, DecisionAlreadyMadeError, NoSubmittedReviewError, SelfDecisionForbiddenError } from './review.errors.js';
-import { type ReviewRow, type ReviewView, toReviewView } from './review.view.js';
+import { REVIEW_COLUMNS, type ReviewRow, type ReviewView, toReviewView } from './review.view.js';
 import { ReviewLocks } from './review-locks.js';
-import { ReviewOpening } from './review-opening.js';
-import { assertTransition } from './review-state-machine.js';
+import { expectWrittenAsPredicted, toViewOrNull } from './review-opening.js';
+import { assertTransition, statusAfterDecision } from './review-state-machine.js';
 import { ReviewsRepository } from './reviews.repository.js';
 
 const DEADLINE_RATIONALE = 'decision deadline passed';
@@ -47,7 +47,6 @@ export class ReviewWorkService {
     private readonly incidents: IncidentsRepository,
     private readonly engineers: EngineersRepository,
     private readonly locks: ReviewLocks,
-    private readonly opening: ReviewOpening,
     private readonly audit: AuditService,
     private readonly outbox: OutboxService,
     private readonly metrics: ReviewMetrics,
@@ -58,24 +57,32 @@ export class ReviewWorkService {
 
   async start(actor: Actor, reviewId: string): Promise<ReviewView> {
     return this.transactions.run(async (tx) => {
-      const review = await this.lockOwnReview(tx, actor, reviewId);
+      const review = await this.locks.ownReview(tx, reviewId, actor.engineerId);
       assertTransition(review.id, review.status, ReviewStatus.in_progress);
-      const started = await this.reviews.start(tx, review.id);
-      await this.recordReviewChange(tx, actor, 'review.started', review, started);
+      const now = await transactionTime(tx);
+      // Still open, so `overdue` stays as the lock statement computed it (same now(), same deadline).
+      const started: ReviewRow = { ...review, status: ReviewStatus.in_progress, startedAt: now, updatedAt: now };
+      await this.writeReviewChange(tx, actor, 'review.started', review, started, this.reviews.startStep(review.id));
       return toReviewView(started);
     });
   }
 
   async submit(actor: Actor, reviewId: string, submission: Submission): Promise<ReviewView> {
     const { submitted, neverStarted } = await this.transactions.run(async (tx) => {
-      const review = await this.lockOwnReview(tx, actor, reviewId);
+      const review = await this.locks.ownReview(tx, reviewId, actor.engineerId);
       assertTransition(review.id, review.status, ReviewStatus.submitted);
-      const after = await this.reviews.submit(tx, review.id, {
-        approach: submission.approach,
-        analysis: submission.analysis ?? null,
-        confidence: submission.confidence ?? null,
-      });
-      await this.recordReviewChange(tx, actor, 'review.submitted', review, after);
+      const work = { approach: submission.approach, analysis: submission.analysis ?? null, confidence: submission.confidence ?? null };
+      const now = await transactionTime(tx);
+      const after: ReviewRow = {
+        ...review,
+        ...work,
+        status: ReviewStatus.submitted,
+        overdue: false,
+        startedAt: review.startedAt ?? review.assignedAt,
+        submittedAt: now,
+        updatedAt: now,
+      };
+      await this.writeReviewChange(tx, actor, 'review.submitted', review, after, this.reviews.submitStep(review.id, work));
       return { submitted: after, neverStarted: review.startedAt === null };
     });
     // The engineer skipped /start; startedAt was back-filled with assignedAt.
@@ -97,11 +104,8 @@ export class ReviewWorkService {
    */
   async decide(actor: Actor, incidentId: string, input: DecisionInput): Promise<DecisionOutcome> {
     const outcome = await this.transactions.run(async (tx): Promise<{ decided: ReviewRow } | { pending: DecisionView }> => {
-      const incident = await this.locks.incident(tx, incidentId);
-      if (incident.chosenApproach !== null || (await this.reviews.hasDecision(tx, incidentId))) {
-        throw new DecisionAlreadyMadeError(incidentId);
-      }
-      const review = await this.locks.submittedReview(tx, incidentId);
+      const { incident, decided, review } = await this.locks.decisionSubject(tx, incidentId);
+      if (decided) throw new DecisionAlreadyMadeError(incidentId);
       if (!review) throw new NoSubmittedReviewError(incidentId);
       if (review.engineerId === actor.engineerId) {
         throw new SelfDecisionForbiddenError(review.id);
@@ -141,10 +145,8 @@ export class ReviewWorkService {
    */
   async decideAtDeadline(reviewId: string, incidentId: string, decision: DecisionValue): Promise<ReviewView | undefined> {
     const decided = await this.transactions.run(async (tx) => {
-      const incident = await this.locks.incident(tx, incidentId);
-      if (incident.chosenApproach !== null || (await this.reviews.hasDecision(tx, incidentId))) return undefined;
-      const review = await this.locks.submittedReview(tx, incidentId);
-      if (review?.id !== reviewId || review.decisionOverdueAt === null) return undefined;
+      const { incident, decided, review } = await this.locks.decisionSubject(tx, incidentId);
+      if (decided || review?.id !== reviewId || review.decisionOverdueAt === null) return undefined;
       return this.finalizeDecision(tx, Actor.system(), incident, review, { decision, rationale: DEADLINE_RATIONALE });
     });
     if (!decided) return undefined;
@@ -152,44 +154,87 @@ export class ReviewWorkService {
     return toReviewView(decided);
   }
 
-  /** The review decided, the engineer released, the incident approved, both audited, the event recorded, waiters woken at commit. */
+  /**
+   * The review decided, the engineer released, the incident approved, both audited, the event
+   * recorded and waiters woken at commit, in one statement: the audit entries and the event carry
+   * the rows predicted from the locked ones and the transaction's clock, which the statement must
+   * have written exactly (else IntegrityError, and nothing is written).
+   */
   private async finalizeDecision(tx: Tx, actor: Actor, incident: IncidentRow, review: ReviewRow, input: DecisionInput): Promise<ReviewRow> {
-    const after = await this.reviews.decide(tx, review.id, { approach: input.decision, rationale: input.rationale, decidedBy: actor.sub });
-    await this.opening.release(tx, review);
-    const incidentAfter = await this.incidents.recordDecision(tx, incident.id, input.decision, IncidentStatus.approved);
-    await this.recordReviewChange(tx, actor, 'review.decided', review, after);
-    await this.audit.record(tx, actor, {
-      action: 'incident.decided',
-      entityType: 'incident',
-      entityId: incident.id,
-      before: toIncidentView(incident),
-      after: toIncidentView(incidentAfter),
-    });
-    await this.decisions.announceDecision(tx, incident.id);
+    const now = await transactionTime(tx);
+    const after: ReviewRow = {
+      ...review,
+      status: statusAfterDecision(input.decision),
+      overdue: false,
+      decision: input.decision,
+      decisionMadeAt: now,
+      decisionRationale: input.rationale,
+      decidedBy: actor.sub,
+      updatedAt: now,
+    };
+    const incidentAfter: IncidentRow = {
+      ...incident,
+      status: IncidentStatus.approved,
+      chosenApproach: input.decision,
+      openReviewId: null,
+      updatedAt: now,
+    };
+    const view = toReviewView(after);
+    const written = await runSteps(tx, [
+      {
+        name: 'review',
+        sql: this.reviews.decideStep(review.id, { approach: input.decision, rationale: input.rationale, decidedBy: actor.sub }),
+        read: { fields: REVIEW_COLUMNS.selectFrom },
+      },
+      { name: 'counter', sql: this.engineers.counterStep(review.engineerId, 'released'), read: 'count' },
+      {
+        name: 'incident',
+        sql: this.incidents.recordDecisionStep(incident.id, input.decision, IncidentStatus.approved),
+        read: { fields: INCIDENT_COLUMNS.selectFrom },
+      },
+      this.audit.recordStep(
+        actor,
+        { action: 'review.decided', entityType: 'review', entityId: review.id, before: toReviewView(review), after: view },
+        {
+          action: 'incident.decided',
+          entityType: 'incident',
+          entityId: incident.id,
+          before: toIncidentView(incident),
+          after: toIncidentView(incidentAfter),
+        },
+      ),
+      ...this.outbox.publishSteps(tx, { type: 'review.decided', review: view }),
+      { name: 'announcement', sql: this.decisions.announceDecisionStep(incident.id), read: 'count' },
+    ]);
+    if (written['counter.count'] !== 1) throw new IntegrityError(`Engineer ${review.engineerId} of review ${review.id} does not exist`);
+    if (written['announcement.count'] !== 1) throw new IntegrityError(`The decision on incident ${incident.id} was not announced`);
+    expectWrittenAsPredicted('review', toViewOrNull(REVIEW_COLUMNS.pick(written, 'review'), toReviewView), view);
+    expectWrittenAsPredicted(
+      'incident',
+      toViewOrNull(INCIDENT_COLUMNS.pick(written, 'incident'), toIncidentView),
+      toIncidentView(incidentAfter),
+    );
     return after;
   }
 
   /**
-   * Another engineer's review is 404, never 403, so its existence is not revealed; so is every review
-   * for a deleted or unknown engineer.
+   * The review's change, its audit entry and its event in one statement, all from the row predicted
+   * for it; the statement must have written exactly that row (else IntegrityError, and nothing is written).
    */
-  private async lockOwnReview(tx: Tx, actor: Actor, reviewId: string): Promise<ReviewRow> {
-    const review = await this.locks.reviewIfExists(tx, reviewId);
-    if (!review || review.engineerId !== actor.engineerId || (await this.engineers.current(actor.engineerId, tx)) === null) {
-      throw new NotFoundError('Review', reviewId);
-    }
-    return review;
-  }
-
-  private async recordReviewChange(
+  private async writeReviewChange(
     tx: Tx,
     actor: Actor,
-    action: 'review.started' | 'review.submitted' | 'review.decided',
+    action: 'review.started' | 'review.submitted',
     before: ReviewRow,
     after: ReviewRow,
+    change: Prisma.Sql,
   ): Promise<void> {
     const view = toReviewView(after);
-    await this.audit.record(tx, actor, { action, entityType: 'review', entityId: after.id, before: toReviewView(before), after: view });
-    await this.outbox.publish(tx, { type: action, review: view });
+    const written = await runSteps(tx, [
+      { name: 'review', sql: change, read: { fields: REVIEW_COLUMNS.selectFrom } },
+      this.audit.recordStep(actor, { action, entityType: 'review', entityId: after.id, before: toReviewView(before), after: view }),
+      ...this.outbox.publishSteps(tx, { type: action, review: view }),
+    ]);
+    expectWrittenAsPredicted('review', toViewOrNull(REVIEW_COLUMNS.pick(written, 'review'), toReviewView), view);
   }
 }

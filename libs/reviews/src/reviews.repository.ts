@@ -13,7 +13,9 @@ import {
   type Tx,
 } from '@app/database';
 
+import { type DecisionValue } from './decision.repository.js';
 import { REVIEW_COLUMNS, type ReviewRow } from './review.view.js';
+import { statusAfterDecision } from './review-state-machine.js';
 
 type Db = Tx | PrismaService;
 
@@ -103,9 +105,46 @@ export class ReviewsRepository {
     return Prisma.sql`SELECT ${COLUMNS} FROM reviews r WHERE r.id = ${id}::uuid AND ${after} FOR UPDATE`;
   }
 
+  /**
+   * Locks the incident's latest submitted review (the one a decision is about) and reads it once
+   * `after` holds: a step. Served by the partial index reviews_incident_submitted_idx.
+   */
+  lockSubmittedStep(incidentId: string, after: Prisma.Sql): Prisma.Sql {
+    return Prisma.sql`SELECT ${COLUMNS} FROM reviews r WHERE r.incident_id = ${incidentId}::uuid AND r.status = 'submitted' AND ${after}
+      ORDER BY r.submitted_at DESC LIMIT 1 FOR UPDATE`;
+  }
+
+  /** A row when one of the incident's reviews carries a decision already, none otherwise: a step (read its count). */
+  decidedStep(incidentId: string): Prisma.Sql {
+    return Prisma.sql`SELECT 1 FROM reviews WHERE incident_id = ${incidentId}::uuid AND decision <> 'pending' LIMIT 1`;
+  }
+
   /** The incident of review `id`, as an SQL expression (a review never changes incident). */
   incidentOf(id: string): Prisma.Sql {
     return Prisma.sql`(SELECT incident_id FROM reviews WHERE id = ${id}::uuid)`;
+  }
+
+  /** Starts the review and reads it back: a step; the caller holds its lock. */
+  startStep(id: string): Prisma.Sql {
+    return this.updateStep(id, Prisma.sql`status = 'in_progress', started_at = now()`);
+  }
+
+  /** Submits the review and reads it back: a step; the caller holds its lock. A submit straight from `assigned` back-fills startedAt with assignedAt. */
+  submitStep(id: string, work: { approach: string; analysis: string | null; confidence: number | null }): Prisma.Sql {
+    return this.updateStep(
+      id,
+      Prisma.sql`status = 'submitted', submitted_at = now(), started_at = coalesce(started_at, assigned_at),
+        approach = ${work.approach}, analysis = ${work.analysis}, confidence = ${work.confidence}`,
+    );
+  }
+
+  /** Records the decision on the review and reads it back: a step; the caller holds its lock. */
+  decideStep(id: string, decision: { approach: DecisionValue; rationale: string; decidedBy: string }): Prisma.Sql {
+    return this.updateStep(
+      id,
+      Prisma.sql`status = ${statusAfterDecision(decision.approach)}::review_status, decision = ${decision.approach}::review_decision,
+        decision_made_at = now(), decision_rationale = ${decision.rationale}, decided_by = ${decision.decidedBy}`,
+    );
   }
 
   /** Cancels the review and reads it back: a step; the caller holds its lock. */
@@ -124,60 +163,17 @@ export class ReviewsRepository {
     return row;
   }
 
-  /** Served by the partial index reviews_incident_submitted_idx. */
-  async lockSubmittedForIncident(tx: Tx, incidentId: string): Promise<ReviewRow | undefined> {
-    const [row] = await REVIEW_COLUMNS.query(
-      tx,
-      Prisma.sql`SELECT ${COLUMNS} FROM reviews r WHERE r.incident_id = ${incidentId}::uuid AND r.status = 'submitted'
-        ORDER BY r.submitted_at DESC LIMIT 1 FOR UPDATE`,
-    );
-    return row;
-  }
-
-  async hasDecision(tx: Tx, incidentId: string): Promise<boolean> {
-    const [row] = await tx.$queryRaw<{ decided: boolean }[]>`
-      SELECT EXISTS (SELECT 1 FROM reviews WHERE incident_id = ${incidentId}::uuid AND decision <> 'pending') AS decided`;
-    return row?.decided ?? false;
-  }
-
-  async start(tx: Tx, id: string): Promise<ReviewRow> {
-    return this.updateReturning(tx, id, Prisma.sql`status = 'in_progress', started_at = now()`);
-  }
-
-  /** A submit straight from `assigned` back-fills startedAt with assignedAt. */
-  async submit(tx: Tx, id: string, work: { approach: string; analysis: string | null; confidence: number | null }): Promise<ReviewRow> {
-    return this.updateReturning(
-      tx,
-      id,
-      Prisma.sql`status = 'submitted', submitted_at = now(), started_at = coalesce(started_at, assigned_at),
-        approach = ${work.approach}, analysis = ${work.analysis}, confidence = ${work.confidence}`,
-    );
-  }
-
   async cancel(tx: Tx, id: string, reason: string): Promise<ReviewRow> {
     return this.updateReturning(tx, id, Prisma.sql`status = 'cancelled', cancelled_at = now(), cancellation_reason = ${reason}`);
   }
 
-  async decide(
-    tx: Tx,
-    id: string,
-    decision: { approach: 'ai_approach' | 'engineer_approach'; rationale: string; decidedBy: string },
-  ): Promise<ReviewRow> {
-    const status = decision.approach === 'engineer_approach' ? 'accepted' : 'rejected';
-    return this.updateReturning(
-      tx,
-      id,
-      Prisma.sql`status = ${status}::review_status, decision = ${decision.approach}::review_decision, decision_made_at = now(),
-        decision_rationale = ${decision.rationale}, decided_by = ${decision.decidedBy}`,
-    );
+  private async updateReturning(tx: Tx, id: string, assignments: Prisma.Sql): Promise<ReviewRow> {
+    const rows = await REVIEW_COLUMNS.query(tx, this.updateStep(id, assignments));
+    return expectOne(rows, `review ${id} after its update (the caller holds its lock)`);
   }
 
-  private async updateReturning(tx: Tx, id: string, assignments: Prisma.Sql): Promise<ReviewRow> {
-    const rows = await REVIEW_COLUMNS.query(
-      tx,
-      Prisma.sql`UPDATE reviews AS r SET ${assignments}, updated_at = now() WHERE r.id = ${id}::uuid RETURNING ${COLUMNS}`,
-    );
-    return expectOne(rows, `review ${id} after its update (the caller holds its lock)`);
+  private updateStep(id: string, assignments: Prisma.Sql): Prisma.Sql {
+    return Prisma.sql`UPDATE reviews AS r SET ${assignments}, updated_at = now() WHERE r.id = ${id}::uuid RETURNING ${COLUMNS}`;
   }
 
   async forIncident(incidentId: string, ownerId?: string, db: Db = this.prisma): Promise<ReviewRow[]> {
