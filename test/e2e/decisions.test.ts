@@ -1,9 +1,10 @@
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { DecisionWaiters } from '@app/reviews';
 
 import { auditOf } from '../support/audit.js';
-import { createEngineer, createIncident } from '../support/factories.js';
+import { assignReview, createEngineer, createIncident } from '../support/factories.js';
 import { call } from '../support/http-client.js';
 import { assignAndSubmit, decide } from '../support/review-flow.js';
 import { adminToken, engineerToken, serviceToken, startAppOn, startTestApp, type TestApp } from '../support/test-app.js';
@@ -16,6 +17,17 @@ async function untilWaiting(t: TestApp, count: number): Promise<void> {
   const waiters = t.app.get(DecisionWaiters);
   for (let attempt = 0; waiters.waiting < count; attempt += 1) {
     if (attempt > 200) throw new Error(`only ${waiters.waiting} of ${count} waiters after 10 s`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** Polls until another backend of the test database waits for a lock that `holder` holds. */
+async function untilLockWaits(t: TestApp, holder: pg.PoolClient): Promise<void> {
+  const { rows } = await holder.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+  for (let attempt = 0; ; attempt += 1) {
+    const { rows: waiting } = await t.sql.query('SELECT 1 FROM pg_stat_activity WHERE $1 = ANY (pg_blocking_pids(pid))', [rows[0]!.pid]);
+    if (waiting.length > 0) return;
+    if (attempt > 200) throw new Error('nothing waited for the lock within 10 s');
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
@@ -73,6 +85,31 @@ describe('GET /api/v1/incidents/{id}/decision', () => {
       deadlineAt: null,
     });
     expect(decided.body.decidedAt).toEqual(expect.any(String));
+  });
+
+  it('decides on a review submitted while the decision waited for the incident', async () => {
+    const engineer = await createEngineer(a);
+    const incident = await createIncident(a);
+    const review = await assignReview(a, incident.id, engineer.id);
+    expect((await call(a.baseUrl, 'POST', `/api/v1/reviews/${review.id}/start`, engineerToken(engineer.id))).status).toBe(200);
+    // Another transaction holds the incident (an assign or cancel in flight would): the decision waits.
+    const holder = await a.sql.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query('SELECT 1 FROM incidents WHERE id = $1 FOR NO KEY UPDATE', [incident.id]);
+      const decision = decide(a.baseUrl, incident.id);
+      await untilLockWaits(a, holder);
+      const submitted = await call(a.baseUrl, 'POST', `/api/v1/reviews/${review.id}/submit`, engineerToken(engineer.id), {
+        approach: 'Fail over to the replica',
+      });
+      expect(submitted.status).toBe(200);
+      await holder.query('COMMIT');
+      const decided = await decision;
+      expect(decided.status, JSON.stringify(decided.body)).toBe(200);
+      expect(decided.body).toMatchObject({ id: review.id, status: 'accepted', decision: 'engineer_approach' });
+    } finally {
+      holder.release();
+    }
   });
 
   it('holds a waiter on one replica until a decision made on another wakes it, within a second', async () => {

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 
 import { IntegrityError, NotFoundError } from '@app/common';
-import { Prisma, runSteps, type Tx } from '@app/database';
+import { Prisma, ReviewStatus, runSteps, type Tx } from '@app/database';
 import { type Candidate, ENGINEER_COLUMNS, type EngineerRow, EngineersRepository } from '@app/engineers';
 import { INCIDENT_COLUMNS, type IncidentRow, IncidentsRepository } from '@app/incidents';
 
@@ -113,8 +113,8 @@ export class ReviewLocks {
   /**
    * What a decision on the incident is about, in one round trip: the incident, locked (404 when
    * unknown); whether it is decided already (its chosen approach, or a decision on any of its
-   * reviews); then its latest submitted review, locked once the incident's lock is held (undefined
-   * when there is none).
+   * reviews); then its submitted review, locked once the incident's lock is held (undefined when
+   * there is none, including when its open review is not submitted yet).
    */
   async decisionSubject(tx: Tx, incidentId: string): Promise<{ incident: IncidentRow; decided: boolean; review: ReviewRow | undefined }> {
     const locked = await runSteps(tx, [
@@ -122,14 +122,15 @@ export class ReviewLocks {
       { name: 'decided', sql: this.reviews.decidedStep(incidentId), read: 'count' },
       {
         name: 'review',
-        sql: this.reviews.lockSubmittedStep(incidentId, Prisma.sql`EXISTS (SELECT FROM incident)`),
+        sql: this.reviews.lockOpenStep(incidentId, Prisma.sql`EXISTS (SELECT FROM incident)`),
         read: { fields: REVIEW_COLUMNS.selectFrom },
       },
     ]);
     const incident = INCIDENT_COLUMNS.pick(locked, 'incident');
     if (!incident) throw new NotFoundError('Incident', incidentId);
     const decided = incident.chosenApproach !== null || locked['decided.count'] !== 0;
-    return { incident, decided, review: REVIEW_COLUMNS.pick(locked, 'review') };
+    const review = REVIEW_COLUMNS.pick(locked, 'review');
+    return { incident, decided, review: review?.status === ReviewStatus.submitted ? review : undefined };
   }
 
   async engineer(tx: Tx, id: string): Promise<EngineerRow> {

@@ -106,12 +106,16 @@ export class ReviewsRepository {
   }
 
   /**
-   * Locks the incident's latest submitted review (the one a decision is about) and reads it once
-   * `after` holds: a step. Served by the partial index reviews_incident_submitted_idx.
+   * Locks the incident's review that is still open or submitted (at most one, by the unique partial
+   * index reviews_one_open_per_incident, which serves the lookup) and reads it once `after` holds: a
+   * step. The condition takes in every status before a decision on purpose: a row that changed while
+   * the statement waited for `after` is read again at its newest version only if that version still
+   * meets the condition, so a review submitted during the wait is found as submitted (the caller
+   * checks the status).
    */
-  lockSubmittedStep(incidentId: string, after: Prisma.Sql): Prisma.Sql {
-    return Prisma.sql`SELECT ${COLUMNS} FROM reviews r WHERE r.incident_id = ${incidentId}::uuid AND r.status = 'submitted' AND ${after}
-      ORDER BY r.submitted_at DESC LIMIT 1 FOR UPDATE`;
+  lockOpenStep(incidentId: string, after: Prisma.Sql): Prisma.Sql {
+    return Prisma.sql`SELECT ${COLUMNS} FROM reviews r WHERE r.incident_id = ${incidentId}::uuid
+      AND r.status IN ('assigned', 'in_progress', 'submitted') AND ${after} FOR UPDATE`;
   }
 
   /** A row when one of the incident's reviews carries a decision already, none otherwise: a step (read its count). */
