@@ -2,18 +2,23 @@
 // The lean reference of the benchmark (bench/README.md, "Reference rows"): the two endpoints of the
 // assign → cancel cycle, POST /api/v1/reviews (manual assign) and POST /api/v1/reviews/{id}/cancel,
 // on plain node:http and a pg Pool, without a framework. It sends the service's statements for these
-// use cases (the repositories' SELECT and RETURNING lists, the audit insert under the seal gate, the
-// event log under its gate, the outbox row with its delivery job when WEBHOOK_URL is set), checks the
-// token as the service does (HS256 with JWT_SECRET, iss/aud when configured, exp, the lifetime cap,
-// sub and roles) and the bodies by the DTOs' rules, and answers the happy path with the same status
-// and JSON. What it leaves out is what the framework and its layers add: the difference in CPU per
-// request between the service and this process is the framework's tax.
+// use cases, each as a named prepared statement, 4 per request: BEGIN; the locks in one combined
+// statement (incident then engineer, or the review's incident then the review) that also reads the
+// transaction's clock; after the same checks in JavaScript, everything else in a second (review,
+// counter, incident, votes, the audit entry under the seal gate, the event log under its gate and,
+// when WEBHOOK_URL is set, the outbox copy), whose audit and event payloads are the review views
+// predicted from the locked rows, the transaction's clock and a review id made here, and whose
+// returned rows must be those predicted; COMMIT. The repositories' SELECT and RETURNING lists are
+// copied. It checks the token as the service does (HS256 with JWT_SECRET, iss/aud when configured,
+// exp, the lifetime cap, sub and roles) and the bodies by the DTOs' rules, and answers the happy path
+// with the same status and JSON. What it leaves out is what the framework and its layers add: the
+// difference in CPU per request between the service and this process is the framework's tax.
 //
 // Scope: incidents that are not detected/analyzing (the bench's assign → cancel incidents are
 // pending_approval, so the service does not change their status), no Idempotency-Key, no rate limit.
 // Environment: DATABASE_URL, JWT_SECRET, JWT_ISSUER, JWT_AUDIENCE, JWT_MAX_TTL_SECONDS (86400),
 // DATABASE_POOL_MAX (10), LOCK_TIMEOUT_MS (5000), SLA_NORMAL_SECONDS… (the service's defaults),
-// WEBHOOK_URL (only whether it is set matters: the service's own replicas deliver the events), HOST, PORT.
+// WEBHOOK_URL (only whether it is set matters: the service's own replicas queue and deliver the events), HOST, PORT.
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 
@@ -37,10 +42,9 @@ const SLA_SECONDS = {
 const CLOSED_INCIDENT_STATUSES = new Set(['approved', 'resolved']);
 const maxTtlSeconds = int('JWT_MAX_TTL_SECONDS', 86_400);
 const webhooks = Boolean(env.WEBHOOK_URL);
-// The service's lock keys (libs/audit, libs/webhooks) and delivery job layout (delivery-queue.ts).
+// The service's lock keys (libs/audit, libs/webhooks).
 const AUDIT_SEAL_LOCK_KEY = 24225;
 const EVENT_GATE_LOCK_KEY = 59361;
-const DELIVER_REVIEW_TASK = 'webhooks.deliver-review';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 if (!env.JWT_SECRET || !env.DATABASE_URL) throw new Error('DATABASE_URL and JWT_SECRET are required');
@@ -77,48 +81,177 @@ const ENGINEER = `e.id::text AS id, e.name, e.email, e.expertise, e.status::text
 const INCIDENT = `i.id::text AS id, i.title, i.description, i.severity::text AS severity, i.ai_proposal AS "aiProposal",
   i.required_expertise AS "requiredExpertise", i.external_ref AS "externalRef", i.status::text AS status,
   i.chosen_approach::text AS "chosenApproach", i.open_review_id::text AS "openReviewId", i.created_at AS "createdAt", i.updated_at AS "updatedAt"`;
+// The fields of each list above, in order: the combined row carries them as "<step>.<field>".
+const words = (text) => text.split(/\s+/);
+const REVIEW_FIELDS = words(`id incidentId engineerId status priority assignedAt startedAt submittedAt expectedCompletionAt overdue
+  escalationLevel lastEscalatedAt approach analysis confidence decision decisionMadeAt decisionRationale decidedBy cancelledAt
+  cancellationReason reassignedFromId decisionOverdueAt assignmentStrategy assignedBy assignmentCandidates assignmentLoadRatio createdAt updatedAt`);
+const ENGINEER_FIELDS = words(
+  `id name email expertise status isAvailable maxConcurrentReviews currentReviewCount lastAssignedAt deletedAt createdAt updatedAt`,
+);
+const INCIDENT_FIELDS = words(
+  `id title description severity aiProposal requiredExpertise externalRef status chosenApproach openReviewId createdAt updatedAt`,
+);
+
+/**
+ * The service's combined statement (runSteps in libs/database): each step `"name" AS MATERIALIZED (sql)`
+ * in one WITH list, and one row of what the steps read (their fields as "<name>.<field>", outer-joined,
+ * or their row count as "<name>.count") with the transaction's clock.
+ */
+function combined(steps) {
+  const columns = [];
+  const joins = [];
+  for (const { name, read } of steps) {
+    if (read === 'count') columns.push(`(SELECT count(*) FROM "${name}")::int AS "${name}.count"`);
+    else if (read !== 'nothing') {
+      columns.push(read.map((field) => `"${name}"."${field}" AS "${name}.${field}"`).join(', '));
+      joins.push(`LEFT JOIN "${name}" ON true`);
+    }
+  }
+  columns.push(`now()::timestamptz(3) AS "transaction.now"`);
+  const withList = steps.map(({ name, sql }) => `"${name}" AS MATERIALIZED (${sql})`).join(', ');
+  return `WITH ${withList} SELECT ${columns.join(', ')} FROM (SELECT) AS statement ${joins.join(' ')}`;
+}
+
+/** A step's row out of the combined row, undefined when the step had none (every field NULL). */
+function pick(row, name, fields) {
+  const picked = {};
+  let found = false;
+  for (const field of fields) {
+    const value = row[`${name}.${field}`];
+    picked[field] = value;
+    if (value !== null && value !== undefined) found = true;
+  }
+  return found ? picked : undefined;
+}
+
+/** The audit insert under the seal gate (AuditRepository.appendStep), one entry: parameters $first…$first+7. */
+const auditStep = (first) => {
+  const [sub, roles, action, entityType, entityId, before, after, requestId] = Array.from({ length: 8 }, (_, index) => `$${first + index}`);
+  return `INSERT INTO audit_entries (actor_sub, actor_roles, action, entity_type, entity_id, before, after, request_id)
+    SELECT v.* FROM (SELECT pg_advisory_xact_lock_shared(${AUDIT_SEAL_LOCK_KEY}::bigint)) AS seal_gate,
+      (VALUES (${sub}, ${roles}::text[], ${action}::audit_action, ${entityType}::audit_entity_type,
+        ${entityId}::uuid, ${before}::jsonb, ${after}::jsonb, ${requestId})) AS v(actor_sub, actor_roles, action, entity_type, entity_id, before, after, request_id)`;
+};
+
+/**
+ * The event log insert under its gate (EventLogRepository.appendSteps), one event, and with webhooks
+ * its copy into the outbox (OutboxRepository.copyOf; the service's replicas queue its delivery job
+ * after the commit). Parameters: review, incident, engineer, then $first…$first+2 (id, type, payload)
+ * and, with webhooks, $first+3 (traceparent).
+ */
+const eventSteps = (review, incident, engineer, first) => {
+  const steps = [
+    {
+      name: 'events_0',
+      sql: `INSERT INTO review_events (id, type, review_id, incident_id, engineer_id, occurred_at, payload)
+        SELECT v.id, v.type, ${review}::uuid, ${incident}::uuid, ${engineer}::uuid,
+               GREATEST(clock_timestamp(), previous.at + interval '1 millisecond') + v.ord * interval '1 millisecond', v.payload
+        FROM (SELECT pg_advisory_xact_lock_shared(${EVENT_GATE_LOCK_KEY}::bigint)) AS gate,
+             (SELECT max(occurred_at) AS at FROM review_events WHERE review_id = ${review}::uuid) AS previous,
+             (VALUES (0::int, $${first}::uuid, $${first + 1}::text, $${first + 2}::jsonb)) AS v(ord, id, type, payload)
+        ORDER BY v.ord
+        RETURNING id, type, review_id, occurred_at, payload`,
+      read: 'nothing',
+    },
+  ];
+  if (webhooks)
+    steps.push({
+      name: 'outbox_0',
+      sql: `INSERT INTO webhook_events (id, type, review_id, occurred_at, payload, traceparent)
+        SELECT id, type, review_id, occurred_at, payload, $${first + 3}::text FROM "events_0"`,
+      read: 'nothing',
+    });
+  return steps;
+};
+
+// Each text is sent as a named prepared statement, like the service's (preparedStatementNames in
+// libs/database): PostgreSQL parses and plans it once per connection.
+let statements = 0;
+const named = (text) => ({ name: `lean_${(statements += 1)}`, text });
 
 const SQL = {
-  lockIncident: `SELECT ${INCIDENT} FROM incidents i WHERE i.id = $1::uuid FOR UPDATE`,
-  lockEngineer: `SELECT ${ENGINEER} FROM engineers e WHERE e.id = $1::uuid FOR UPDATE`,
-  findReview: `SELECT ${REVIEW} FROM reviews r WHERE r.id = $1::uuid`,
-  lockReview: `SELECT ${REVIEW} FROM reviews r WHERE r.id = $1::uuid FOR UPDATE`,
-  insertReview: `INSERT INTO reviews AS r (id, incident_id, engineer_id, status, priority, assigned_at, expected_completion_at,
-      assignment_strategy, assigned_by, assignment_candidates, assignment_load_ratio, reassigned_from_id)
-    VALUES (gen_random_uuid(), $1::uuid, $2::uuid, 'assigned', $3::review_priority,
-      now(), now() + make_interval(secs => $4), $5::assignment_strategy, $6, $7, $8, $9::uuid)
-    RETURNING ${REVIEW}`,
-  recordAssignment: `UPDATE engineers AS e SET current_review_count = current_review_count + 1, last_assigned_at = now(), updated_at = now()
-    WHERE e.id = $1::uuid RETURNING ${ENGINEER}`,
-  releaseAssignment: `UPDATE engineers AS e SET current_review_count = current_review_count - 1, updated_at = now()
-    WHERE e.id = $1::uuid RETURNING ${ENGINEER}`,
-  setOpenReview: `UPDATE incidents AS i SET open_review_id = $1::uuid, updated_at = now() WHERE i.id = $2::uuid RETURNING ${INCIDENT}`,
-  cancelReview: `UPDATE reviews AS r SET status = 'cancelled', cancelled_at = now(), cancellation_reason = $1, updated_at = now()
-    WHERE r.id = $2::uuid RETURNING ${REVIEW}`,
-  discardVotes: `DELETE FROM review_votes WHERE review_id = $1::uuid`,
-  audit: `WITH seal_gate AS (SELECT pg_advisory_xact_lock_shared($1::bigint))
-    INSERT INTO audit_entries (actor_sub, actor_roles, action, entity_type, entity_id, before, after, request_id)
-    SELECT v.* FROM seal_gate, (VALUES ($2, $3::text[], $4::audit_action, $5::audit_entity_type,
-      $6::uuid, $7::jsonb, $8::jsonb, $9)) AS v(actor_sub, actor_roles, action, entity_type, entity_id, before, after, request_id)`,
-  eventLog: `WITH gate AS (SELECT pg_advisory_xact_lock_shared($1::bigint)),
-    previous AS (SELECT max(occurred_at) AS at FROM review_events WHERE review_id = $2::uuid)
-    INSERT INTO review_events (id, type, review_id, incident_id, engineer_id, occurred_at, payload)
-    SELECT v.id, v.type, $3::uuid, $4::uuid, $5::uuid,
-           GREATEST(clock_timestamp(), previous.at + interval '1 millisecond') + v.ord * interval '1 millisecond', v.payload
-    FROM gate, previous, (VALUES ($6::int, $7::uuid, $8::text, $9::jsonb)) AS v(ord, id, type, payload)
-    ORDER BY v.ord
-    RETURNING id::text AS id, occurred_at AS "occurredAt"`,
-  outbox: `WITH inserted AS (
-      INSERT INTO webhook_events (id, type, review_id, occurred_at, payload, traceparent)
-      SELECT v.id, v.type, $1::uuid, v.occurred_at, v.payload, $2::text
-      FROM (VALUES ($3::uuid, $4::text, $5::timestamptz, $6::jsonb)) AS v(id, type, occurred_at, payload)
-      RETURNING id
-    ),
-    job AS (
-      SELECT graphile_worker.add_job($7, json_build_object('reviewId', $8::text),
-        queue_name => $9, job_key => $10, job_key_mode => 'preserve_run_at') AS queued
-    )
-    SELECT count(*) FROM inserted, job`,
+  begin: named('BEGIN'),
+  commit: named('COMMIT'),
+  // ReviewLocks.incidentAndEngineer: the engineer's lock waits for the incident's.
+  assignLocks: named(
+    combined([
+      { name: 'incident', sql: `SELECT ${INCIDENT} FROM incidents i WHERE i.id = $1::uuid FOR UPDATE`, read: INCIDENT_FIELDS },
+      {
+        name: 'engineer',
+        sql: `SELECT ${ENGINEER} FROM engineers e WHERE e.id = $2::uuid AND EXISTS (SELECT FROM incident) FOR UPDATE`,
+        read: ENGINEER_FIELDS,
+      },
+    ]),
+  ),
+  // ReviewOpening.open: $1 review id, $2 incident, $3 engineer, $4 priority, $5 deadline, $6 strategy, $7 assigned by,
+  // $8 candidates, $9 load ratio, $10 reassigned from, $11… the audit entry, $19… the event.
+  assignWrites: named(
+    combined([
+      {
+        name: 'review',
+        sql: `INSERT INTO reviews AS r (id, incident_id, engineer_id, status, priority, assigned_at, expected_completion_at,
+            assignment_strategy, assigned_by, assignment_candidates, assignment_load_ratio, reassigned_from_id)
+          VALUES ($1::uuid, $2::uuid, $3::uuid, 'assigned', $4::review_priority,
+            now(), $5::timestamptz, $6::assignment_strategy, $7, $8, $9, $10::uuid)
+          RETURNING ${REVIEW}`,
+        read: REVIEW_FIELDS,
+      },
+      {
+        name: 'counter',
+        sql: `UPDATE engineers AS e SET current_review_count = current_review_count + 1, last_assigned_at = now(), updated_at = now()
+          WHERE e.id = $3::uuid RETURNING e.id`,
+        read: 'count',
+      },
+      {
+        name: 'incident',
+        sql: `UPDATE incidents AS i SET open_review_id = (SELECT id::uuid FROM review), updated_at = now() WHERE i.id = $2::uuid
+          RETURNING ${INCIDENT}`,
+        read: INCIDENT_FIELDS,
+      },
+      { name: 'audit', sql: auditStep(11), read: 'nothing' },
+      ...eventSteps('$1', '$2', '$3', 19),
+    ]),
+  ),
+  // ReviewLocks.reviewWithIncident: the review's incident through a subquery, then the review.
+  cancelLocks: named(
+    combined([
+      {
+        name: 'incident',
+        sql: `SELECT ${INCIDENT} FROM incidents i WHERE i.id = (SELECT incident_id FROM reviews WHERE id = $1::uuid) FOR UPDATE`,
+        read: INCIDENT_FIELDS,
+      },
+      {
+        name: 'review',
+        sql: `SELECT ${REVIEW} FROM reviews r WHERE r.id = $1::uuid AND EXISTS (SELECT FROM incident) FOR UPDATE`,
+        read: REVIEW_FIELDS,
+      },
+    ]),
+  ),
+  // ReviewCancellationService.cancel: $1 review, $2 reason, $3 engineer, $4 incident, $5… the audit entry, $13… the event.
+  cancelWrites: named(
+    combined([
+      {
+        name: 'review',
+        sql: `UPDATE reviews AS r SET status = 'cancelled', cancelled_at = now(), cancellation_reason = $2, updated_at = now()
+          WHERE r.id = $1::uuid RETURNING ${REVIEW}`,
+        read: REVIEW_FIELDS,
+      },
+      { name: 'votes', sql: `DELETE FROM review_votes WHERE review_id = $1::uuid`, read: 'nothing' },
+      {
+        name: 'counter',
+        sql: `UPDATE engineers AS e SET current_review_count = current_review_count - 1, updated_at = now() WHERE e.id = $3::uuid RETURNING e.id`,
+        read: 'count',
+      },
+      {
+        name: 'incident',
+        sql: `UPDATE incidents AS i SET open_review_id = NULL, updated_at = now() WHERE i.id = $4::uuid RETURNING ${INCIDENT}`,
+        read: 'count',
+      },
+      { name: 'audit', sql: auditStep(5), read: 'nothing' },
+      ...eventSteps('$1', '$4', '$3', 13),
+    ]),
+  ),
 };
 
 class HttpError extends Error {
@@ -244,9 +377,9 @@ async function transaction(work) {
   for (let attempt = 1; ; attempt += 1) {
     const client = await pool.connect();
     try {
-      await client.query('BEGIN');
+      await client.query(SQL.begin);
       const result = await work(client);
-      await client.query('COMMIT');
+      await client.query(SQL.commit);
       client.release();
       return result;
     } catch (error) {
@@ -260,54 +393,25 @@ async function transaction(work) {
   }
 }
 
-/** Audit row, event log row, and (with webhooks) the outbox row and its delivery job, as the service writes them. */
-async function recordChange(client, actor, action, before, view) {
-  await client.query(SQL.audit, [
-    AUDIT_SEAL_LOCK_KEY,
-    actor.sub,
-    actor.roles,
-    action,
-    'review',
-    view.id,
-    before && JSON.stringify(before),
-    JSON.stringify(view),
-    actor.requestId,
-  ]);
-  const payload = JSON.stringify(view);
-  const eventId = randomUUID();
-  const { rows } = await client.query(SQL.eventLog, [
-    EVENT_GATE_LOCK_KEY,
-    view.id,
-    view.id,
-    view.incidentId,
-    view.engineerId,
-    0,
-    eventId,
-    action,
-    payload,
-  ]);
-  if (!webhooks) return;
-  const reviewId = view.id.toLowerCase();
-  await client.query(SQL.outbox, [
-    view.id,
-    null,
-    eventId,
-    action,
-    rows[0].occurredAt,
-    payload,
-    DELIVER_REVIEW_TASK,
-    view.id,
-    `webhooks:${reviewId.slice(-1)}`,
-    `webhooks:review:${reviewId}`,
-  ]);
+/**
+ * The service's check after a combined write (expectWrittenAsPredicted): the audit entry and the
+ * event were written from the predicted row, so the row the statement wrote must be exactly that one,
+ * or the transaction rolls back (500).
+ */
+function expectWrittenAsPredicted(entity, written, predicted) {
+  if (written === null || JSON.stringify(written) !== JSON.stringify(predicted))
+    throw new Error(`The ${entity} written is not the ${entity} predicted for its audit entry: ${JSON.stringify({ written, predicted })}`);
 }
+
+const incidentView = (row) => ({ ...row, createdAt: row.createdAt.toISOString(), updatedAt: row.updatedAt.toISOString() });
 
 async function assign(actor, body) {
   const input = validate(body, { incidentId: uuid, engineerId: uuid, priority: optionalPriority });
   return transaction(async (client) => {
-    const incident = (await client.query(SQL.lockIncident, [input.incidentId])).rows[0];
+    const locked = (await client.query({ ...SQL.assignLocks, values: [input.incidentId, input.engineerId] })).rows[0];
+    const incident = pick(locked, 'incident', INCIDENT_FIELDS);
     if (!incident) throw new HttpError(404, 'NOT_FOUND', `Incident ${input.incidentId} not found`);
-    const engineer = (await client.query(SQL.lockEngineer, [input.engineerId])).rows[0];
+    const engineer = pick(locked, 'engineer', ENGINEER_FIELDS);
     if (!engineer) throw new HttpError(404, 'NOT_FOUND', `Engineer ${input.engineerId} not found`);
     if (CLOSED_INCIDENT_STATUSES.has(incident.status))
       throw new HttpError(409, 'INCIDENT_CLOSED', `Incident ${incident.id} is ${incident.status}`);
@@ -320,23 +424,52 @@ async function assign(actor, body) {
     if (incident.status === 'detected' || incident.status === 'analyzing') {
       throw new HttpError(501, 'NOT_IMPLEMENTED', 'The lean reference assigns only incidents past analysis (no status change)');
     }
-    const review = (
-      await client.query(SQL.insertReview, [
-        incident.id,
-        engineer.id,
-        input.priority,
-        SLA_SECONDS[input.priority],
-        'manual',
-        actor.sub,
-        null,
-        null,
-        null,
-      ])
-    ).rows[0];
-    await client.query(SQL.recordAssignment, [engineer.id]);
-    await client.query(SQL.setOpenReview, [review.id, incident.id]);
-    const view = reviewView(review);
-    await recordChange(client, actor, 'review.assigned', null, view);
+    // The review as the statement will insert it (ReviewOpening.open, openedReview), from the transaction's clock.
+    const now = locked['transaction.now'];
+    const expectedCompletionAt = new Date(now.getTime() + SLA_SECONDS[input.priority] * 1_000);
+    const view = reviewView({
+      id: randomUUID(),
+      incidentId: incident.id,
+      engineerId: engineer.id,
+      status: 'assigned',
+      priority: input.priority,
+      assignedAt: now,
+      startedAt: null,
+      submittedAt: null,
+      expectedCompletionAt,
+      overdue: expectedCompletionAt < now,
+      escalationLevel: 0,
+      lastEscalatedAt: null,
+      approach: null,
+      analysis: null,
+      confidence: null,
+      decision: 'pending',
+      decisionMadeAt: null,
+      decisionRationale: null,
+      decidedBy: null,
+      cancelledAt: null,
+      cancellationReason: null,
+      reassignedFromId: null,
+      decisionOverdueAt: null,
+      assignmentStrategy: 'manual',
+      assignedBy: actor.sub,
+      assignmentCandidates: null,
+      assignmentLoadRatio: null,
+      createdAt: now,
+      updatedAt: now,
+    });
+    const incidentAfter = incidentView({ ...incident, openReviewId: view.id, updatedAt: now });
+    const payload = JSON.stringify(view);
+    const values = [view.id, incident.id, engineer.id, input.priority, view.expectedCompletionAt, 'manual', actor.sub, null, null, null];
+    values.push(actor.sub, actor.roles, 'review.assigned', 'review', view.id, null, payload, actor.requestId);
+    values.push(randomUUID(), 'review.assigned', payload);
+    if (webhooks) values.push(null);
+    const written = (await client.query({ ...SQL.assignWrites, values })).rows[0];
+    if (written['counter.count'] !== 1) throw new Error(`Engineer ${engineer.id} does not exist under its own lock`);
+    const review = pick(written, 'review', REVIEW_FIELDS);
+    expectWrittenAsPredicted('review', review ? reviewView(review) : null, view);
+    const incidentWritten = pick(written, 'incident', INCIDENT_FIELDS);
+    expectWrittenAsPredicted('incident', incidentWritten ? incidentView(incidentWritten) : null, incidentAfter);
     return view;
   });
 }
@@ -345,19 +478,33 @@ async function cancel(actor, reviewId, body) {
   if (!UUID.test(reviewId))
     throw new HttpError(400, 'VALIDATION_FAILED', 'Request validation failed', [{ field: 'id', message: 'must be a UUID' }]);
   const input = validate(body, { reason });
-  const existing = (await pool.query(SQL.findReview, [reviewId])).rows[0];
-  if (!existing) throw new HttpError(404, 'NOT_FOUND', `Review ${reviewId} not found`);
   return transaction(async (client) => {
-    await client.query(SQL.lockIncident, [existing.incidentId]);
-    const review = (await client.query(SQL.lockReview, [reviewId])).rows[0];
+    const locked = (await client.query({ ...SQL.cancelLocks, values: [reviewId] })).rows[0];
+    const review = pick(locked, 'review', REVIEW_FIELDS);
+    if (!review || !pick(locked, 'incident', INCIDENT_FIELDS)) throw new HttpError(404, 'NOT_FOUND', `Review ${reviewId} not found`);
     if (review.status !== 'assigned' && review.status !== 'in_progress')
       throw new HttpError(409, 'INVALID_TRANSITION', `Review ${review.id} is ${review.status}`);
-    const cancelled = (await client.query(SQL.cancelReview, [input.reason, review.id])).rows[0];
-    await client.query(SQL.discardVotes, [review.id]);
-    await client.query(SQL.releaseAssignment, [review.engineerId]);
-    await client.query(SQL.setOpenReview, [null, review.incidentId]);
-    const view = reviewView(cancelled);
-    await recordChange(client, actor, 'review.cancelled', reviewView(review), view);
+    // The review as the statement will write it, from the locked row and the transaction's clock.
+    const now = locked['transaction.now'];
+    const before = reviewView(review);
+    const view = reviewView({
+      ...review,
+      status: 'cancelled',
+      overdue: false,
+      cancelledAt: now,
+      cancellationReason: input.reason,
+      updatedAt: now,
+    });
+    const payload = JSON.stringify(view);
+    const values = [review.id, input.reason, review.engineerId, review.incidentId];
+    values.push(actor.sub, actor.roles, 'review.cancelled', 'review', review.id, JSON.stringify(before), payload, actor.requestId);
+    values.push(randomUUID(), 'review.cancelled', payload);
+    if (webhooks) values.push(null);
+    const written = (await client.query({ ...SQL.cancelWrites, values })).rows[0];
+    if (written['counter.count'] !== 1) throw new Error(`Engineer ${review.engineerId} of review ${review.id} does not exist`);
+    if (written['incident.count'] !== 1) throw new Error(`Incident ${review.incidentId} of review ${review.id} does not exist`);
+    const cancelled = pick(written, 'review', REVIEW_FIELDS);
+    expectWrittenAsPredicted('review', cancelled ? reviewView(cancelled) : null, view);
     return view;
   });
 }
