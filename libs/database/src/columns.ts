@@ -136,6 +136,10 @@ export function columns<F extends Fields>(table: string, alias: string, fields: 
       ? Prisma.sql`${field.select(alias)} AS ${Prisma.raw(quoteIdentifier(name))}`
       : Prisma.sql`${field.expression(alias)} AS ${Prisma.raw(quoteIdentifier(name))}`,
   );
+  const names = Object.keys(fields);
+  // Both are asked for on every request with the same few sources and prefixes: built once each.
+  const selectLists = new Map<string, Prisma.Sql>();
+  const prefixedNames = new Map<string, readonly (readonly [field: string, prefixed: string])[]>();
   const set: ColumnSet<F> = {
     table,
     alias,
@@ -143,16 +147,32 @@ export function columns<F extends Fields>(table: string, alias: string, fields: 
     select: Prisma.join(list, ', '),
     query: (db, sql) => db.$queryRaw<RowOf<ColumnSet<F>>[]>(sql),
     queryWith: <X extends Record<string, unknown>>(db: Tx, sql: Prisma.Sql) => db.$queryRaw<(RowOf<ColumnSet<F>> & X)[]>(sql),
-    selectFrom: (source, prefix) =>
-      Prisma.raw(
-        Object.keys(fields)
-          .map((name) => `${quoteIdentifier(source)}.${quoteIdentifier(name)} AS ${quoteIdentifier(`${prefix}.${name}`)}`)
-          .join(', '),
-      ),
+    selectFrom: (source, prefix) => {
+      const key = `${source}\0${prefix}`;
+      let selectList = selectLists.get(key);
+      if (selectList === undefined) {
+        selectList = Prisma.raw(
+          names.map((name) => `${quoteIdentifier(source)}.${quoteIdentifier(name)} AS ${quoteIdentifier(`${prefix}.${name}`)}`).join(', '),
+        );
+        selectLists.set(key, selectList);
+      }
+      return selectList;
+    },
     pick: (row, prefix) => {
-      const picked = Object.fromEntries(Object.keys(fields).map((name) => [name, row[`${prefix}.${name}`]]));
+      let pairs = prefixedNames.get(prefix);
+      if (pairs === undefined) {
+        pairs = names.map((name) => [name, `${prefix}.${name}`] as const);
+        prefixedNames.set(prefix, pairs);
+      }
+      const picked: Record<string, unknown> = {};
       // A source without a row (outer-joined) reads NULL in every field; a real row has a NOT NULL key.
-      return Object.values(picked).every((value) => value === null || value === undefined) ? undefined : (picked as RowOf<ColumnSet<F>>);
+      let empty = true;
+      for (const [name, prefixed] of pairs) {
+        const value = row[prefixed];
+        picked[name] = value;
+        if (value !== null && value !== undefined) empty = false;
+      }
+      return empty ? undefined : (picked as RowOf<ColumnSet<F>>);
     },
   };
   registry.push(set as unknown as AnyColumnSet);
