@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { Actor } from '@app/auth';
 import { IntegrityError } from '@app/common';
-import { AssignmentService, ReviewCancellationService, ReviewWorkService } from '@app/reviews';
+import { AssignmentService, ReassignmentService, ReviewCancellationService, ReviewWorkService } from '@app/reviews';
 
 import { SqlFixtures, startTestServices, type TestServices } from '../support/test-services.js';
 
@@ -196,5 +196,28 @@ describe('integrity errors roll the use case back', () => {
     expect(decided).toMatchObject({ decided: { id: reviewId, status: 'accepted', decision: 'engineer_approach' } });
     expect(await written()).toEqual({ status: 'accepted', chosen_approach: 'engineer_approach', open: null, count: 0, audited: 2 });
     expect(await eventsOf(incidentId)).toBe(1);
+  });
+
+  it('a reassign whose cancelled review differs from the one its audit entry predicts fails with IntegrityError and moves nothing', async () => {
+    const engineerId = await rows.engineer();
+    const targetId = await rows.engineer();
+    const incidentId = await rows.incident();
+    const reviewId = await rows.review(incidentId, engineerId, 'in_progress');
+    const before = await state(reviewId, engineerId);
+    await withRowsRewrittenByTrigger(async () => {
+      const failure = await t.app
+        .get(ReassignmentService)
+        .reassign(admin, reviewId, { engineerId: targetId, reason: 'Rebalancing' })
+        .catch((error: unknown) => error);
+      expect(failure).toBeInstanceOf(IntegrityError);
+    });
+    expect(await state(reviewId, engineerId)).toEqual(before);
+    const { rows: found } = await t.sql.query(
+      `SELECT (SELECT count(*)::int FROM reviews WHERE incident_id = $1) AS reviews,
+         (SELECT current_review_count FROM engineers WHERE id = $2) AS target`,
+      [incidentId, targetId],
+    );
+    expect(found[0]).toEqual({ reviews: 1, target: 0 });
+    expect(await eventsOf(incidentId)).toBe(0);
   });
 });

@@ -94,14 +94,6 @@ export class IncidentsRepository {
     return expectOne(rows, `incident ${id} after its status change (the caller holds its lock)`);
   }
 
-  async setOpenReview(tx: Tx, id: string, reviewId: string | null): Promise<IncidentRow> {
-    const rows = await INCIDENT_COLUMNS.query(
-      tx,
-      Prisma.sql`UPDATE incidents AS i SET open_review_id = ${reviewId}::uuid, updated_at = now() WHERE i.id = ${id}::uuid RETURNING ${COLUMNS}`,
-    );
-    return expectOne(rows, `incident ${id} after its open review changed (the caller holds its lock)`);
-  }
-
   /** Records the chosen approach, moves the status and clears the open review: a step that returns the incident; the caller holds its lock. */
   recordDecisionStep(id: string, approach: Approach, status: IncidentStatus): Prisma.Sql {
     return Prisma.sql`UPDATE incidents AS i SET chosen_approach = ${approach}::approach, status = ${status}::incident_status, open_review_id = NULL, updated_at = now()

@@ -26,39 +26,45 @@ export class AssignmentService {
   ) {}
 
   async assign(actor: Actor, input: { incidentId: string; engineerId: string; priority: ReviewPriority }): Promise<ReviewView> {
-    return measureAssignment(this.metrics, input.priority, () =>
-      this.transactions.run(async (tx) => {
-        const [incident, engineer] = await this.locks.incidentAndEngineer(tx, input.incidentId, input.engineerId);
-        assertIncidentAssignable(incident);
-        assertEngineerCanTake(engineer);
-        const review = await this.opening.open(tx, actor, {
-          incident,
-          engineer,
-          priority: input.priority,
-          choice: MANUAL,
-          reassignedFromId: null,
-        });
-        return toReviewView(review);
-      }),
+    return measureAssignment(
+      this.metrics,
+      () => input.priority,
+      () =>
+        this.transactions.run(async (tx) => {
+          const [incident, engineer] = await this.locks.incidentAndEngineer(tx, input.incidentId, input.engineerId);
+          assertIncidentAssignable(incident);
+          assertEngineerCanTake(engineer);
+          const review = await this.opening.open(tx, actor, {
+            incident,
+            engineer,
+            priority: input.priority,
+            choice: MANUAL,
+            reassignedFromId: null,
+          });
+          return toReviewView(review);
+        }),
     );
   }
 
   async autoAssign(actor: Actor, input: { incidentId: string; priority: ReviewPriority }): Promise<ReviewView> {
-    return measureAssignment(this.metrics, input.priority, () =>
-      this.transactions.run(async (tx) => {
-        const incident = await this.locks.incident(tx, input.incidentId);
-        assertIncidentAssignable(incident);
-        const candidate = await this.locks.candidate(tx, incident.requiredExpertise);
-        if (!candidate) throw new NoEngineerAvailableError(describeExpertise(incident));
-        const review = await this.opening.open(tx, actor, {
-          incident,
-          engineer: candidate.engineer,
-          priority: input.priority,
-          choice: automatic(AssignmentStrategy.auto, candidate),
-          reassignedFromId: null,
-        });
-        return toReviewView(review);
-      }),
+    return measureAssignment(
+      this.metrics,
+      () => input.priority,
+      () =>
+        this.transactions.run(async (tx) => {
+          const incident = await this.locks.incident(tx, input.incidentId);
+          assertIncidentAssignable(incident);
+          const candidate = await this.locks.candidate(tx, incident.requiredExpertise);
+          if (!candidate) throw new NoEngineerAvailableError(describeExpertise(incident));
+          const review = await this.opening.open(tx, actor, {
+            incident,
+            engineer: candidate.engineer,
+            priority: input.priority,
+            choice: automatic(AssignmentStrategy.auto, candidate),
+            reassignedFromId: null,
+          });
+          return toReviewView(review);
+        }),
     );
   }
 }

@@ -2,8 +2,7 @@ import { Injectable } from '@nestjs/common';
 
 import type { AuditActor } from '@app/audit';
 import { type Actor } from '@app/auth';
-import { NotFoundError } from '@app/common';
-import { AssignmentStrategy, TransactionRunner, type Tx } from '@app/database';
+import { AssignmentStrategy, type ReviewPriority, TransactionRunner, type Tx } from '@app/database';
 import type { IncidentRow } from '@app/incidents';
 import { ReviewMetrics } from '@app/observability';
 
@@ -12,7 +11,6 @@ import { type ReviewRow, type ReviewView, toReviewView } from './review.view.js'
 import { ReviewLocks } from './review-locks.js';
 import { assertEngineerCanTake, automatic, measureAssignment, REASSIGN, ReviewOpening } from './review-opening.js';
 import { assertMovable } from './review-state-machine.js';
-import { ReviewsRepository } from './reviews.repository.js';
 
 /**
  * A movable review handed to another engineer: the review is cancelled and a successor opened, in one
@@ -22,7 +20,6 @@ import { ReviewsRepository } from './reviews.repository.js';
 export class ReassignmentService {
   constructor(
     private readonly transactions: TransactionRunner,
-    private readonly reviews: ReviewsRepository,
     private readonly locks: ReviewLocks,
     private readonly opening: ReviewOpening,
     private readonly metrics: ReviewMetrics,
@@ -30,19 +27,21 @@ export class ReassignmentService {
 
   /** To the engineer the caller names. */
   async reassign(actor: Actor, reviewId: string, input: { engineerId: string; reason: string }): Promise<ReviewView> {
-    const existing = await this.reviews.findById(reviewId);
-    if (!existing) throw new NotFoundError('Review', reviewId);
-    return measureAssignment(this.metrics, existing.priority, () =>
-      this.transactions.run(async (tx) => {
-        const incident = await this.locks.incident(tx, existing.incidentId);
-        const review = await this.locks.review(tx, reviewId);
-        const [current, target] = await this.locks.engineerPair(tx, review.engineerId, input.engineerId);
-        assertMovable(review.id, review.status);
-        if (target.id === current.id) throw new SameEngineerError(reviewId, target.id);
-        assertEngineerCanTake(target);
-        const moved = await this.opening.move(tx, actor, { review, incident, to: target, reason: input.reason, choice: REASSIGN });
-        return toReviewView(moved);
-      }),
+    let priority: ReviewPriority | undefined;
+    return measureAssignment(
+      this.metrics,
+      () => priority,
+      () =>
+        this.transactions.run(async (tx) => {
+          const [review, incident] = await this.locks.reviewWithIncident(tx, reviewId);
+          priority = review.priority;
+          const [current, target] = await this.locks.engineerPair(tx, review.engineerId, input.engineerId);
+          assertMovable(review.id, review.status);
+          if (target.id === current.id) throw new SameEngineerError(reviewId, target.id);
+          assertEngineerCanTake(target);
+          const moved = await this.opening.move(tx, actor, { review, incident, to: target, reason: input.reason, choice: REASSIGN });
+          return toReviewView(moved);
+        }),
     );
   }
 

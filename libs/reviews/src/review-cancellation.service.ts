@@ -11,7 +11,7 @@ import { OutboxService } from '@app/webhooks';
 import { DecisionRepository } from './decision.repository.js';
 import { REVIEW_COLUMNS, type ReviewView, toReviewView } from './review.view.js';
 import { ReviewLocks } from './review-locks.js';
-import { expectWrittenAsPredicted } from './review-opening.js';
+import { cancelledReview, expectWrittenAsPredicted } from './review-opening.js';
 import { assertTransition } from './review-state-machine.js';
 import { ReviewsRepository } from './reviews.repository.js';
 
@@ -38,14 +38,7 @@ export class ReviewCancellationService {
       const [review] = await this.locks.reviewWithIncident(tx, reviewId);
       assertTransition(review.id, review.status, ReviewStatus.cancelled);
       const now = await transactionTime(tx);
-      const view = toReviewView({
-        ...review,
-        status: ReviewStatus.cancelled,
-        overdue: false,
-        cancelledAt: now,
-        cancellationReason: reason,
-        updatedAt: now,
-      });
+      const view = toReviewView(cancelledReview(review, reason, now));
       const written = await runSteps(tx, [
         { name: 'review', sql: this.reviews.cancelStep(review.id, reason), read: { fields: REVIEW_COLUMNS.selectFrom } },
         { name: 'votes', sql: this.decisions.discardVotesStep(review.id), read: 'nothing' },

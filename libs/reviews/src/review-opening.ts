@@ -136,34 +136,37 @@ export class ReviewOpening {
     return review;
   }
 
-  /** Cancels `review` and opens a new one for `to`: review.reassigned + review.assigned, all or nothing. */
+  /**
+   * Cancels `review` and opens a new one for `to`: review.reassigned + review.assigned, all or
+   * nothing, in two statements (the cancel with its counter, audit entry and event; then `open`).
+   * The incident's open review goes straight from the old review to the new one.
+   */
   async move(tx: Tx, actor: AuditActor, move: Move): Promise<ReviewRow> {
-    const cancelled = await this.reviews.cancel(tx, move.review.id, move.reason);
-    await this.release(tx, move.review);
-    const incident = await this.incidents.setOpenReview(tx, move.incident.id, null);
-    await this.audit.record(tx, actor, {
-      action: 'review.reassigned',
-      entityType: 'review',
-      entityId: move.review.id,
-      before: toReviewView(move.review),
-      after: toReviewView(cancelled),
-    });
-    await this.outbox.publish(tx, { type: 'review.reassigned', review: toReviewView(cancelled) });
+    const now = await transactionTime(tx);
+    const view = toReviewView(cancelledReview(move.review, move.reason, now));
+    const written = await runSteps(tx, [
+      { name: 'review', sql: this.reviews.cancelStep(move.review.id, move.reason), read: { fields: REVIEW_COLUMNS.selectFrom } },
+      { name: 'counter', sql: this.engineers.counterStep(move.review.engineerId, 'released'), read: 'count' },
+      this.audit.recordStep(actor, {
+        action: 'review.reassigned',
+        entityType: 'review',
+        entityId: move.review.id,
+        before: toReviewView(move.review),
+        after: view,
+      }),
+      ...this.outbox.publishSteps(tx, { type: 'review.reassigned', review: view }),
+    ]);
+    if (written['counter.count'] !== 1) {
+      throw new IntegrityError(`Engineer ${move.review.engineerId} of review ${move.review.id} does not exist`);
+    }
+    expectWrittenAsPredicted('review', toViewOrNull(REVIEW_COLUMNS.pick(written, 'review'), toReviewView), view);
     return this.open(tx, actor, {
-      incident,
+      incident: move.incident,
       engineer: move.to,
       priority: move.review.priority,
       choice: move.choice,
       reassignedFromId: move.review.id,
     });
-  }
-
-  /** The counter of a finalised review's engineer goes down in the same transaction, or nothing happens. */
-  async release(tx: Tx, review: ReviewRow): Promise<void> {
-    const released = await runSteps(tx, [
-      { name: 'counter', sql: this.engineers.counterStep(review.engineerId, 'released'), read: 'count' },
-    ]);
-    if (released['counter.count'] !== 1) throw new IntegrityError(`Engineer ${review.engineerId} of review ${review.id} does not exist`);
   }
 }
 
@@ -185,18 +188,25 @@ export function assertEngineerCanTake(engineer: EngineerRow): void {
   }
 }
 
-/** Counts an assign, auto-assign or reassign as success, rejected (a 4xx answer) or error. */
+/**
+ * Counts an assign, auto-assign or reassign as success, rejected (a 4xx answer) or error, under the
+ * review's priority as `priorityOf` answers once the work has ended (a reassign learns it from the
+ * locked review); a call that failed before it was known is not counted.
+ */
 export async function measureAssignment(
   metrics: ReviewMetrics,
-  priority: ReviewPriority,
+  priorityOf: () => ReviewPriority | undefined,
   work: () => Promise<ReviewView>,
 ): Promise<ReviewView> {
   try {
     const review = await work();
-    metrics.assignment(priority, 'success');
+    metrics.assignment(review.priority, 'success');
     return review;
   } catch (error) {
-    metrics.assignment(priority, error instanceof ConflictError || error instanceof NotFoundError ? 'rejected' : 'error');
+    const priority = priorityOf();
+    if (priority !== undefined) {
+      metrics.assignment(priority, error instanceof ConflictError || error instanceof NotFoundError ? 'rejected' : 'error');
+    }
     throw error;
   }
 }
@@ -234,6 +244,11 @@ export function openedReview(review: NewReview, now: Date): ReviewRow {
     createdAt: now,
     updatedAt: now,
   };
+}
+
+/** An open review as `cancelStep` leaves it, at the transaction's clock `now`. */
+export function cancelledReview(review: ReviewRow, reason: string, now: Date): ReviewRow {
+  return { ...review, status: ReviewStatus.cancelled, overdue: false, cancelledAt: now, cancellationReason: reason, updatedAt: now };
 }
 
 /**

@@ -4,7 +4,6 @@ import {
   type AssignmentStrategy,
   col,
   columns,
-  expectOne,
   Prisma,
   PrismaService,
   type ReviewPriority,
@@ -165,15 +164,6 @@ export class ReviewsRepository {
   async lockById(tx: Tx, id: string): Promise<ReviewRow | undefined> {
     const [row] = await REVIEW_COLUMNS.query(tx, Prisma.sql`SELECT ${COLUMNS} FROM reviews r WHERE r.id = ${id}::uuid FOR UPDATE`);
     return row;
-  }
-
-  async cancel(tx: Tx, id: string, reason: string): Promise<ReviewRow> {
-    return this.updateReturning(tx, id, Prisma.sql`status = 'cancelled', cancelled_at = now(), cancellation_reason = ${reason}`);
-  }
-
-  private async updateReturning(tx: Tx, id: string, assignments: Prisma.Sql): Promise<ReviewRow> {
-    const rows = await REVIEW_COLUMNS.query(tx, this.updateStep(id, assignments));
-    return expectOne(rows, `review ${id} after its update (the caller holds its lock)`);
   }
 
   private updateStep(id: string, assignments: Prisma.Sql): Prisma.Sql {
