@@ -25,15 +25,15 @@ export interface PendingWebhookEvent {
 export class DeliveryRepository {
   constructor(@Inject(WEBHOOK_POOL) private readonly pool: pg.Pool) {}
 
-  /** The review's oldest undelivered event: the only one that may be sent now. */
-  async oldestPending(reviewId: string): Promise<PendingWebhookEvent | null> {
+  /** The review's oldest undelivered events, at most `limit`, in the order they must be sent. */
+  async pendingOf(reviewId: string, limit: number): Promise<PendingWebhookEvent[]> {
     const { rows } = await this.pool.query<PendingWebhookEvent>(
       `SELECT id::text AS id, type, occurred_at AS "occurredAt", payload, traceparent
        FROM webhook_events WHERE review_id = $1 AND delivered_at IS NULL
-       ORDER BY occurred_at, id LIMIT 1`,
-      [reviewId],
+       ORDER BY occurred_at, id LIMIT $2`,
+      [reviewId, limit],
     );
-    return rows[0] ?? null;
+    return rows;
   }
 
   async markDelivered(eventId: string, attemptedAt: Date): Promise<void> {

@@ -4,7 +4,7 @@ import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { APP_CONFIG, type AppConfig } from '@app/config';
 import { inSpan, WebhookMetrics } from '@app/observability';
 
-import { DeliveryRepository } from './delivery.repository.js';
+import { DeliveryRepository, type PendingWebhookEvent } from './delivery.repository.js';
 import { retryDelayMs } from './retry-schedule.js';
 import { type DeliveryOutcome, WebhookSender } from './webhook-sender.js';
 
@@ -13,6 +13,8 @@ import { type DeliveryOutcome, WebhookSender } from './webhook-sender.js';
  * review, so that other reviews of its queue get a turn and a job's lock is never held for long.
  */
 const DELIVERY_RUN_BUDGET_MS = 30_000;
+/** Undelivered events of a review read per query. */
+const DELIVERY_BATCH_SIZE = 20;
 
 /** The body of the graphile-worker task: delivers one review's pending events, oldest first. */
 @Injectable()
@@ -27,49 +29,58 @@ export class WebhookDeliveryService {
   ) {}
 
   /**
-   * Sends the review's oldest undelivered event until none is left, one at a time, so the receiver
-   * sees each review's events in order. After a failure the review is re-queued for the back-off
-   * delay and its later events wait; retries go on until the event is delivered (the contract asks
-   * for at least 24 h: at the 10-minute cap that is about 150 attempts, and nothing is dropped).
+   * Sends the review's undelivered events oldest first, one at a time, so the receiver sees each
+   * review's events in order. After a failure the review is re-queued for the back-off delay and its
+   * later events wait; retries go on until the event is delivered (the contract asks for at least
+   * 24 h: at the 10-minute cap that is about 150 attempts, and nothing is dropped). Events are read
+   * in batches; once a batch comes back short the run ends without asking again: an event queued
+   * while this job runs gets a job of its own (graphile-worker gives a running job's key to a new job).
    */
   async deliverReview(reviewId: string, shutdown: AbortSignal): Promise<void> {
     const deadline = Date.now() + DELIVERY_RUN_BUDGET_MS;
     for (;;) {
-      const event = await this.deliveries.oldestPending(reviewId);
-      if (!event) return;
-      if (shutdown.aborted || Date.now() >= deadline) {
-        await this.deliveries.scheduleReview(reviewId, 0);
-        return;
+      const events = await this.deliveries.pendingOf(reviewId, DELIVERY_BATCH_SIZE);
+      for (const event of events) {
+        if (shutdown.aborted || Date.now() >= deadline) {
+          await this.deliveries.scheduleReview(reviewId, 0);
+          return;
+        }
+        if (!(await this.deliver(reviewId, event, shutdown))) return;
       }
-      const attemptedAt = new Date();
-      // A child of the request or pass that caused the event, however much later it is delivered.
-      const outcome = await inSpan(
-        `webhook ${event.type}`,
-        {
-          kind: SpanKind.CLIENT,
-          traceparent: event.traceparent,
-          attributes: { 'webhook.event_id': event.id, 'webhook.event_type': event.type, 'review.id': reviewId },
-        },
-        async (span): Promise<DeliveryOutcome> => {
-          const result = await this.sender.send(event, shutdown);
-          if (!result.delivered) span.setStatus({ code: SpanStatusCode.ERROR, message: result.error });
-          return result;
-        },
-      );
-      if (outcome.delivered) {
-        await this.deliveries.markDelivered(event.id, attemptedAt);
-        this.metrics.delivered();
-        continue;
-      }
-      const attempts = await this.deliveries.recordFailure(event.id, attemptedAt, outcome.error);
-      this.metrics.failed();
-      // An interrupted attempt says nothing about the receiver: the next worker may retry at once.
-      const delayMs = outcome.interrupted ? 0 : retryDelayMs(attempts, this.config.webhook.backoffBaseMs);
-      await this.deliveries.scheduleReview(reviewId, delayMs);
-      this.logger.warn(
-        `Webhook ${event.type} ${event.id} (review ${reviewId}) failed, attempt ${attempts}: ${outcome.error}; next attempt in ${delayMs} ms`,
-      );
-      return;
+      if (events.length < DELIVERY_BATCH_SIZE) return;
     }
+  }
+
+  /** One attempt at one event; false when it failed and the review was re-queued for later. */
+  private async deliver(reviewId: string, event: PendingWebhookEvent, shutdown: AbortSignal): Promise<boolean> {
+    const attemptedAt = new Date();
+    // A child of the request or pass that caused the event, however much later it is delivered.
+    const outcome = await inSpan(
+      `webhook ${event.type}`,
+      {
+        kind: SpanKind.CLIENT,
+        traceparent: event.traceparent,
+        attributes: { 'webhook.event_id': event.id, 'webhook.event_type': event.type, 'review.id': reviewId },
+      },
+      async (span): Promise<DeliveryOutcome> => {
+        const result = await this.sender.send(event, shutdown);
+        if (!result.delivered) span.setStatus({ code: SpanStatusCode.ERROR, message: result.error });
+        return result;
+      },
+    );
+    if (outcome.delivered) {
+      await this.deliveries.markDelivered(event.id, attemptedAt);
+      this.metrics.delivered();
+      return true;
+    }
+    const attempts = await this.deliveries.recordFailure(event.id, attemptedAt, outcome.error);
+    this.metrics.failed();
+    // An interrupted attempt says nothing about the receiver: the next worker may retry at once.
+    const delayMs = outcome.interrupted ? 0 : retryDelayMs(attempts, this.config.webhook.backoffBaseMs);
+    await this.deliveries.scheduleReview(reviewId, delayMs);
+    this.logger.warn(
+      `Webhook ${event.type} ${event.id} (review ${reviewId}) failed, attempt ${attempts}: ${outcome.error}; next attempt in ${delayMs} ms`,
+    );
+    return false;
   }
 }
