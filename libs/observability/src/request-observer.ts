@@ -39,6 +39,9 @@ export class RequestObserver {
     const statusCode = res.statusCode;
     this.metrics.observe(req.method, route, statusCode, seconds);
     if (isProbe(route) && statusCode < 400) return;
+    const level = statusCode >= 500 ? 'error' : statusCode >= 400 ? 'warn' : 'info';
+    // Under LOG_LEVEL=warn (or above) a success writes no line: do not build one.
+    if (!this.logger.logger.isLevelEnabled(level)) return;
     const aborted = !res.writableFinished;
     const line = {
       requestId: req.requestId ?? res.getHeader('x-request-id'),
@@ -51,7 +54,6 @@ export class RequestObserver {
       ...(traceId ? { traceId } : {}),
       ...(aborted ? { aborted } : {}),
     };
-    const level = statusCode >= 500 ? 'error' : statusCode >= 400 ? 'warn' : 'info';
     // A fresh context on the root logger: the line must not inherit bindings of whatever request
     // context the 'close' event happens to be emitted in.
     this.logger.runInContext(() => this.logger[level](line, aborted ? 'request aborted' : 'request completed'));
