@@ -20,6 +20,16 @@ describe('integrity errors roll the use case back', () => {
   });
   afterAll(async () => t.close());
 
+  /** What cancelling the review throws (nothing when it succeeds). */
+  const cancelFailure = (reviewId: string): Promise<unknown> =>
+    t.app
+      .get(ReviewCancellationService)
+      .cancel(admin, reviewId, 'No longer needed')
+      .then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+
   async function state(reviewId: string, engineerId: string): Promise<unknown> {
     const { rows: found } = await t.sql.query(
       `SELECT r.status, r.cancelled_at, i.open_review_id = r.id AS open, e.current_review_count AS count,
@@ -37,10 +47,7 @@ describe('integrity errors roll the use case back', () => {
     const before = await state(reviewId, engineerId);
     expect(before).toEqual({ status: 'assigned', cancelled_at: null, open: true, count: 0, audited: 0 });
 
-    const failure = await t.app
-      .get(ReviewCancellationService)
-      .cancel(admin, reviewId, 'No longer needed')
-      .catch((error: unknown) => error);
+    const failure = await cancelFailure(reviewId);
     expect(failure).toBeInstanceOf(Error);
     expect(String((failure as Error).message)).toContain('engineers_review_count_non_negative');
     expect(await state(reviewId, engineerId)).toEqual(before);
@@ -61,10 +68,7 @@ describe('integrity errors roll the use case back', () => {
     const before = await state(reviewId, engineerId);
     expect(before).toEqual({ status: 'in_progress', cancelled_at: null, open: true, count: null, audited: 0 });
 
-    const failure = await t.app
-      .get(ReviewCancellationService)
-      .cancel(admin, reviewId, 'No longer needed')
-      .catch((error: unknown) => error);
+    const failure = await cancelFailure(reviewId);
     expect(failure).toBeInstanceOf(IntegrityError);
     expect(await state(reviewId, engineerId)).toEqual(before);
   });
@@ -100,10 +104,7 @@ describe('integrity errors roll the use case back', () => {
     expect(before).toEqual({ status: 'assigned', cancelled_at: null, open: true, count: 1, audited: 0 });
 
     await withRowsRewrittenByTrigger(async () => {
-      const failure = await t.app
-        .get(ReviewCancellationService)
-        .cancel(admin, reviewId, 'No longer needed')
-        .catch((error: unknown) => error);
+      const failure = await cancelFailure(reviewId);
       expect(failure).toBeInstanceOf(IntegrityError);
     });
     expect(await state(reviewId, engineerId)).toEqual(before);
