@@ -145,7 +145,7 @@ function scaleSpec(endpoints) {
 
 const fmt = (value, digits = 1) => (value === null || value === undefined || Number.isNaN(value) ? '–' : Number(value).toFixed(digits));
 
-/** The performance targets of issue 8, evaluated at 32 clients per cycle. */
+/** The first performance targets (service ÷ pgbench on the same SQL, p99 per operation), evaluated at 32 clients per cycle. */
 export function evaluateTargets(results) {
   const targets = [];
   for (const level of results.load?.levels ?? []) {
@@ -195,7 +195,7 @@ function loadTables(levels) {
   return lines;
 }
 
-/** Issue 16's goals for assign → cancel at 32 clients (bench/README.md, "Goal"). */
+/** The cost-per-request goals for assign → cancel at 32 clients (bench/README.md, "Goal table"). */
 export const GOALS = {
   clients: 32,
   minRatio: 0.3,
@@ -270,7 +270,7 @@ function sideBySideTables(levels, webhooks) {
   return lines;
 }
 
-/** Issue 16's goals, evaluated on the assign → cancel level at GOALS.clients. */
+/** The cost-per-request goals, evaluated on the assign → cancel level at GOALS.clients. */
 export function evaluateGoals(results) {
   const level = (results.load?.levels ?? []).find(
     (entry) => entry.cycle === 'cancel' && entry.clients === GOALS.clients && entry.median.sideBySide?.service,
