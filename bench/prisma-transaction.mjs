@@ -102,7 +102,7 @@ async function sequentially(work) {
   for (const step of work) await step();
 }
 
-const databaseOptions = (url) => ({ url, poolMax: CONCURRENCY, lockTimeoutMs: 2_000, throughPooler: false });
+const databaseOptions = (url) => ({ url, poolMax: CONCURRENCY, lockTimeoutMs: 2_000, throughPooler: false, preparedStatements: true });
 
 /** adapter-pg's statementNameGenerator: one named prepared statement per distinct SQL text (at most 500). */
 function statementNames() {
@@ -171,7 +171,7 @@ const variants = {
     };
   },
   'service-pooler': async () => {
-    const options = { ...databaseOptions(dbUrl.toString()), throughPooler: true };
+    const options = { ...databaseOptions(dbUrl.toString()), throughPooler: true, preparedStatements: false };
     const prisma = new PrismaService(options);
     const runner = new TransactionRunner(prisma, options);
     await prisma.$queryRaw`SELECT 1`;

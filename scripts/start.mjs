@@ -174,6 +174,8 @@ async function main() {
     });
     env.DATABASE_URL = embedded.url;
     env.DATABASE_POOL_MAX ??= EMBEDDED_POOL_MAX;
+    // Every connection is the one PGlite session: a statement one connection prepared exists for all.
+    env.DATABASE_PREPARED_STATEMENTS = 'false';
     env.MIGRATE_ON_START = 'true';
   }
 

@@ -211,4 +211,12 @@ describe('loadAppConfig', () => {
       expect(error.message).toContain(message);
     }
   });
+
+  it('names prepared statements unless DATABASE_URL is a pooler, and lets DATABASE_PREPARED_STATEMENTS decide', () => {
+    const pooler = { ...BASE, DATABASE_URL: 'postgresql://app@127.0.0.1:6432/ers', DATABASE_DIRECT_URL: BASE.DATABASE_URL };
+    expect(loadAppConfig(BASE).databasePreparedStatements).toBe(true);
+    expect(loadAppConfig(pooler).databasePreparedStatements).toBe(false);
+    expect(loadAppConfig({ ...pooler, DATABASE_PREPARED_STATEMENTS: 'true' }).databasePreparedStatements).toBe(true);
+    expect(loadAppConfig({ ...BASE, DATABASE_PREPARED_STATEMENTS: 'false' }).databasePreparedStatements).toBe(false);
+  });
 });

@@ -20,6 +20,12 @@ export interface AppConfig {
    */
   databaseDirectUrl: string;
   databasePoolMax: number;
+  /**
+   * Named prepared statements (parsed and planned once per connection). Only where every pool
+   * connection is a session of its own: not behind a transaction-mode pooler, not on the embedded
+   * database (one shared session).
+   */
+  databasePreparedStatements: boolean;
   /** Longest wait for a row lock in any statement; past it the request is a 503. */
   lockTimeoutMs: number;
   /** How long an idempotency claim outlives its last renewal (the replica died): a retry then acts afresh. */
@@ -270,13 +276,15 @@ export function loadAppConfig(env: Env = process.env): AppConfig {
   const webhookSecret = optional(env, 'WEBHOOK_SECRET');
   checkWebhookTarget(env, nodeEnv, webhookUrl, webhookSecret);
   const auditChain = auditChainKeys(env);
+  const databaseDirectUrl = url(env, 'DATABASE_DIRECT_URL', ['postgres:', 'postgresql:']) ?? databaseUrl;
   return {
     nodeEnv,
     host: optional(env, 'HOST') ?? '0.0.0.0',
     port: integer(env, 'PORT', 3000, 0, 65535),
     databaseUrl,
-    databaseDirectUrl: url(env, 'DATABASE_DIRECT_URL', ['postgres:', 'postgresql:']) ?? databaseUrl,
+    databaseDirectUrl,
     databasePoolMax: integer(env, 'DATABASE_POOL_MAX', 10, 1, 500),
+    databasePreparedStatements: boolean(env, 'DATABASE_PREPARED_STATEMENTS', databaseDirectUrl === databaseUrl),
     lockTimeoutMs: integer(env, 'LOCK_TIMEOUT_MS', 5_000, 1, 600_000),
     idempotencyLeaseSeconds: integer(env, 'IDEMPOTENCY_LEASE_SECONDS', 30, 3, 60),
     migrateOnStart: boolean(env, 'MIGRATE_ON_START', false),

@@ -20,6 +20,7 @@ import { TransactionRunner } from './transaction-runner.js';
         poolMax: config.databasePoolMax,
         lockTimeoutMs: config.lockTimeoutMs,
         throughPooler: config.databaseDirectUrl !== config.databaseUrl,
+        preparedStatements: config.databasePreparedStatements,
       }),
     },
     PrismaService,

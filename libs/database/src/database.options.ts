@@ -11,4 +11,6 @@ export interface DatabaseOptions {
    * no startup options and no session settings, so the lock timeout is set in each transaction.
    */
   throughPooler: boolean;
+  /** Each SQL text as a named prepared statement: only where every pool connection is a session of its own. */
+  preparedStatements: boolean;
 }

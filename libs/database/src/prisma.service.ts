@@ -25,9 +25,9 @@ export class PrismaService extends PrismaClient implements OnModuleInit, OnModul
       // PgBouncer refuses startup options: through it, TransactionRunner sets the timeout instead.
       ...(options.throughPooler ? {} : { options: `-c lock_timeout=${options.lockTimeoutMs}` }),
     });
-    // Named prepared statements need the same server connection for a statement's every use: not
-    // behind a transaction-mode pooler (PgBouncer carries them only from 1.21, with max_prepared_statements).
-    const adapter = new PrismaPg(pool, options.throughPooler ? {} : { statementNameGenerator: preparedStatementNames() });
+    // A named statement lives in its server session: DATABASE_PREPARED_STATEMENTS is off where pool
+    // connections share sessions (a transaction-mode pooler; the embedded database).
+    const adapter = new PrismaPg(pool, options.preparedStatements ? { statementNameGenerator: preparedStatementNames() } : {});
     // 'minimal': without it (outside NODE_ENV=production) every query captures a stack trace for a
     // call site that only a failed query's message would show, a measurable part of each query's CPU.
     super({ adapter, errorFormat: 'minimal' });
