@@ -55,8 +55,7 @@ export class ReviewCancellationService {
       ]);
       if (written['counter.count'] !== 1) throw new IntegrityError(`Engineer ${review.engineerId} of review ${review.id} does not exist`);
       if (written['incident.count'] !== 1) throw new IntegrityError(`Incident ${review.incidentId} of review ${review.id} does not exist`);
-      const cancelled = REVIEW_COLUMNS.pick(written, 'review');
-      expectWrittenAsPredicted('review', cancelled === undefined ? null : toReviewView(cancelled), view);
+      expectWrittenAsPredicted(written, 'review', REVIEW_COLUMNS, toReviewView, view);
       return view;
     });
   }

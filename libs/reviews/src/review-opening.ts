@@ -127,12 +127,8 @@ export class ReviewOpening {
       ...this.outbox.publishSteps(tx, { type: 'review.assigned', review: view }),
     ]);
     if (written['counter.count'] !== 1) throw new IntegrityError(`Engineer ${engineer.id} does not exist under its own lock`);
-    expectWrittenAsPredicted('review', toViewOrNull(REVIEW_COLUMNS.pick(written, 'review'), toReviewView), view);
-    expectWrittenAsPredicted(
-      'incident',
-      toViewOrNull(INCIDENT_COLUMNS.pick(written, 'incident'), toIncidentView),
-      toIncidentView(incidentAfter),
-    );
+    expectWrittenAsPredicted(written, 'review', REVIEW_COLUMNS, toReviewView, view);
+    expectWrittenAsPredicted(written, 'incident', INCIDENT_COLUMNS, toIncidentView, toIncidentView(incidentAfter));
     return review;
   }
 
@@ -159,7 +155,7 @@ export class ReviewOpening {
     if (written['counter.count'] !== 1) {
       throw new IntegrityError(`Engineer ${move.review.engineerId} of review ${move.review.id} does not exist`);
     }
-    expectWrittenAsPredicted('review', toViewOrNull(REVIEW_COLUMNS.pick(written, 'review'), toReviewView), view);
+    expectWrittenAsPredicted(written, 'review', REVIEW_COLUMNS, toReviewView, view);
     return this.open(tx, actor, {
       incident: move.incident,
       engineer: move.to,
@@ -253,17 +249,21 @@ export function cancelledReview(review: ReviewRow, reason: string, now: Date): R
 
 /**
  * The audit entries and events of a combined statement are written from the rows the use case
- * predicted; the rows the statement wrote must be exactly those, or the record would lie.
+ * predicted; the row its step `step` wrote (read with `columns`, shown by `toView`) must be exactly
+ * the predicted one, or the record would lie: IntegrityError, and the transaction writes nothing.
  */
-export function expectWrittenAsPredicted(entity: string, written: object | null, predicted: object): void {
-  if (written === null || JSON.stringify(written) !== JSON.stringify(predicted)) {
+export function expectWrittenAsPredicted<Row, View>(
+  written: Record<string, unknown>,
+  step: 'review' | 'incident',
+  columns: { pick(row: Record<string, unknown>, prefix: string): Row | undefined },
+  toView: (row: Row) => View,
+  predicted: View,
+): void {
+  const row = columns.pick(written, step);
+  const view = row === undefined ? null : toView(row);
+  if (view === null || JSON.stringify(view) !== JSON.stringify(predicted)) {
     throw new IntegrityError(
-      `The ${entity} written is not the ${entity} predicted for its audit entry: ${JSON.stringify({ written, predicted })}`,
+      `The ${step} written is not the ${step} predicted for its audit entry: ${JSON.stringify({ written: view, predicted })}`,
     );
   }
-}
-
-/** A row of a combined statement as its view, null when the step wrote no row (for expectWrittenAsPredicted). */
-export function toViewOrNull<Row, View>(row: Row | undefined, toView: (row: Row) => View): View | null {
-  return row === undefined ? null : toView(row);
 }

@@ -16,7 +16,7 @@ import { type DecisionView, toVoteView } from './decision.view.js';
 import { AlreadyVotedError, DecisionAlreadyMadeError, NoSubmittedReviewError, SelfDecisionForbiddenError } from './review.errors.js';
 import { REVIEW_COLUMNS, type ReviewRow, type ReviewView, toReviewView } from './review.view.js';
 import { ReviewLocks } from './review-locks.js';
-import { expectWrittenAsPredicted, toViewOrNull } from './review-opening.js';
+import { expectWrittenAsPredicted } from './review-opening.js';
 import { assertTransition, statusAfterDecision } from './review-state-machine.js';
 import { ReviewsRepository } from './reviews.repository.js';
 
@@ -208,12 +208,8 @@ export class ReviewWorkService {
     ]);
     if (written['counter.count'] !== 1) throw new IntegrityError(`Engineer ${review.engineerId} of review ${review.id} does not exist`);
     if (written['announcement.count'] !== 1) throw new IntegrityError(`The decision on incident ${incident.id} was not announced`);
-    expectWrittenAsPredicted('review', toViewOrNull(REVIEW_COLUMNS.pick(written, 'review'), toReviewView), view);
-    expectWrittenAsPredicted(
-      'incident',
-      toViewOrNull(INCIDENT_COLUMNS.pick(written, 'incident'), toIncidentView),
-      toIncidentView(incidentAfter),
-    );
+    expectWrittenAsPredicted(written, 'review', REVIEW_COLUMNS, toReviewView, view);
+    expectWrittenAsPredicted(written, 'incident', INCIDENT_COLUMNS, toIncidentView, toIncidentView(incidentAfter));
     return after;
   }
 
@@ -235,6 +231,6 @@ export class ReviewWorkService {
       this.audit.recordStep(actor, { action, entityType: 'review', entityId: after.id, before: toReviewView(before), after: view }),
       ...this.outbox.publishSteps(tx, { type: action, review: view }),
     ]);
-    expectWrittenAsPredicted('review', toViewOrNull(REVIEW_COLUMNS.pick(written, 'review'), toReviewView), view);
+    expectWrittenAsPredicted(written, 'review', REVIEW_COLUMNS, toReviewView, view);
   }
 }
