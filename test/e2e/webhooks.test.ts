@@ -393,7 +393,7 @@ describe('webhook delivery', () => {
     expect(metrics.text).toMatch(/^webhook_dispatcher_restarts_total [1-9]/m);
   });
 
-  it('records events while the job queue is not installed (the database was away at start) and queues them once it is', async () => {
+  it('records events while the job queue is not installed (the database was away at start) and queues them in a batch job once it is', async () => {
     const receiver = await startReceiver(() => 200);
     cleanups.push(() => receiver.close());
     const databaseName = await cloneTemplate(inject('templateDatabase'));
@@ -418,7 +418,9 @@ describe('webhook delivery', () => {
         () => undefined,
       ),
     );
-    expect(jobs).toEqual([{ key: `webhooks:review:${assigned.body.id}` }]);
+    expect(jobs).toEqual([{ key: expect.stringMatching(new RegExp(`^webhooks:batch:${assigned.body.id.slice(-1)}:\\d+$`)) }]);
+    const { rows: payloads } = await sql.query('SELECT payload FROM graphile_worker._private_jobs');
+    expect(payloads).toEqual([{ payload: [assigned.body.id] }]);
     const { rows: unqueued } = await sql.query('SELECT count(*)::int AS n FROM webhook_events WHERE NOT queued');
     expect(unqueued).toEqual([{ n: 0 }]);
   });

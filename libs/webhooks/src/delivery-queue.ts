@@ -1,15 +1,34 @@
 /**
- * How webhook delivery is laid out in graphile-worker (docs/architecture.md, "Webhooks"):
- * one job per review that has undelivered events, identified by a job key so that there is at most
- * one waiting job per review, in one of 16 named queues chosen by the review id. A named queue runs
- * one job at a time, so two jobs of the same review never run together; the job itself delivers
- * the review's events oldest first from the outbox table.
+ * How webhook delivery is laid out in graphile-worker (docs/architecture.md, "Webhooks"), in 16 named
+ * queues chosen by the last hex digit of the review id. A named queue runs one job at a time, so two
+ * jobs that concern the same review never run together; every job reads what it sends from the
+ * outbox table, oldest first per review.
+ *
+ * - A *batch* job delivers the new events of the reviews queued in one window of
+ *   DELIVERY_BATCH_WINDOW_MS in one queue: its key names the queue and the window, so that the
+ *   enqueuer's passes during the window add their reviews to the same waiting job (graphile-worker
+ *   appends array payloads) and the job runs when the window ends.
+ * - A *review* job delivers one review's events after a failure (at most one waiting per review,
+ *   run at the back-off time); batch jobs leave a review alone while its review job waits.
  */
 export const DELIVER_REVIEW_TASK = 'webhooks.deliver-review';
 
+export const DELIVER_BATCH_TASK = 'webhooks.deliver-batch';
+
+export const DELIVERY_TASKS = [DELIVER_REVIEW_TASK, DELIVER_BATCH_TASK];
+
 export const DELIVERY_JOB_KEY_PREFIX = 'webhooks:review:';
 
+export const DELIVERY_BATCH_KEY_PREFIX = 'webhooks:batch:';
+
 export const DELIVERY_QUEUE_PREFIX = 'webhooks:';
+
+/**
+ * How long a new event may wait for others to share its job. Each job costs graphile-worker about
+ * three statements (add, fetch, complete) whatever it carries; with 16 queues this bounds batch jobs
+ * to 64 per second however many reviews change, for a quarter of a second of delivery latency.
+ */
+export const DELIVERY_BATCH_WINDOW_MS = 250;
 
 export interface DeliverReviewPayload {
   reviewId: string;
@@ -30,10 +49,19 @@ export function deliveryQueueName(reviewId: string): string {
   return `${DELIVERY_QUEUE_PREFIX}${reviewId.toLowerCase().slice(-1)}`;
 }
 
-export function parseDeliverReviewPayload(payload: unknown): DeliverReviewPayload {
-  const reviewId = (payload as { reviewId?: unknown } | null)?.reviewId;
-  if (typeof reviewId !== 'string' || !UUID.test(reviewId.toLowerCase())) {
-    throw new Error(`${DELIVER_REVIEW_TASK}: payload has no review id: ${JSON.stringify(payload)}`);
+function reviewIdOf(value: unknown, task: string, payload: unknown): string {
+  if (typeof value !== 'string' || !UUID.test(value.toLowerCase())) {
+    throw new Error(`${task}: payload has no review id: ${JSON.stringify(payload)}`);
   }
-  return { reviewId: reviewId.toLowerCase() };
+  return value.toLowerCase();
+}
+
+export function parseDeliverReviewPayload(payload: unknown): DeliverReviewPayload {
+  return { reviewId: reviewIdOf((payload as { reviewId?: unknown } | null)?.reviewId, DELIVER_REVIEW_TASK, payload) };
+}
+
+/** A batch job's payload: the review ids its passes queued, each once, in the order they came. */
+export function parseDeliverBatchPayload(payload: unknown): string[] {
+  if (!Array.isArray(payload)) throw new Error(`${DELIVER_BATCH_TASK}: payload is not a list of review ids: ${JSON.stringify(payload)}`);
+  return [...new Set(payload.map((value) => reviewIdOf(value, DELIVER_BATCH_TASK, payload)))];
 }

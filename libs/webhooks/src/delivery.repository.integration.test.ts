@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { cloneTemplate, dropDatabase, testPool } from '../../../test/support/database.js';
 import { lockJobAs } from '../../../test/support/webhook-jobs.js';
 import { DeliveryRepository } from './delivery.repository.js';
-import { DELIVER_REVIEW_TASK, deliveryJobKey, deliveryQueueName } from './delivery-queue.js';
+import { DELIVER_BATCH_TASK, DELIVER_REVIEW_TASK, DELIVERY_BATCH_WINDOW_MS, deliveryJobKey, deliveryQueueName } from './delivery-queue.js';
 
 describe('DeliveryRepository against PostgreSQL', () => {
   let databaseName: string;
@@ -109,6 +109,60 @@ describe('DeliveryRepository against PostgreSQL', () => {
     expect(await holderOf(deliveryJobKey(orphan))).toBeNull();
     const job = await pool.query('SELECT queue_name FROM graphile_worker.jobs WHERE key = $1', [deliveryJobKey(orphan)]);
     expect(job.rows).toEqual([{ queue_name: deliveryQueueName(orphan) }]);
+    expect(await deliveries.requeueOrphans(30_000)).toEqual([]);
+  });
+
+  /** A new review id in the given queue (its id's last hex digit). */
+  function reviewInQueue(digit: string): string {
+    return `${randomUUID().slice(0, -1)}${digit}`;
+  }
+
+  async function batchJobs(): Promise<{ key: string; queue: string; reviews: string[]; runAt: Date }[]> {
+    const { rows } = await pool.query<{ key: string; queue: string; reviews: string[]; runAt: Date }>(
+      `SELECT j.key, q.queue_name AS queue, j.payload AS reviews, j.run_at AS "runAt"
+       FROM graphile_worker._private_jobs j
+       JOIN graphile_worker._private_tasks t ON t.id = j.task_id
+       JOIN graphile_worker._private_job_queues q ON q.id = j.job_queue_id
+       WHERE t.identifier = $1 ORDER BY q.queue_name`,
+      [DELIVER_BATCH_TASK],
+    );
+    return rows;
+  }
+
+  it("queues new events in one batch job per queue and window, appending a later pass's reviews to the waiting job", async () => {
+    // Earlier tests' events out of the way: delivered, and their jobs gone.
+    await pool.query('UPDATE webhook_events SET queued = true, delivered_at = now() WHERE NOT queued OR delivered_at IS NULL');
+    await pool.query('DELETE FROM graphile_worker._private_jobs');
+    const [a1, a2, b1] = [reviewInQueue('a'), reviewInQueue('a'), reviewInQueue('b')];
+    const insert = (reviewId: string) =>
+      pool.query(`INSERT INTO webhook_events (type, review_id, payload) VALUES ('review.assigned', $1, '{}')`, [reviewId]);
+    // Both passes within one window: wait for the start of the next one if this one is nearly over.
+    const intoWindow = DELIVERY_BATCH_WINDOW_MS - (Date.now() % DELIVERY_BATCH_WINDOW_MS);
+    if (intoWindow < 100) await new Promise((resolve) => setTimeout(resolve, intoWindow + 5));
+    await insert(a1);
+    await insert(a1);
+    await insert(b1);
+    const queuedAt = Date.now();
+
+    expect(await deliveries.enqueueNew(500)).toBe(3);
+    await insert(a2);
+    expect(await deliveries.enqueueNew(500)).toBe(1);
+    expect(await deliveries.enqueueNew(500)).toBe(0);
+
+    const jobs = await batchJobs();
+    expect(jobs.map(({ queue, reviews }) => ({ queue, reviews }))).toEqual([
+      { queue: deliveryQueueName(a1), reviews: [a1, a2] },
+      { queue: deliveryQueueName(b1), reviews: [b1] },
+    ]);
+    for (const job of jobs) {
+      expect(job.key).toMatch(/^webhooks:batch:[ab]:\d+$/);
+      expect(job.runAt.getTime() % DELIVERY_BATCH_WINDOW_MS).toBe(0);
+      expect(job.runAt.getTime() - queuedAt).toBeLessThanOrEqual(DELIVERY_BATCH_WINDOW_MS);
+    }
+    // Reviews named by a waiting batch job are not orphans, however old their events.
+    await pool.query(`UPDATE webhook_events SET occurred_at = occurred_at - interval '10 minutes' WHERE review_id = ANY($1::uuid[])`, [
+      [a1, a2, b1],
+    ]);
     expect(await deliveries.requeueOrphans(30_000)).toEqual([]);
   });
 });

@@ -2,9 +2,13 @@ import { Inject, Injectable } from '@nestjs/common';
 import type pg from 'pg';
 
 import {
+  DELIVER_BATCH_TASK,
   DELIVER_REVIEW_TASK,
+  DELIVERY_BATCH_KEY_PREFIX,
+  DELIVERY_BATCH_WINDOW_MS,
   DELIVERY_JOB_KEY_PREFIX,
   DELIVERY_QUEUE_PREFIX,
+  DELIVERY_TASKS,
   deliveryJobKey,
   deliveryQueueName,
 } from './delivery-queue.js';
@@ -12,12 +16,20 @@ import { WEBHOOK_POOL } from './webhook-pool.js';
 
 export interface PendingWebhookEvent {
   id: string;
+  reviewId: string;
   type: string;
   occurredAt: Date;
   /** The review as the API showed it when the event happened. */
   payload: unknown;
   /** Of the traced request or pass that caused the event; null when it was not traced. */
   traceparent: string | null;
+}
+
+/** An event sent with success, not yet marked delivered. */
+export interface SentEvent {
+  id: string;
+  /** When its successful attempt started. */
+  attemptedAt: Date;
 }
 
 /** The dispatcher's queries, on its own pool: outbox state and graphile-worker jobs. */
@@ -28,7 +40,7 @@ export class DeliveryRepository {
   /** The review's oldest undelivered events, at most `limit`, in the order they must be sent. */
   async pendingOf(reviewId: string, limit: number): Promise<PendingWebhookEvent[]> {
     const { rows } = await this.pool.query<PendingWebhookEvent>(
-      `SELECT id::text AS id, type, occurred_at AS "occurredAt", payload, traceparent
+      `SELECT id::text AS id, review_id::text AS "reviewId", type, occurred_at AS "occurredAt", payload, traceparent
        FROM webhook_events WHERE review_id = $1 AND delivered_at IS NULL
        ORDER BY occurred_at, id LIMIT $2`,
       [reviewId, limit],
@@ -36,11 +48,36 @@ export class DeliveryRepository {
     return rows;
   }
 
-  async markDelivered(eventId: string, attemptedAt: Date): Promise<void> {
+  /**
+   * The oldest undelivered events of these reviews, at most `limit`, oldest first (so each review's
+   * in the order they must be sent), leaving out the reviews that back off: those whose review job
+   * waits for a later time, which delivers their events then.
+   */
+  async pendingOfReviews(reviewIds: string[], limit: number): Promise<PendingWebhookEvent[]> {
+    const { rows } = await this.pool.query<PendingWebhookEvent>(
+      `SELECT e.id::text AS id, e.review_id::text AS "reviewId", e.type, e.occurred_at AS "occurredAt", e.payload, e.traceparent
+       FROM webhook_events e
+       WHERE e.review_id = ANY($1::uuid[]) AND e.delivered_at IS NULL
+         AND NOT EXISTS (SELECT 1 FROM graphile_worker.jobs j
+                         WHERE j.key = $2 || e.review_id::text AND j.locked_at IS NULL AND j.run_at > now())
+       ORDER BY e.occurred_at, e.id LIMIT $3`,
+      [reviewIds, DELIVERY_JOB_KEY_PREFIX, limit],
+    );
+    return rows;
+  }
+
+  /**
+   * Marks events delivered, each with the start of its successful attempt, in one statement. The
+   * events a run sent are marked together: a crash before it means they are sent again (at least
+   * once), never lost.
+   */
+  async markDelivered(sent: SentEvent[]): Promise<void> {
+    if (sent.length === 0) return;
     await this.pool.query(
-      `UPDATE webhook_events SET delivered_at = now(), attempts = attempts + 1, last_attempt_at = $2
-       WHERE id = $1 AND delivered_at IS NULL`,
-      [eventId, attemptedAt],
+      `UPDATE webhook_events e SET delivered_at = now(), attempts = e.attempts + 1, last_attempt_at = s.attempted_at
+       FROM unnest($1::uuid[], $2::timestamptz[]) AS s(id, attempted_at)
+       WHERE e.id = s.id AND e.delivered_at IS NULL`,
+      [sent.map((event) => event.id), sent.map((event) => event.attemptedAt)],
     );
   }
 
@@ -67,24 +104,46 @@ export class DeliveryRepository {
   }
 
   /**
-   * Adds the delivery jobs of events not queued yet (at most `limit` events, oldest first) and marks
+   * Gives each of these reviews that still has undelivered events a review job due now, unless it
+   * already has one (a review backing off keeps its time): what a batch job that stops early leaves.
+   */
+  async requeueReviews(reviewIds: string[]): Promise<void> {
+    await this.pool.query(
+      `SELECT count(*) FROM (
+         SELECT graphile_worker.add_jobs(
+           array_agg(($1, json_build_object('reviewId', p.review_id), $3 || right(p.review_id, 1), NULL, NULL, $2 || p.review_id, NULL, NULL)::graphile_worker.job_spec),
+           job_key_preserve_run_at => true)
+         FROM (SELECT DISTINCT review_id::text AS review_id FROM webhook_events WHERE review_id = ANY($4::uuid[]) AND delivered_at IS NULL) p
+         HAVING count(*) > 0) added`,
+      [DELIVER_REVIEW_TASK, DELIVERY_JOB_KEY_PREFIX, DELIVERY_QUEUE_PREFIX, reviewIds],
+    );
+  }
+
+  /**
+   * Queues the delivery of events not queued yet (at most `limit` events, oldest first) and marks
    * them queued, in one transaction: a job exists for every queued event, and events another replica
-   * is queueing at the same moment are skipped, not waited for (they are its to queue). One job per
-   * review (`preserve_run_at`: a review backing off stays backed off), so graphile-worker's NOTIFY
-   * is sent once per batch, at its commit. Returns the events queued.
+   * is queueing at the same moment are skipped, not waited for (they are its to queue). The reviews
+   * go into the batch job of their queue for the current window (DELIVERY_BATCH_WINDOW_MS), which
+   * runs when the window ends; passes within the window append to it. graphile-worker's NOTIFY is
+   * sent once per pass, at its commit. Returns the events queued.
    */
   async enqueueNew(limit: number): Promise<number> {
     const { rows } = await this.pool.query<{ events: number }>(
       `WITH picked AS (
-         SELECT id FROM webhook_events WHERE NOT queued ORDER BY occurred_at LIMIT $4 FOR UPDATE SKIP LOCKED),
+         SELECT id FROM webhook_events WHERE NOT queued ORDER BY occurred_at LIMIT $5 FOR UPDATE SKIP LOCKED),
        marked AS (
          UPDATE webhook_events e SET queued = true FROM picked WHERE e.id = picked.id RETURNING e.review_id::text AS review_id),
-       jobs AS (
-         SELECT count(*) AS n FROM (SELECT DISTINCT review_id FROM marked) r,
-           LATERAL graphile_worker.add_job($1, json_build_object('reviewId', r.review_id), queue_name => $3 || right(r.review_id, 1),
-                                           job_key => $2 || r.review_id, job_key_mode => 'preserve_run_at'))
-       SELECT (SELECT count(*)::int FROM marked) AS events FROM jobs`,
-      [DELIVER_REVIEW_TASK, DELIVERY_JOB_KEY_PREFIX, DELIVERY_QUEUE_PREFIX, limit],
+       window_end AS (
+         SELECT (ceil(extract(epoch FROM now()) * 1000 / $4) * $4)::bigint AS ms),
+       batches AS (
+         SELECT right(review_id, 1) AS queue, json_agg(DISTINCT review_id) AS reviews FROM marked GROUP BY 1),
+       added AS (
+         SELECT graphile_worker.add_jobs(
+           array_agg(($1, b.reviews, $3 || b.queue, to_timestamp(w.ms / 1000.0), NULL, $2 || b.queue || ':' || w.ms, NULL, NULL)::graphile_worker.job_spec),
+           job_key_preserve_run_at => true)
+         FROM batches b, window_end w HAVING count(*) > 0)
+       SELECT (SELECT count(*)::int FROM marked) AS events, (SELECT count(*) FROM added) AS jobs`,
+      [DELIVER_BATCH_TASK, DELIVERY_BATCH_KEY_PREFIX, DELIVERY_QUEUE_PREFIX, DELIVERY_BATCH_WINDOW_MS, limit],
     );
     return rows[0]?.events ?? 0;
   }
@@ -107,8 +166,8 @@ export class DeliveryRepository {
   async releaseLocksOf(workerIds: string[]): Promise<void> {
     const { rows } = await this.pool.query<{ id: string }>(
       `SELECT id FROM graphile_worker.jobs
-       WHERE locked_by = ANY($1::text[]) AND task_identifier = $2 AND key IS NULL AND attempts >= max_attempts`,
-      [workerIds, DELIVER_REVIEW_TASK],
+       WHERE locked_by = ANY($1::text[]) AND task_identifier = ANY($2::text[]) AND key IS NULL AND attempts >= max_attempts`,
+      [workerIds, DELIVERY_TASKS],
     );
     await this.pool.query('SELECT graphile_worker.force_unlock_workers($1::text[])', [workerIds]);
     if (rows.length > 0) await this.pool.query('SELECT FROM graphile_worker.complete_jobs($1::bigint[])', [rows.map((row) => row.id)]);
@@ -124,10 +183,10 @@ export class DeliveryRepository {
   async releaseLocksOfDeadWorkers(silenceMs: number): Promise<string[]> {
     const { rows } = await this.pool.query<{ worker: string }>(
       `SELECT DISTINCT j.locked_by AS worker FROM graphile_worker.jobs j
-       WHERE j.task_identifier = $1 AND j.locked_at < now() - $2 * interval '1 millisecond'
+       WHERE j.task_identifier = ANY($1::text[]) AND j.locked_at < now() - $2 * interval '1 millisecond'
          AND NOT EXISTS (SELECT 1 FROM webhook_dispatchers d
                          WHERE d.worker_id = j.locked_by AND d.heartbeat_at >= now() - $2 * interval '1 millisecond')`,
-      [DELIVER_REVIEW_TASK, silenceMs],
+      [DELIVERY_TASKS, silenceMs],
     );
     const workers = rows.map((row) => row.worker);
     if (workers.length > 0) await this.releaseLocksOf(workers);
@@ -136,9 +195,10 @@ export class DeliveryRepository {
   }
 
   /**
-   * Safety net: a review with events undelivered for `olderThanMs` but no runnable job (its job ran
-   * out of attempts after unexpected errors, or was removed by hand) gets a new one, in one
-   * statement. Returns the reviews re-queued.
+   * Safety net: a review with events undelivered for `olderThanMs` but no runnable job that would
+   * deliver them, neither its review job nor a batch job naming it (its job ran out of attempts
+   * after unexpected errors, or was removed by hand), gets a review job, in one statement. Returns
+   * the reviews re-queued.
    */
   async requeueOrphans(olderThanMs: number): Promise<string[]> {
     const { rows } = await this.pool.query<{ reviewId: string }>(
@@ -146,11 +206,14 @@ export class DeliveryRepository {
          SELECT DISTINCT e.review_id::text AS review_id FROM webhook_events e
          WHERE e.delivered_at IS NULL AND e.occurred_at < now() - $4 * interval '1 millisecond'
            AND NOT EXISTS (SELECT 1 FROM graphile_worker.jobs j WHERE j.key = $2 || e.review_id::text AND j.attempts < j.max_attempts)
+           AND NOT EXISTS (SELECT 1 FROM graphile_worker._private_jobs j
+                           WHERE j.key LIKE $5 || right(e.review_id::text, 1) || ':%'
+                             AND j.attempts < j.max_attempts AND j.payload::jsonb @> jsonb_build_array(e.review_id::text))
          LIMIT 1000)
        SELECT o.review_id AS "reviewId" FROM orphans o,
          LATERAL graphile_worker.add_job($1, json_build_object('reviewId', o.review_id), queue_name => $3 || right(o.review_id, 1),
                                          job_key => $2 || o.review_id, job_key_mode => 'preserve_run_at')`,
-      [DELIVER_REVIEW_TASK, DELIVERY_JOB_KEY_PREFIX, DELIVERY_QUEUE_PREFIX, olderThanMs],
+      [DELIVER_REVIEW_TASK, DELIVERY_JOB_KEY_PREFIX, DELIVERY_QUEUE_PREFIX, olderThanMs, DELIVERY_BATCH_KEY_PREFIX],
     );
     return rows.map((row) => row.reviewId);
   }

@@ -3,7 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { col, columns, Prisma, PrismaService, quoteIdentifier, type RowOf } from '@app/database';
 import { activeTraceparent } from '@app/observability';
 
-import { DELIVERY_JOB_KEY_PREFIX } from './delivery-queue.js';
+import { DELIVERY_BATCH_KEY_PREFIX, DELIVERY_JOB_KEY_PREFIX } from './delivery-queue.js';
 
 export type WebhookDeliveryStatus = 'pending' | 'failed' | 'delivered';
 
@@ -53,17 +53,22 @@ export class OutboxRepository {
   }
 
   /**
-   * Oldest first, the order of delivery. `nextAttemptAt` is the run time of the review's delivery job,
-   * shown on the review's oldest undelivered event (later ones wait for it); without the job queue
-   * (no WEBHOOK_URL) it is null.
+   * Oldest first, the order of delivery. `nextAttemptAt` is the run time of the job that will deliver
+   * the review's events next: its review job when it has one (a review backing off), else the batch
+   * job naming it; shown on the review's oldest undelivered event (later ones wait for it). Without
+   * the job queue (no WEBHOOK_URL) it is null.
    */
   async list(filter: WebhookEventFilter, offset: number, limit: number, withQueue: boolean): Promise<WebhookEventRow[]> {
     const nextAttemptAt = withQueue
       ? Prisma.sql`CASE WHEN e.delivered_at IS NULL AND NOT EXISTS (
             SELECT 1 FROM webhook_events p
             WHERE p.review_id = e.review_id AND p.delivered_at IS NULL AND (p.occurred_at, p.id) < (e.occurred_at, e.id))
-          THEN (SELECT j.run_at FROM graphile_worker.jobs j
-                WHERE j.key = ${DELIVERY_JOB_KEY_PREFIX} || e.review_id::text AND j.attempts < j.max_attempts)
+          THEN coalesce(
+            (SELECT j.run_at FROM graphile_worker.jobs j
+             WHERE j.key = ${DELIVERY_JOB_KEY_PREFIX} || e.review_id::text AND j.attempts < j.max_attempts),
+            (SELECT min(j.run_at) FROM graphile_worker._private_jobs j
+             WHERE j.key LIKE ${DELIVERY_BATCH_KEY_PREFIX} || right(e.review_id::text, 1) || ':%'
+               AND j.attempts < j.max_attempts AND j.payload::jsonb @> jsonb_build_array(e.review_id::text)))
           END`
       : Prisma.sql`NULL::timestamptz`;
     return EVENT_COLUMNS.queryWith<{ nextAttemptAt: Date | null }>(

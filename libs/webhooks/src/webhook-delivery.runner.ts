@@ -9,7 +9,7 @@ import { APP_CONFIG, type AppConfig } from '@app/config';
 import { WebhookMetrics } from '@app/observability';
 
 import { DeliveryRepository } from './delivery.repository.js';
-import { DELIVER_REVIEW_TASK, parseDeliverReviewPayload } from './delivery-queue.js';
+import { DELIVER_BATCH_TASK, DELIVER_REVIEW_TASK, parseDeliverBatchPayload, parseDeliverReviewPayload } from './delivery-queue.js';
 import { graphileLogger, JobQueueSchema } from './job-queue-schema.js';
 import { WebhookDeliveryService } from './webhook-delivery.service.js';
 import { WEBHOOK_POOL, WEBHOOK_POOL_SIZE } from './webhook-pool.js';
@@ -136,6 +136,12 @@ export class WebhookDeliveryRunner implements OnModuleInit, OnApplicationBootstr
     });
     const abort = new AbortController();
     const tasks = new Set<Promise<void>>();
+    /** Runs a task body, aborted when this run or the application stops, and keeps it until it ends. */
+    const track = (body: (signal: AbortSignal) => Promise<void>, jobSignal: AbortSignal): Promise<void> => {
+      const task = body(AbortSignal.any([this.stopping.signal, abort.signal, jobSignal]));
+      tasks.add(task);
+      return task.finally(() => tasks.delete(task));
+    };
     const runner = await run({
       pgPool: this.pool,
       concurrency: CONCURRENCY,
@@ -150,12 +156,10 @@ export class WebhookDeliveryRunner implements OnModuleInit, OnApplicationBootstr
       // below; unbatched (the default), graphile-worker 0.17 leaves it as an unhandled rejection.
       preset: { worker: { completeJobBatchDelay: 0, failJobBatchDelay: 0 } },
       taskList: {
-        [DELIVER_REVIEW_TASK]: (payload, helpers) => {
-          const signal = AbortSignal.any([this.stopping.signal, abort.signal, helpers.abortSignal]);
-          const task = this.delivery.deliverReview(parseDeliverReviewPayload(payload).reviewId, signal);
-          tasks.add(task);
-          return task.finally(() => tasks.delete(task));
-        },
+        [DELIVER_REVIEW_TASK]: (payload, helpers) =>
+          track((signal) => this.delivery.deliverReview(parseDeliverReviewPayload(payload).reviewId, signal), helpers.abortSignal),
+        [DELIVER_BATCH_TASK]: (payload, helpers) =>
+          track((signal) => this.delivery.deliverBatch(parseDeliverBatchPayload(payload), signal), helpers.abortSignal),
       },
     });
     const poolId = workerId;

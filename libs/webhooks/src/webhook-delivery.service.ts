@@ -4,7 +4,7 @@ import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { APP_CONFIG, type AppConfig } from '@app/config';
 import { inSpan, WebhookMetrics } from '@app/observability';
 
-import { DeliveryRepository, type PendingWebhookEvent } from './delivery.repository.js';
+import { DeliveryRepository, type PendingWebhookEvent, type SentEvent } from './delivery.repository.js';
 import { retryDelayMs } from './retry-schedule.js';
 import { type DeliveryOutcome, WebhookSender } from './webhook-sender.js';
 
@@ -15,8 +15,10 @@ import { type DeliveryOutcome, WebhookSender } from './webhook-sender.js';
 const DELIVERY_RUN_BUDGET_MS = 30_000;
 /** Undelivered events of a review read per query. */
 const DELIVERY_BATCH_SIZE = 20;
+/** Undelivered events of a batch job's reviews read per query. */
+const BATCH_JOB_READ_SIZE = 100;
 
-/** The body of the graphile-worker task: delivers one review's pending events, oldest first. */
+/** The bodies of the graphile-worker tasks: deliver reviews' pending events, oldest first per review. */
 @Injectable()
 export class WebhookDeliveryService {
   private readonly logger = new Logger(WebhookDeliveryService.name);
@@ -34,25 +36,66 @@ export class WebhookDeliveryService {
    * later events wait; retries go on until the event is delivered (the contract asks for at least
    * 24 h: at the 10-minute cap that is about 150 attempts, and nothing is dropped). Events are read
    * in batches; once a batch comes back short the run ends without asking again: an event queued
-   * while this job runs gets a job of its own (graphile-worker gives a running job's key to a new job).
+   * while this job runs gets a job of its own.
    */
   async deliverReview(reviewId: string, shutdown: AbortSignal): Promise<void> {
     const deadline = Date.now() + DELIVERY_RUN_BUDGET_MS;
     for (;;) {
       const events = await this.deliveries.pendingOf(reviewId, DELIVERY_BATCH_SIZE);
-      for (const event of events) {
-        if (shutdown.aborted || Date.now() >= deadline) {
-          await this.deliveries.scheduleReview(reviewId, 0);
-          return;
+      const sent: SentEvent[] = [];
+      try {
+        for (const event of events) {
+          if (shutdown.aborted || Date.now() >= deadline) {
+            await this.deliveries.scheduleReview(reviewId, 0);
+            return;
+          }
+          if (!(await this.deliver(event, shutdown, sent))) return;
         }
-        if (!(await this.deliver(reviewId, event, shutdown))) return;
+      } finally {
+        await this.deliveries.markDelivered(sent);
       }
       if (events.length < DELIVERY_BATCH_SIZE) return;
     }
   }
 
-  /** One attempt at one event; false when it failed and the review was re-queued for later. */
-  private async deliver(reviewId: string, event: PendingWebhookEvent, shutdown: AbortSignal): Promise<boolean> {
+  /**
+   * A batch job: the events of these reviews, each review's in order, reviews one after the other
+   * in the order of their oldest event. A review that fails is re-queued on its own (its review job,
+   * at the back-off time) and left out of the rest of the run; the others go on. Reviews backing off
+   * are left to their review job. When the run stops early (shutdown, or its 30 s are over), the
+   * reviews it has not finished get review jobs due now.
+   */
+  async deliverBatch(reviewIds: string[], shutdown: AbortSignal): Promise<void> {
+    const deadline = Date.now() + DELIVERY_RUN_BUDGET_MS;
+    const failed = new Set<string>();
+    for (;;) {
+      const remaining = reviewIds.filter((reviewId) => !failed.has(reviewId));
+      if (remaining.length === 0) return;
+      const events = await this.deliveries.pendingOfReviews(remaining, BATCH_JOB_READ_SIZE);
+      const sent: SentEvent[] = [];
+      try {
+        for (const event of events) {
+          if (failed.has(event.reviewId)) continue;
+          if (shutdown.aborted || Date.now() >= deadline) {
+            await this.deliveries.requeueReviews(reviewIds);
+            return;
+          }
+          if (!(await this.deliver(event, shutdown, sent))) failed.add(event.reviewId);
+        }
+      } finally {
+        await this.deliveries.markDelivered(sent);
+      }
+      if (events.length < BATCH_JOB_READ_SIZE) return;
+    }
+  }
+
+  /**
+   * One attempt at one event: on success added to `sent` (the caller marks a read's events
+   * delivered together, before it reads again or ends); false when it failed and the review was
+   * re-queued for later.
+   */
+  private async deliver(event: PendingWebhookEvent, shutdown: AbortSignal, sent: SentEvent[]): Promise<boolean> {
+    const { reviewId } = event;
     const attemptedAt = new Date();
     // A child of the request or pass that caused the event, however much later it is delivered.
     const outcome = await inSpan(
@@ -69,7 +112,7 @@ export class WebhookDeliveryService {
       },
     );
     if (outcome.delivered) {
-      await this.deliveries.markDelivered(event.id, attemptedAt);
+      sent.push({ id: event.id, attemptedAt });
       this.metrics.delivered();
       return true;
     }

@@ -30,6 +30,7 @@ describe('WebhookSender without tracing', () => {
 
   const event = (traceparent: string | null): PendingWebhookEvent => ({
     id: crypto.randomUUID(),
+    reviewId: crypto.randomUUID(),
     type: 'review.assigned',
     occurredAt: new Date(),
     payload: {},
