@@ -28,8 +28,6 @@ export class TransactionRunner {
   private readonly logger = new Logger(TransactionRunner.name);
 
   private readonly inTransaction: <T>(work: (tx: Tx) => Promise<T>) => (tx: Tx) => Promise<T>;
-  /** Per transaction client (one per attempt): what to call once it has committed. */
-  private readonly commitCallbacks = new WeakMap<Tx, (() => void)[]>();
 
   constructor(
     private readonly prisma: PrismaService,
@@ -45,30 +43,11 @@ export class TransactionRunner {
       : (work) => work;
   }
 
-  /**
-   * Calls `callback` (synchronously, so it must not throw) once `tx` has committed; never when it
-   * rolls back, also not for an attempt that is retried. Only for transactions this runner started:
-   * on any other `tx` the callback is never called, so it may only speed up work that something
-   * else (a poll) would also do.
-   */
-  afterCommit(tx: Tx, callback: () => void): void {
-    this.commitCallbacks.get(tx)?.push(callback);
-  }
-
   async run<T>(work: (tx: Tx) => Promise<T>, options: { timeoutMs?: number } = {}): Promise<T> {
     const inTransaction = this.inTransaction(work);
     for (let attempt = 1; ; attempt += 1) {
-      const committed: (() => void)[] = [];
       try {
-        const result = await this.prisma.$transaction(
-          (tx) => {
-            this.commitCallbacks.set(tx, committed);
-            return inTransaction(tx);
-          },
-          { timeout: options.timeoutMs ?? 15_000, maxWait: 10_000 },
-        );
-        for (const callback of committed) callback();
-        return result;
+        return await this.prisma.$transaction(inTransaction, { timeout: options.timeoutMs ?? 15_000, maxWait: 10_000 });
       } catch (error) {
         if (!isRetryableConflict(error)) throw error;
         if (attempt >= MAX_ATTEMPTS) throw new TransactionConflictError(attempt, error);

@@ -51,7 +51,7 @@ export class ReviewCancellationService {
           before: toReviewView(review),
           after: view,
         }),
-        ...this.outbox.publishSteps(tx, { type: 'review.cancelled', review: view }),
+        ...this.outbox.publishSteps({ type: 'review.cancelled', review: view }),
       ]);
       if (written['counter.count'] !== 1) throw new IntegrityError(`Engineer ${review.engineerId} of review ${review.id} does not exist`);
       if (written['incident.count'] !== 1) throw new IntegrityError(`Incident ${review.incidentId} of review ${review.id} does not exist`);

@@ -124,7 +124,7 @@ export class ReviewOpening {
         read: { fields: INCIDENT_COLUMNS.selectFrom },
       },
       this.audit.recordStep(actor, ...records),
-      ...this.outbox.publishSteps(tx, { type: 'review.assigned', review: view }),
+      ...this.outbox.publishSteps({ type: 'review.assigned', review: view }),
     ]);
     if (written['counter.count'] !== 1) throw new IntegrityError(`Engineer ${engineer.id} does not exist under its own lock`);
     expectWrittenAsPredicted(written, 'review', REVIEW_COLUMNS, toReviewView, view);
@@ -150,7 +150,7 @@ export class ReviewOpening {
         before: toReviewView(move.review),
         after: view,
       }),
-      ...this.outbox.publishSteps(tx, { type: 'review.reassigned', review: view }),
+      ...this.outbox.publishSteps({ type: 'review.reassigned', review: view }),
     ]);
     if (written['counter.count'] !== 1) {
       throw new IntegrityError(`Engineer ${move.review.engineerId} of review ${move.review.id} does not exist`);

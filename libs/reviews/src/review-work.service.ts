@@ -203,7 +203,7 @@ export class ReviewWorkService {
           after: toIncidentView(incidentAfter),
         },
       ),
-      ...this.outbox.publishSteps(tx, { type: 'review.decided', review: view }),
+      ...this.outbox.publishSteps({ type: 'review.decided', review: view }),
       { name: 'announcement', sql: this.decisions.announceDecisionStep(incident.id), read: 'count' },
     ]);
     if (written['counter.count'] !== 1) throw new IntegrityError(`Engineer ${review.engineerId} of review ${review.id} does not exist`);
@@ -229,7 +229,7 @@ export class ReviewWorkService {
     const written = await runSteps(tx, [
       { name: 'review', sql: change, read: { fields: REVIEW_COLUMNS.selectFrom } },
       this.audit.recordStep(actor, { action, entityType: 'review', entityId: after.id, before: toReviewView(before), after: view }),
-      ...this.outbox.publishSteps(tx, { type: action, review: view }),
+      ...this.outbox.publishSteps({ type: action, review: view }),
     ]);
     expectWrittenAsPredicted(written, 'review', REVIEW_COLUMNS, toReviewView, view);
   }

@@ -3,28 +3,24 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleD
 import { APP_CONFIG, type AppConfig } from '@app/config';
 
 import { DeliveryRepository } from './delivery.repository.js';
+import { DELIVERY_BATCH_WINDOW_MS } from './delivery-queue.js';
 import { JobQueueSchema } from './job-queue-schema.js';
 
-/**
- * The safety net for what no commit of this process announced: events of another replica that
- * stopped between its commit and its own pass, or written outside TransactionRunner.
- */
-const POLL_INTERVAL_MS = 250;
 const BATCH_SIZE = 500;
 
 /**
- * Adds the delivery jobs of new outbox events, in batches, outside the transactions that wrote them
- * (docs/architecture.md, "Webhooks"). Woken in process right after a commit that wrote events
- * (OutboxService), and every 250 ms on every replica where WEBHOOK_URL is set, whether or not it
- * delivers. Wake-ups that arrive during a pass are served by one more pass, so under load each pass
- * takes every event committed meanwhile: one transaction and one NOTIFY for many writes.
+ * Queues the delivery of new outbox events, in batches, outside the transactions that wrote them
+ * (docs/architecture.md, "Webhooks"): one pass at every boundary of the batch window (every 250 ms,
+ * at the same instants on every replica where WEBHOOK_URL is set, whether or not it delivers). A
+ * pass takes every event committed since the last one, whichever replica wrote it, and adds one
+ * batch job per queue concerned, due at once: one transaction and one NOTIFY for all the writes of a
+ * window. A pass that outlasts its window is followed by the next boundary's.
  */
 @Injectable()
 export class DeliveryEnqueuer implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(DeliveryEnqueuer.name);
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
-  private again = false;
   private stopping = false;
   private failing = false;
 
@@ -35,48 +31,32 @@ export class DeliveryEnqueuer implements OnApplicationBootstrap, OnModuleDestroy
   ) {}
 
   onApplicationBootstrap(): void {
-    if (!this.config.webhook.url) return;
-    this.timer = setInterval(() => this.wake(), POLL_INTERVAL_MS).unref();
-    this.wake();
+    if (this.config.webhook.url) this.scheduleNextPass();
   }
 
   /** Lets the pass in flight finish: what it leaves is queued by the next replica's (or start's) pass. */
   async onModuleDestroy(): Promise<void> {
     this.stopping = true;
-    clearInterval(this.timer);
+    clearTimeout(this.timer);
     await this.running;
   }
 
-  /** Queues what has committed by now: at once, or right after the pass in flight. Never throws. */
-  wake(): void {
-    if (this.stopping || !this.config.webhook.url) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = this.drain().finally(() => {
-      this.running = undefined;
-      if (this.again) {
-        this.again = false;
-        this.wake();
-      }
-    });
+  private scheduleNextPass(): void {
+    if (this.stopping) return;
+    const untilBoundary = DELIVERY_BATCH_WINDOW_MS - (Date.now() % DELIVERY_BATCH_WINDOW_MS);
+    this.timer = setTimeout(() => {
+      this.running = this.pass().finally(() => {
+        this.running = undefined;
+        this.scheduleNextPass();
+      });
+    }, untilBoundary).unref();
   }
 
-  /** Queues every event not queued yet, batch after batch; returns how many. */
-  async enqueuePending(): Promise<number> {
-    await this.queueSchema.ensureInstalled();
-    let total = 0;
-    for (;;) {
-      const queued = await this.deliveries.enqueueNew(BATCH_SIZE);
-      total += queued;
-      if (queued < BATCH_SIZE || this.stopping) return total;
-    }
-  }
-
-  private async drain(): Promise<void> {
+  /** Queues every event not queued yet, batch after batch. Never throws. */
+  private async pass(): Promise<void> {
     try {
-      await this.enqueuePending();
+      await this.queueSchema.ensureInstalled();
+      while ((await this.deliveries.enqueueNew(BATCH_SIZE)) === BATCH_SIZE && !this.stopping);
       if (this.failing) this.logger.log('Webhook jobs are queued again');
       this.failing = false;
     } catch (error) {

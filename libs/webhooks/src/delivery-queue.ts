@@ -4,10 +4,10 @@
  * jobs that concern the same review never run together; every job reads what it sends from the
  * outbox table, oldest first per review.
  *
- * - A *batch* job delivers the new events of the reviews queued in one window of
- *   DELIVERY_BATCH_WINDOW_MS in one queue: its key names the queue and the window, so that the
- *   enqueuer's passes during the window add their reviews to the same waiting job (graphile-worker
- *   appends array payloads) and the job runs when the window ends.
+ * - A *batch* job delivers the new events of the reviews that the enqueuer's passes of one window
+ *   (DELIVERY_BATCH_WINDOW_MS) queued in one queue: its key names the queue and the window, so that
+ *   the passes of every replica in that window add their reviews to the same job while it waits
+ *   (graphile-worker appends array payloads), and no job's payload outgrows one window.
  * - A *review* job delivers one review's events after a failure (at most one waiting per review,
  *   run at the back-off time); batch jobs leave a review alone while its review job waits.
  */
@@ -24,9 +24,10 @@ export const DELIVERY_BATCH_KEY_PREFIX = 'webhooks:batch:';
 export const DELIVERY_QUEUE_PREFIX = 'webhooks:';
 
 /**
- * How long a new event may wait for others to share its job. Each job costs graphile-worker about
- * three statements (add, fetch, complete) whatever it carries; with 16 queues this bounds batch jobs
- * to 64 per second however many reviews change, for a quarter of a second of delivery latency.
+ * The enqueuer's period, at the same instants on every replica: a new event waits for the next pass,
+ * at most this long. Each job costs graphile-worker about three statements (add, fetch, complete)
+ * whatever it carries; with 16 queues this bounds batch jobs to about 64 per second however many
+ * reviews change, for a quarter of a second of delivery latency at most.
  */
 export const DELIVERY_BATCH_WINDOW_MS = 250;
 

@@ -123,9 +123,9 @@ export class DeliveryRepository {
    * Queues the delivery of events not queued yet (at most `limit` events, oldest first) and marks
    * them queued, in one transaction: a job exists for every queued event, and events another replica
    * is queueing at the same moment are skipped, not waited for (they are its to queue). The reviews
-   * go into the batch job of their queue for the current window (DELIVERY_BATCH_WINDOW_MS), which
-   * runs when the window ends; passes within the window append to it. graphile-worker's NOTIFY is
-   * sent once per pass, at its commit. Returns the events queued.
+   * go into the batch job of their queue for the current window (DELIVERY_BATCH_WINDOW_MS), due at
+   * once; another replica's pass in the same window appends its reviews to it while it waits.
+   * graphile-worker's NOTIFY is sent once per pass, at its commit. Returns the events queued.
    */
   async enqueueNew(limit: number): Promise<number> {
     const { rows } = await this.pool.query<{ events: number }>(
@@ -139,7 +139,7 @@ export class DeliveryRepository {
          SELECT right(review_id, 1) AS queue, json_agg(DISTINCT review_id) AS reviews FROM marked GROUP BY 1),
        added AS (
          SELECT graphile_worker.add_jobs(
-           array_agg(($1, b.reviews, $3 || b.queue, to_timestamp(w.ms / 1000.0), NULL, $2 || b.queue || ':' || w.ms, NULL, NULL)::graphile_worker.job_spec),
+           array_agg(($1, b.reviews, $3 || b.queue, NULL, NULL, $2 || b.queue || ':' || w.ms, NULL, NULL)::graphile_worker.job_spec),
            job_key_preserve_run_at => true)
          FROM batches b, window_end w HAVING count(*) > 0)
        SELECT (SELECT count(*)::int FROM marked) AS events, (SELECT count(*) FROM added) AS jobs`,

@@ -1,9 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 
 import { APP_CONFIG, type AppConfig } from '@app/config';
-import { runSteps, type StatementStep, TransactionRunner, type Tx } from '@app/database';
+import { runSteps, type StatementStep, type Tx } from '@app/database';
 
-import { DeliveryEnqueuer } from './delivery-enqueuer.js';
 import { EventLogRepository } from './event-log.repository.js';
 import { OutboxRepository } from './outbox.repository.js';
 import type { ReviewEvent } from './webhook-event.js';
@@ -18,21 +17,18 @@ export class OutboxService {
   constructor(
     private readonly log: EventLogRepository,
     private readonly outbox: OutboxRepository,
-    private readonly enqueuer: DeliveryEnqueuer,
-    private readonly transactions: TransactionRunner,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   async publish(tx: Tx, ...events: ReviewEvent[]): Promise<void> {
-    const steps = this.publishSteps(tx, ...events);
+    const steps = this.publishSteps(...events);
     if (steps.length > 0) await runSteps(tx, steps);
   }
 
   /** The same as steps of the caller's combined statement (runSteps), saving a round trip. */
-  publishSteps(tx: Tx, ...events: ReviewEvent[]): StatementStep[] {
+  publishSteps(...events: ReviewEvent[]): StatementStep[] {
     if (events.length === 0) return [];
     if (!this.config.webhook.url) return this.log.appendSteps(events);
-    this.transactions.afterCommit(tx, () => this.enqueuer.wake());
     return this.log.appendSteps(events, (logged) => this.outbox.copyOf(logged));
   }
 }
