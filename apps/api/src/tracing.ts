@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, RequestOptions } from 'node:http';
 import { register } from 'node:module';
 
 import { type Context, type Span, trace } from '@opentelemetry/api';
@@ -16,6 +16,10 @@ const ROUTE_OF = Symbol.for('engineer-review-service.route-of');
 function isProbe(request: IncomingMessage): boolean {
   const path = request.url?.split('?')[0] ?? '';
   return path.startsWith('/health/') || path === '/metrics';
+}
+
+function isWebhookDelivery(request: RequestOptions): boolean {
+  return Object.keys(request.headers ?? {}).some((name) => name.toLowerCase() === 'x-webhook-id');
 }
 
 /**
@@ -68,6 +72,9 @@ export async function startTracing(): Promise<void> {
     instrumentations: [
       new HttpInstrumentation({
         ignoreIncomingRequestHook: isProbe,
+        // A webhook delivery is a client span of the sender's own (named after the event, with its ids),
+        // and the traceparent it sends is that span's: a generic POST span under it would replace it.
+        ignoreOutgoingRequestHook: isWebhookDelivery,
         // Names the server span after the route template once routing is done (the raw path would
         // make every review its own operation).
         applyCustomAttributesOnSpan: (span: Span, request) => {
