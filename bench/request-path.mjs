@@ -12,7 +12,7 @@
 // --profile runs the first build once under `node --cpu-prof` instead, and prints the time per
 // owner (package or our module) and the top functions over the load window.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -24,7 +24,7 @@ import { pidCpuMs } from './lib/cpu.mjs';
 import { createDatabase, databaseUrlFor, dropDatabase, migrate, seedBenchEngineers } from './lib/database.mjs';
 import { BENCH_UUID_FUNCTION, benchEngineerId, Tokens } from './lib/identity.mjs';
 import { repoRoot } from './lib/paths.mjs';
-import { analyzeCpuProfile } from './lib/profile.mjs';
+import { analyzeCpuProfile, newestCpuProfile } from './lib/profile.mjs';
 import { Replica } from './lib/replicas.mjs';
 import { median } from './lib/stats.mjs';
 
@@ -142,11 +142,8 @@ async function main() {
       for (const name of scenarios) console.log(name, JSON.stringify(await measure(replica, requests[name])));
       const toMs = performance.now() - spawned;
       await replica.stop();
-      const file = readdirSync(profileDir)
-        .filter((name) => name.endsWith('.cpuprofile'))
-        .sort()
-        .at(-1);
-      const analysis = analyzeCpuProfile(path.join(profileDir, file), { fromMs, toMs, top: 40 });
+      const file = newestCpuProfile(profileDir);
+      const analysis = analyzeCpuProfile(file, { fromMs, toMs, top: 40 });
       console.log(JSON.stringify(analysis, null, 1));
       return;
     }

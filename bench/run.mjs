@@ -40,7 +40,7 @@ import { BENCH_UUID_FUNCTION, benchEngineerId, Tokens } from './lib/identity.mjs
 import { parseOptions, PHASES } from './lib/options.mjs';
 import { benchDir } from './lib/paths.mjs';
 import { pgbenchVersion, runPgbench } from './lib/pgbench.mjs';
-import { analyzeCpuProfile } from './lib/profile.mjs';
+import { analyzeCpuProfile, newestCpuProfile } from './lib/profile.mjs';
 import { loggedProblems, Replica } from './lib/replicas.mjs';
 import { writeReport } from './lib/report.mjs';
 import { explainEndpoints, scaleEndpoints, scaleShape, seedScale, timeEndpoints } from './lib/scale.mjs';
@@ -654,12 +654,8 @@ async function profilePhase(ctx) {
   const checks = await checkAfterRun(ctx, acks, 'profile run');
   // The profile is written when the process exits.
   await target.stop();
-  const file = readdirSync(profileDir)
-    .filter((name) => name.endsWith('.cpuprofile'))
-    .map((name) => path.join(profileDir, name))
-    .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
   await restartReplica(ctx, target);
-  if (!file) throw new Error('No .cpuprofile was written');
+  const file = newestCpuProfile(profileDir);
   const kept = path.join(ctx.outDir, `${ctx.stamp}-replica0.cpuprofile`);
   copyFileSync(file, kept);
   const analysis = analyzeCpuProfile(file, { fromMs: loadStartedAt - spawnedAt, toMs: loadEndedAt - spawnedAt });

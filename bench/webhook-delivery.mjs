@@ -12,7 +12,7 @@
 //
 // --profile runs the first build once under `node --cpu-prof` instead, and prints the time per
 // owner (package or our module) and the top functions over the window.
-import { mkdirSync, readdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
@@ -22,7 +22,7 @@ import pg from 'pg';
 import { CpuWindow } from './lib/cpu.mjs';
 import { createDatabase, databaseUrlFor, dropDatabase, migrate } from './lib/database.mjs';
 import { repoRoot } from './lib/paths.mjs';
-import { analyzeCpuProfile } from './lib/profile.mjs';
+import { analyzeCpuProfile, newestCpuProfile } from './lib/profile.mjs';
 import { Replica } from './lib/replicas.mjs';
 import { median } from './lib/stats.mjs';
 import { startWebhookReceiver } from './lib/webhook-receiver.mjs';
@@ -156,12 +156,9 @@ async function main() {
       const profileDir = path.resolve(values.profile);
       mkdirSync(profileDir, { recursive: true });
       const result = await runOnce(builds[0], { databaseName, databaseUrl, receiver, workDir, db, profileDir });
-      const file = readdirSync(profileDir)
-        .filter((name) => name.endsWith('.cpuprofile'))
-        .sort()
-        .at(-1);
+      const file = newestCpuProfile(profileDir);
       console.log(`${result.events} events, replica ${result.replicaMsPerEvent.toFixed(3)} ms/event (under the profiler)`);
-      console.log(JSON.stringify(analyzeCpuProfile(path.join(profileDir, file), { ...result.profileWindow, top: 40 }), null, 1));
+      console.log(JSON.stringify(analyzeCpuProfile(file, { ...result.profileWindow, top: 40 }), null, 1));
       return;
     }
     const results = builds.map(() => []);

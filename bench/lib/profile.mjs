@@ -1,10 +1,21 @@
 // Reads a V8 .cpuprofile (node --cpu-prof) and says where the time went: self time per function, and
 // self and inclusive time per "owner" (a node_modules package, one of our modules, node internals, GC).
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
 
 import { round } from './stats.mjs';
 
 const IDLE = new Set(['(idle)']);
+
+/** The newest .cpuprofile in `dir` (node writes one when a process run with --cpu-prof exits). */
+export function newestCpuProfile(dir) {
+  const file = readdirSync(dir)
+    .filter((name) => name.endsWith('.cpuprofile'))
+    .map((name) => path.join(dir, name))
+    .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
+  if (!file) throw new Error(`No .cpuprofile was written in ${dir}`);
+  return file;
+}
 
 /** Who owns a frame: the npm package, our module (dist/libs/<name> or libs/<name>), node, or V8. */
 export function ownerOf(url, functionName) {
