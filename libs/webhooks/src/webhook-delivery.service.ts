@@ -77,6 +77,8 @@ export class WebhookDeliveryService {
         for (const event of events) {
           if (failed.has(event.reviewId)) continue;
           if (shutdown.aborted || Date.now() >= deadline) {
+            // Marked first, so that a review whose events have all been sent is not re-queued.
+            await this.deliveries.markDelivered(sent.splice(0));
             await this.deliveries.requeueReviews(reviewIds);
             return;
           }
