@@ -37,17 +37,6 @@ export interface SentEvent {
 export class DeliveryRepository {
   constructor(@Inject(WEBHOOK_POOL) private readonly pool: pg.Pool) {}
 
-  /** The review's oldest undelivered events, at most `limit`, in the order they must be sent. */
-  async pendingOf(reviewId: string, limit: number): Promise<PendingWebhookEvent[]> {
-    const { rows } = await this.pool.query<PendingWebhookEvent>(
-      `SELECT id::text AS id, review_id::text AS "reviewId", type, occurred_at AS "occurredAt", payload, traceparent
-       FROM webhook_events WHERE review_id = $1 AND delivered_at IS NULL
-       ORDER BY occurred_at, id LIMIT $2`,
-      [reviewId, limit],
-    );
-    return rows;
-  }
-
   /**
    * The oldest undelivered events of these reviews, at most `limit`, oldest first (so each review's
    * in the order they must be sent), leaving out the reviews that back off: those whose review job
@@ -142,7 +131,9 @@ export class DeliveryRepository {
            array_agg(($1, b.reviews, $3 || b.queue, NULL, NULL, $2 || b.queue || ':' || w.ms, NULL, NULL)::graphile_worker.job_spec),
            job_key_preserve_run_at => true)
          FROM batches b, window_end w HAVING count(*) > 0)
-       SELECT (SELECT count(*)::int FROM marked) AS events, (SELECT count(*) FROM added) AS jobs`,
+       SELECT (SELECT count(*)::int FROM marked) AS events,
+              -- A CTE without data-modifying statements runs only when referenced: this adds the jobs.
+              (SELECT count(*) FROM added) AS jobs`,
       [DELIVER_BATCH_TASK, DELIVERY_BATCH_KEY_PREFIX, DELIVERY_QUEUE_PREFIX, DELIVERY_BATCH_WINDOW_MS, limit],
     );
     return rows[0]?.events ?? 0;

@@ -157,9 +157,9 @@ export class WebhookDeliveryRunner implements OnModuleInit, OnApplicationBootstr
       preset: { worker: { completeJobBatchDelay: 0, failJobBatchDelay: 0 } },
       taskList: {
         [DELIVER_REVIEW_TASK]: (payload, helpers) =>
-          track((signal) => this.delivery.deliverReview(parseDeliverReviewPayload(payload).reviewId, signal), helpers.abortSignal),
+          track((signal) => this.delivery.deliverReviews([parseDeliverReviewPayload(payload).reviewId], signal), helpers.abortSignal),
         [DELIVER_BATCH_TASK]: (payload, helpers) =>
-          track((signal) => this.delivery.deliverBatch(parseDeliverBatchPayload(payload), signal), helpers.abortSignal),
+          track((signal) => this.delivery.deliverReviews(parseDeliverBatchPayload(payload), signal), helpers.abortSignal),
       },
     });
     const poolId = workerId;

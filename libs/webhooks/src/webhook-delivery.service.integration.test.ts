@@ -102,7 +102,7 @@ describe('WebhookDeliveryService: batch jobs against PostgreSQL and a local rece
     refused.add(failing);
     const [failing1, healthy1, failing2, healthy2] = await eventsOf([failing, healthy, failing, healthy]);
 
-    await delivery.deliverBatch([failing, healthy], new AbortController().signal);
+    await delivery.deliverReviews([failing, healthy], new AbortController().signal);
 
     expect(received.map(({ id, status }) => ({ id, status }))).toEqual([
       { id: failing1, status: 503 },
@@ -120,7 +120,7 @@ describe('WebhookDeliveryService: batch jobs against PostgreSQL and a local rece
 
     // A later batch naming the review leaves it to its review job.
     received = [];
-    await delivery.deliverBatch([failing, healthy], new AbortController().signal);
+    await delivery.deliverReviews([failing, healthy], new AbortController().signal);
     expect(received).toEqual([]);
 
     // Once the review job is due, batches deliver the review again, in order.
@@ -128,7 +128,7 @@ describe('WebhookDeliveryService: batch jobs against PostgreSQL and a local rece
     await pool.query(`UPDATE graphile_worker._private_jobs SET run_at = now() - interval '1 second' WHERE key = $1`, [
       deliveryJobKey(failing),
     ]);
-    await delivery.deliverBatch([failing], new AbortController().signal);
+    await delivery.deliverReviews([failing], new AbortController().signal);
     expect(received.map(({ id }) => id)).toEqual([failing1, failing2]);
     expect(await stateOf([failing1, failing2])).toEqual([
       { attempts: 2, delivered: true },
@@ -148,7 +148,7 @@ describe('WebhookDeliveryService: batch jobs against PostgreSQL and a local rece
     const stopped = new AbortController();
     stopped.abort();
 
-    await delivery.deliverBatch([fresh, backingOff, done], stopped.signal);
+    await delivery.deliverReviews([fresh, backingOff, done], stopped.signal);
 
     expect(received).toEqual([]);
     expect((await reviewJobOf(fresh))?.dueInMs).toBeLessThanOrEqual(0);

@@ -13,12 +13,10 @@ import { type DeliveryOutcome, WebhookSender } from './webhook-sender.js';
  * review, so that other reviews of its queue get a turn and a job's lock is never held for long.
  */
 const DELIVERY_RUN_BUDGET_MS = 30_000;
-/** Undelivered events of a review read per query. */
-const DELIVERY_BATCH_SIZE = 20;
-/** Undelivered events of a batch job's reviews read per query. */
-const BATCH_JOB_READ_SIZE = 100;
+/** Undelivered events of a run's reviews read per query. */
+const READ_SIZE = 100;
 
-/** The bodies of the graphile-worker tasks: deliver reviews' pending events, oldest first per review. */
+/** Delivers reviews' pending webhook events, oldest first per review (see deliverReviews). */
 @Injectable()
 export class WebhookDeliveryService {
   private readonly logger = new Logger(WebhookDeliveryService.name);
@@ -31,47 +29,24 @@ export class WebhookDeliveryService {
   ) {}
 
   /**
-   * Sends the review's undelivered events oldest first, one at a time, so the receiver sees each
-   * review's events in order. After a failure the review is re-queued for the back-off delay and its
-   * later events wait; retries go on until the event is delivered (the contract asks for at least
-   * 24 h: at the 10-minute cap that is about 150 attempts, and nothing is dropped). Events are read
-   * in batches; once a batch comes back short the run ends without asking again: an event queued
-   * while this job runs gets a job of its own.
+   * The body of both tasks: a batch job's reviews, or a review job's one review. Sends each review's
+   * undelivered events oldest first, one at a time, so the receiver sees each review's events in
+   * order; reviews go one after the other in the order of their oldest event. After a failure the
+   * review is re-queued on its own (its review job, at the back-off delay) and left out of the rest
+   * of the run, so its later events wait while the other reviews go on; retries go on until the
+   * event is delivered (the contract asks for at least 24 h: at the 10-minute cap that is about 150
+   * attempts, and nothing is dropped). Reviews backing off are left to their review job. Events are
+   * read in batches; once a batch comes back short the run ends without asking again: an event
+   * queued while this job runs gets a job of its own. When the run stops early (shutdown, or its
+   * 30 s are over), the reviews it has not finished get review jobs due now.
    */
-  async deliverReview(reviewId: string, shutdown: AbortSignal): Promise<void> {
-    const deadline = Date.now() + DELIVERY_RUN_BUDGET_MS;
-    for (;;) {
-      const events = await this.deliveries.pendingOf(reviewId, DELIVERY_BATCH_SIZE);
-      const sent: SentEvent[] = [];
-      try {
-        for (const event of events) {
-          if (shutdown.aborted || Date.now() >= deadline) {
-            await this.deliveries.scheduleReview(reviewId, 0);
-            return;
-          }
-          if (!(await this.deliver(event, shutdown, sent))) return;
-        }
-      } finally {
-        await this.deliveries.markDelivered(sent);
-      }
-      if (events.length < DELIVERY_BATCH_SIZE) return;
-    }
-  }
-
-  /**
-   * A batch job: the events of these reviews, each review's in order, reviews one after the other
-   * in the order of their oldest event. A review that fails is re-queued on its own (its review job,
-   * at the back-off time) and left out of the rest of the run; the others go on. Reviews backing off
-   * are left to their review job. When the run stops early (shutdown, or its 30 s are over), the
-   * reviews it has not finished get review jobs due now.
-   */
-  async deliverBatch(reviewIds: string[], shutdown: AbortSignal): Promise<void> {
+  async deliverReviews(reviewIds: string[], shutdown: AbortSignal): Promise<void> {
     const deadline = Date.now() + DELIVERY_RUN_BUDGET_MS;
     const failed = new Set<string>();
     for (;;) {
       const remaining = reviewIds.filter((reviewId) => !failed.has(reviewId));
       if (remaining.length === 0) return;
-      const events = await this.deliveries.pendingOfReviews(remaining, BATCH_JOB_READ_SIZE);
+      const events = await this.deliveries.pendingOfReviews(remaining, READ_SIZE);
       const sent: SentEvent[] = [];
       try {
         for (const event of events) {
@@ -87,7 +62,7 @@ export class WebhookDeliveryService {
       } finally {
         await this.deliveries.markDelivered(sent);
       }
-      if (events.length < BATCH_JOB_READ_SIZE) return;
+      if (events.length < READ_SIZE) return;
     }
   }
 
