@@ -119,7 +119,7 @@ const POLICY: Record<string, RoutePolicy> = {
   'GET /metrics': { roles: 'public' },
 };
 
-/** Served by Swagger's own Express handlers, so not in the route catalog, but part of the contract. */
+/** Served by Swagger's own Fastify routes, so not in the route catalog, but part of the contract. */
 const OUTSIDE_THE_ROUTER = ['GET /docs', 'GET /docs-json'];
 
 type Verdict = { status: number } | { allowed: true };

@@ -85,12 +85,13 @@ describe('Idempotency-Key claims are leases', () => {
     const interceptor = new IdempotencyInterceptor(t.app.get(IdempotencyRepository), new Reflector(), t.config);
     const answer = async (key: string, text: string) => {
       const req = {
+        id: 'big-test-request',
         method: 'POST',
-        path: '/api/v1/big',
+        url: '/api/v1/big',
         originalUrl: '/api/v1/big',
         body: {},
         caller: { sub: 'big-test' },
-        header: () => key,
+        headers: { 'idempotency-key': key },
       };
       const context = new ExecutionContextHost([req, {}], class {}, () => undefined);
       await lastValueFrom(interceptor.intercept(context, { handle: () => of({ text }) }));

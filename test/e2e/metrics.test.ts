@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { AUDIT_SEAL_LOCK_KEY } from '@app/audit';
@@ -270,7 +270,7 @@ describe('GET /metrics', () => {
 describe('GET /metrics with METRICS_TOKEN', () => {
   const metricsToken = 'metrics-token-0123456789abcdef';
   let t: TestApp;
-  let replica: NestExpressApplication;
+  let replica: NestFastifyApplication;
   beforeAll(async () => {
     t = await startTestApp({ METRICS_TOKEN: metricsToken });
     // A second replica on the same database, as in production.
@@ -353,7 +353,7 @@ describe('GET /metrics with METRICS_TOKEN', () => {
   });
 });
 
-function replicaUrl(app: NestExpressApplication): string {
+function replicaUrl(app: NestFastifyApplication): string {
   const { port } = app.getHttpServer().address() as AddressInfo;
   return `http://127.0.0.1:${port}`;
 }

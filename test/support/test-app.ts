@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import jwt from 'jsonwebtoken';
 import pg from 'pg';
 import request from 'supertest';
@@ -15,7 +15,7 @@ import { checkResponsesAgainstDocument, loadServedDocument } from './openapi-val
 export const TEST_JWT_SECRET = 'test-secret-that-is-long-enough-0123456789';
 
 export interface TestApp {
-  app: NestExpressApplication;
+  app: NestFastifyApplication;
   config: AppConfig;
   /** Base URL of the real listening server, for concurrent requests with fetch. */
   baseUrl: string;

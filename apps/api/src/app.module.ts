@@ -1,7 +1,4 @@
-import path from 'node:path';
-
 import { type DynamicModule, Module } from '@nestjs/common';
-import { ServeStaticModule } from '@nestjs/serve-static';
 
 import { AuditModule } from '@app/audit';
 import { AuthModule } from '@app/auth';
@@ -14,7 +11,6 @@ import { LoggingModule, ObservabilityModule } from '@app/observability';
 import { ReviewsModule } from '@app/reviews';
 import { SlaModule } from '@app/sla';
 
-import { CONSOLE_PATH, consoleRoot } from './console.js';
 import { HealthModule } from './health/health.module.js';
 
 @Module({})
@@ -35,19 +31,6 @@ export class AppModule {
         ReviewsModule,
         SlaModule,
         HealthModule,
-        ServeStaticModule.forRoot({
-          rootPath: consoleRoot(),
-          serveRoot: CONSOLE_PATH,
-          // The console routes in the fragment: only /console/ itself is its page.
-          renderPath: '/',
-          serveStaticOptions: {
-            setHeaders: (res, file) =>
-              res.setHeader(
-                'Cache-Control',
-                file.includes(`${path.sep}assets${path.sep}`) ? 'public, max-age=31536000, immutable' : 'no-cache',
-              ),
-          },
-        }),
       ],
     };
   }

@@ -1,8 +1,7 @@
 import path from 'node:path';
 
-import type { INestApplication } from '@nestjs/common';
-import type { NestExpressApplication } from '@nestjs/platform-express';
-import type { Request, Response } from 'express';
+import fastifyStatic from '@fastify/static';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 
 import type { AppConfig } from '@app/config';
 
@@ -14,16 +13,28 @@ export function consoleRoot(root = process.cwd()): string {
 }
 
 /**
- * The console reads its sign-in settings at run time, so one build serves every deployment. Only
- * what a browser may know: the issuer and the public client id.
+ * The console's page and assets under /console/ (its routes live in the fragment, so /console/ is
+ * its only page): hashed assets are cached for good, everything else is revalidated. It reads its
+ * sign-in settings at run time, so one build serves every deployment: only what a browser may know,
+ * the issuer and the public client id.
  */
-export function serveConsoleConfig(app: INestApplication, config: AppConfig): void {
-  const body = { issuer: config.oidc.issuer ?? null, clientId: config.oidc.clientId ?? null };
-  (app as NestExpressApplication)
-    .getHttpAdapter()
-    .getInstance()
-    .get(`${CONSOLE_PATH}/config.json`, (_req: Request, res: Response) => {
-      res.setHeader('Cache-Control', 'no-cache');
-      res.json(body);
-    });
+export async function serveConsole(app: NestFastifyApplication, config: AppConfig): Promise<void> {
+  const fastify = app.getHttpAdapter().getInstance();
+  const settings = { issuer: config.oidc.issuer ?? null, clientId: config.oidc.clientId ?? null };
+  fastify.get(`${CONSOLE_PATH}/config.json`, (_request, reply) => {
+    void reply.header('Cache-Control', 'no-cache').send(settings);
+  });
+  // The page itself, with or without its trailing slash (the router ignores trailing slashes, so the
+  // static files' wildcard route never sees /console/).
+  fastify.get(CONSOLE_PATH, (_request, reply) => {
+    void reply.header('Cache-Control', 'no-cache').sendFile('index.html');
+  });
+  await fastify.register(fastifyStatic, {
+    root: consoleRoot(),
+    prefix: `${CONSOLE_PATH}/`,
+    setHeaders: (reply, file) => {
+      const hashed = file.includes(`${path.sep}assets${path.sep}`);
+      void reply.header('Cache-Control', hashed ? 'public, max-age=31536000, immutable' : 'no-cache');
+    },
+  });
 }

@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 
 import { Draining } from '@app/http';
 
@@ -38,7 +38,7 @@ async function closeServer(server: Server): Promise<void> {
  * (ending decision waits and event streams), lets in-flight requests finish, and only then closes the scheduler, workers and database pools
  * (app.close()). Closing the pools first would fail the requests still running.
  */
-export function stopGracefullyOnSignals(app: NestExpressApplication, delaySeconds: number): void {
+export function stopGracefullyOnSignals(app: NestFastifyApplication, delaySeconds: number): void {
   let stopping = false;
   const stop = async (signal: NodeJS.Signals): Promise<void> => {
     if (stopping) return;

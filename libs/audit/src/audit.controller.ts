@@ -1,6 +1,6 @@
 import { Controller, Get, Logger, Query, Req, Res } from '@nestjs/common';
 import { ApiExtraModels, ApiOkResponse, ApiOperation, ApiProduces, ApiTags, getSchemaPath } from '@nestjs/swagger';
-import type { Request, Response } from 'express';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 
 import { Allow, Permission } from '@app/auth';
 import { drainedOrClosed } from '@app/http';
@@ -43,12 +43,15 @@ export class AuditController {
       'Every matching entry (same filters as the list, no paging) in ascending seq, one AuditEntry JSON object per line, streamed in constant memory',
     content: { 'application/x-ndjson': { schema: { $ref: getSchemaPath(AuditEntryView) } } },
   })
-  async export(@Query() query: AuditFilterQueryDto, @Req() req: Request, @Res() res: Response): Promise<void> {
+  async export(@Query() query: AuditFilterQueryDto, @Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     const batches = this.audit.export(query);
     try {
       // Read before the status line is sent, so that an early failure is still a problem+json answer.
       let next = await batches.next();
-      res.status(200).setHeader('Content-Type', 'application/x-ndjson; charset=utf-8');
+      // Streamed on the raw response: Fastify leaves a hijacked reply to the handler.
+      const res = reply.hijack().raw;
+      res.statusCode = 200;
+      res.setHeader('Content-Type', 'application/x-ndjson; charset=utf-8');
       try {
         while (!next.done && !res.destroyed) {
           const chunk = `${next.value.map((entry) => JSON.stringify(entry)).join('\n')}\n`;
@@ -59,7 +62,7 @@ export class AuditController {
         if (!res.destroyed) res.end();
       } catch (error) {
         // The status line is gone: cut the connection so the client cannot take a partial export for a whole one.
-        this.logger.error({ err: error, requestId: req.requestId }, 'Audit export failed mid-stream');
+        this.logger.error({ err: error, requestId: req.id }, 'Audit export failed mid-stream');
         res.destroy();
       }
     } finally {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 
 import { applyDecorators, type ExecutionContext, Injectable, SetMetadata } from '@nestjs/common';
 import { ThrottlerGuard, type ThrottlerLimitDetail } from '@nestjs/throttler';
-import type { Request, Response } from 'express';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 
 import { Problems } from '@app/http';
 
@@ -35,7 +35,7 @@ export class AssignRateLimitGuard extends ThrottlerGuard {
   }
 
   protected override getTracker(req: Record<string, unknown>): Promise<string> {
-    const caller = (req as unknown as Request).caller;
+    const caller = (req as unknown as FastifyRequest).caller;
     if (!caller) throw new Error('@AssignRateLimited() is only valid on authenticated routes');
     return Promise.resolve(caller.sub);
   }
@@ -47,7 +47,7 @@ export class AssignRateLimitGuard extends ThrottlerGuard {
 
   protected override throwThrottlingException(context: ExecutionContext, detail: ThrottlerLimitDetail): Promise<void> {
     const retryAfter = Math.max(1, detail.timeToBlockExpire);
-    context.switchToHttp().getResponse<Response>().setHeader('Retry-After', String(retryAfter));
+    context.switchToHttp().getResponse<FastifyReply>().header('Retry-After', String(retryAfter));
     const windowSeconds = Math.round(detail.ttl / 1000);
     throw new RateLimitedError(detail.limit, windowSeconds, retryAfter);
   }

@@ -1,5 +1,5 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
-import type { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
 
 import type { Caller } from '@app/http';
 
@@ -35,12 +35,12 @@ export class Actor {
   }
 }
 
-export function actorFromRequest(req: Request): Actor {
+export function actorFromRequest(req: FastifyRequest): Actor {
   const caller: Caller | undefined = req.caller;
   if (!caller) throw new Error('No authenticated caller on a protected route');
-  return new Actor(caller.sub, caller.roles, req.requestId ?? null);
+  return new Actor(caller.sub, caller.roles, req.id);
 }
 
 export const CurrentActor = createParamDecorator((_data: unknown, context: ExecutionContext): Actor => {
-  return actorFromRequest(context.switchToHttp().getRequest<Request>());
+  return actorFromRequest(context.switchToHttp().getRequest<FastifyRequest>());
 });

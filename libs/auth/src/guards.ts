@@ -1,7 +1,7 @@
 import { type ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AuthGuard } from '@nestjs/passport';
-import type { Request, Response } from 'express';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 
 import { DomainError, ForbiddenError, UnauthenticatedError } from '@app/common';
 import { type Caller } from '@app/http';
@@ -43,11 +43,11 @@ export class JwtAuthGuard extends AuthGuard('jwt') {
   override handleRequest<TUser = Caller>(error: unknown, user: TUser | false, info: unknown, context: ExecutionContext): TUser {
     const http = context.switchToHttp();
     if (error || !user) {
-      http.getResponse<Response>().setHeader('WWW-Authenticate', 'Bearer realm="api"');
+      http.getResponse<FastifyReply>().header('WWW-Authenticate', 'Bearer realm="api"');
       if (error instanceof DomainError) throw error;
       throw new UnauthenticatedError(`Authentication failed: ${describeTokenRejection(error ?? info)}`);
     }
-    http.getRequest<Request>().caller = user as unknown as Caller;
+    http.getRequest<FastifyRequest>().caller = user as unknown as Caller;
     return user;
   }
 }
@@ -60,7 +60,7 @@ export class PermissionsGuard {
   canActivate(context: ExecutionContext): boolean {
     const { isPublic, required } = routePolicy(this.reflector, context);
     if (isPublic) return true;
-    const caller = context.switchToHttp().getRequest<Request>().caller;
+    const caller = context.switchToHttp().getRequest<FastifyRequest>().caller;
     const granted = permissionsOf(caller?.roles ?? []);
     if (required.some((permission) => granted.has(permission))) return true;
     throw new ForbiddenError('Your role may not call this endpoint');

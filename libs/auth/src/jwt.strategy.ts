@@ -2,7 +2,7 @@ import { createPublicKey, createSecretKey, KeyObject } from 'node:crypto';
 
 import { Inject, Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
-import type { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
 import { createRemoteJWKSet, decodeProtectedHeader } from 'jose';
 import { ExtractJwt, type SecretOrKeyProvider, Strategy } from 'passport-jwt';
 
@@ -32,7 +32,7 @@ function staticKey(config: AppConfig): KeyObject {
  * again on an unknown `kid` at most once per cooldown). Any failure, an unreachable JWKS included,
  * fails the authentication: a 401, never a 500.
  */
-function jwksKeyProvider(jwksUrl: string): SecretOrKeyProvider<Request> {
+function jwksKeyProvider(jwksUrl: string): SecretOrKeyProvider<FastifyRequest> {
   const keySet = createRemoteJWKSet(new URL(jwksUrl), {
     cooldownDuration: JWKS_REFETCH_COOLDOWN_MS,
     cacheMaxAge: JWKS_CACHE_MAX_AGE_MS,

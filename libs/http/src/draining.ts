@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { NextFunction, Request, Response } from 'express';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 
 /**
  * A replica's way out, in two steps. Once it is asked to stop (`begin`), readiness answers 503 so the
@@ -31,11 +31,14 @@ export class Draining {
     this.closing.abort();
   }
 
-  /** Keep-alive connections are closed after their current answer, so clients reconnect elsewhere. */
-  middleware(): (req: Request, res: Response, next: NextFunction) => void {
-    return (_req, res, next) => {
-      if (this.active) res.setHeader('Connection', 'close');
-      next();
-    };
+  /** Once asked: keep-alive connections are closed after their current answer, so clients reconnect elsewhere. */
+  install(app: NestFastifyApplication): void {
+    app
+      .getHttpAdapter()
+      .getInstance()
+      .addHook('onRequest', (_request, reply, done) => {
+        if (this.active) reply.raw.setHeader('Connection', 'close');
+        done();
+      });
   }
 }

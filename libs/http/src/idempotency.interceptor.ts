@@ -3,7 +3,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { type CallHandler, type ExecutionContext, Inject, Injectable, Logger, type NestInterceptor } from '@nestjs/common';
 import { HTTP_CODE_METADATA } from '@nestjs/common/constants.js';
 import { Reflector } from '@nestjs/core';
-import type { Request, Response } from 'express';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { from, type Observable, switchMap } from 'rxjs';
 
 import { ServiceUnavailableError, ValidationFailedError } from '@app/common';
@@ -13,6 +13,7 @@ import { canonicalJson } from './canonical-json.js';
 import { IdempotencyKeyReusedError } from './http.errors.js';
 import { type IdempotencyClaim, IdempotencyRepository, type IdempotencyScope } from './idempotency.repository.js';
 import { type ProblemDetails, toProblem } from './problem.js';
+import { pathOf } from './request-context.js';
 import { overrideResponse, responseStatusOverride } from './response-override.js';
 
 const KEY_PATTERN = /^[\x20-\x7e]{1,200}$/;
@@ -49,16 +50,16 @@ export class IdempotencyInterceptor implements NestInterceptor {
   }
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
-    const req = context.switchToHttp().getRequest<Request>();
-    const res = context.switchToHttp().getResponse<Response>();
-    const key = req.header('idempotency-key');
+    const req = context.switchToHttp().getRequest<FastifyRequest>();
+    const res = context.switchToHttp().getResponse<FastifyReply>();
+    const key = req.headers['idempotency-key'];
     if (req.method !== 'POST' || key === undefined || !req.caller) return next.handle();
-    if (!KEY_PATTERN.test(key)) {
+    if (typeof key !== 'string' || !KEY_PATTERN.test(key)) {
       throw new ValidationFailedError('Idempotency-Key must be 1–200 printable ASCII characters', [
         { field: 'Idempotency-Key', message: 'must be 1–200 printable ASCII characters' },
       ]);
     }
-    const scope: IdempotencyScope = { subject: req.caller.sub, method: req.method, path: req.path, key };
+    const scope: IdempotencyScope = { subject: req.caller.sub, method: req.method, path: pathOf(req), key };
     const routeStatus = this.reflector.get<number | undefined>(HTTP_CODE_METADATA, context.getHandler()) ?? 201;
     const requestHash = createHash('sha256')
       .update(canonicalJson(req.body ?? null))
@@ -76,7 +77,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
     scope: IdempotencyScope,
     requestHash: string,
     claim: IdempotencyClaim,
-    res: Response,
+    res: FastifyReply,
   ): Promise<{ status: number; body: unknown } | undefined> {
     const deadline = Date.now() + WAIT_TIMEOUT_MS;
     for (let pause = FIRST_POLL_MS; ; pause = Math.min(pause * 2, MAX_POLL_MS)) {
@@ -88,17 +89,17 @@ export class IdempotencyInterceptor implements NestInterceptor {
       }
       if (stored.statusCode !== null) return { status: stored.statusCode, body: stored.responseBody };
       if (Date.now() + pause > deadline) {
-        res.setHeader('Retry-After', String(Math.max(1, Math.ceil(stored.leaseRemainingMs / 1000))));
+        res.header('Retry-After', String(Math.max(1, Math.ceil(stored.leaseRemainingMs / 1000))));
         throw new ServiceUnavailableError('A request with this Idempotency-Key is still in progress; retry later');
       }
       await new Promise((resolve) => setTimeout(resolve, pause * (0.8 + Math.random() * 0.4)));
     }
   }
 
-  private replay(req: Request, res: Response, stored: { status: number; body: unknown }): unknown {
-    res.setHeader('Idempotent-Replayed', 'true');
+  private replay(req: FastifyRequest, res: FastifyReply, stored: { status: number; body: unknown }): unknown {
+    res.header('Idempotent-Replayed', 'true');
     const problem = stored.status >= 400 && typeof stored.body === 'object' && stored.body !== null;
-    const body = problem ? { ...(stored.body as ProblemDetails), requestId: req.requestId ?? '' } : stored.body;
+    const body = problem ? { ...(stored.body as ProblemDetails), requestId: req.id } : stored.body;
     overrideResponse(res, stored.status, problem ? 'application/problem+json' : undefined);
     return body;
   }
@@ -106,8 +107,8 @@ export class IdempotencyInterceptor implements NestInterceptor {
   private async execute(
     scope: IdempotencyScope,
     claim: IdempotencyClaim,
-    req: Request,
-    res: Response,
+    req: FastifyRequest,
+    res: FastifyReply,
     next: CallHandler,
     routeStatus: number,
   ): Promise<unknown> {
@@ -125,7 +126,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
       await this.store(scope, claim, responseStatusOverride(res) ?? routeStatus, handled.result);
       return handled.result;
     }
-    const { problem } = toProblem(handled.error, { path: req.originalUrl.split('?')[0] ?? req.url, requestId: req.requestId ?? '' });
+    const { problem } = toProblem(handled.error, { path: req.originalUrl.split('?')[0] ?? req.url, requestId: req.id });
     if (problem.status < 500) await this.store(scope, claim, problem.status, problem);
     else await this.records.release(scope, claim).catch(() => undefined);
     throw handled.error;

@@ -7,7 +7,7 @@ import {
   UseInterceptors,
 } from '@nestjs/common';
 import { ApiBody } from '@nestjs/swagger';
-import type { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
 import type { Observable } from 'rxjs';
 
 import { ValidationFailedError } from '@app/common';
@@ -22,7 +22,7 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 @Injectable()
 class NoBodyInterceptor implements NestInterceptor {
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
-    const body: unknown = context.switchToHttp().getRequest<Request>().body;
+    const body: unknown = context.switchToHttp().getRequest<FastifyRequest>().body;
     if (body === undefined || (isPlainObject(body) && Object.keys(body).length === 0)) return next.handle();
     if (!isPlainObject(body)) throw new ValidationFailedError('This request takes no body', []);
     throw validationFailed(Object.keys(body).map((field) => ({ field, message: `property ${field} should not exist` })));

@@ -124,8 +124,8 @@ function headersFor(status: number, idempotent: boolean): Record<string, Referen
   };
 }
 
-export function openApiPath(expressPath: string): string {
-  return expressPath.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
+export function openApiPath(routePath: string): string {
+  return routePath.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
 }
 
 /**

@@ -1,8 +1,10 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, Logger, NotFoundException } from '@nestjs/common';
-import type { Request, Response } from 'express';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 
+import { fromFrameworkError } from './body-parsing.js';
 import { MethodNotAllowedError, NoRouteError } from './http.errors.js';
 import { toProblem } from './problem.js';
+import { pathOf } from './request-context.js';
 import { RouteCatalog } from './route-catalog.js';
 
 /** The contract: a 503 always says when to retry. */
@@ -20,32 +22,32 @@ export class ProblemDetailsFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
-    const req = http.getRequest<Request>();
-    const res = http.getResponse<Response>();
-    const error = this.routerMiss(exception, req);
-    const context = { path: req.originalUrl.split('?')[0] ?? req.url, requestId: req.requestId ?? '' };
+    const req = http.getRequest<FastifyRequest>();
+    const reply = http.getResponse<FastifyReply>();
+    const error = fromFrameworkError(exception) ?? this.routerMiss(exception, req, reply);
+    const context = { path: pathOf(req), requestId: req.id };
     const { problem, unexpected } = toProblem(error, context);
     if (unexpected) {
       this.logger.error({ err: exception, requestId: context.requestId, path: context.path }, 'Unhandled error');
     } else if (problem.status === 401 || problem.status === 403) {
       this.logger.warn({ requestId: context.requestId, path: context.path, code: problem.code, detail: problem.detail }, 'Access denied');
     }
-    if (res.headersSent) {
-      res.end();
+    if (reply.sent || reply.raw.headersSent) {
+      reply.raw.end();
       return;
     }
-    if (problem.status === 503 && !res.hasHeader('Retry-After'))
-      res.setHeader('Retry-After', String(SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS));
-    res.status(problem.status).type('application/problem+json').send(JSON.stringify(problem));
+    if (problem.status === 503 && !reply.hasHeader('Retry-After') && !reply.raw.hasHeader('Retry-After'))
+      reply.header('Retry-After', String(SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS));
+    reply.status(problem.status).type('application/problem+json').send(JSON.stringify(problem));
   }
 
-  /** Express reports an unmatched route as 404; a path known under another method is a 405. */
-  private routerMiss(exception: unknown, req: Request): unknown {
+  /** The router reports an unmatched route as 404; a path known under another method is a 405. */
+  private routerMiss(exception: unknown, req: FastifyRequest, reply: FastifyReply): unknown {
     if (!(exception instanceof NotFoundException) || !String(exception.message).startsWith('Cannot ')) return exception;
-    const path = req.originalUrl.split('?')[0] ?? req.url;
+    const path = pathOf(req);
     const allowed = this.routes.methodsFor(path);
     if (allowed.length > 0) {
-      req.res?.setHeader('Allow', [...new Set(allowed)].join(', '));
+      reply.header('Allow', [...new Set(allowed)].join(', '));
       return new MethodNotAllowedError(req.method, path);
     }
     return new NoRouteError(req.method, path);

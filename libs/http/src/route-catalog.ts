@@ -4,7 +4,7 @@ import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 
 export interface RouteDefinition {
   method: string;
-  /** Express-style template, e.g. /api/v1/reviews/:id/start */
+  /** The router's template, e.g. /api/v1/reviews/:id/start */
   path: string;
   controller: Type;
   handler: string;

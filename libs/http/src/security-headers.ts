@@ -1,8 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
-import type { INestApplication } from '@nestjs/common';
-import type { NestExpressApplication } from '@nestjs/platform-express';
-import type { NextFunction, Request, Response } from 'express';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import helmet from 'helmet';
 
 import { API_PREFIX } from './http-setup.js';
@@ -40,9 +38,9 @@ function recordHeaderChanges(middleware: ReturnType<typeof helmet>): HeaderChang
  * their own scripts and styles. Upgrading insecure requests is left to whoever terminates TLS: the
  * service is also reached over plain HTTP on a loopback address. API answers are never cached.
  * `connectOrigins` are the other origins the console's scripts may call (its identity provider).
+ * Returns what sets them on the response to a request for `url`.
  */
-export function applySecurityHeaders(app: INestApplication, connectOrigins: string[] = []): void {
-  const express = app as NestExpressApplication;
+export function securityHeaders(connectOrigins: string[] = []): (url: string, res: ServerResponse) => void {
   const changes = recordHeaderChanges(
     helmet({
       contentSecurityPolicy: {
@@ -58,12 +56,23 @@ export function applySecurityHeaders(app: INestApplication, connectOrigins: stri
     }),
   );
   const apiPath = `/${API_PREFIX}/`;
-  express.use((req: Request, res: Response, next: NextFunction) => {
+  return (url, res) => {
     for (const change of changes) {
       if ('set' in change) res.setHeader(change.set[0], change.set[1]);
       else res.removeHeader(change.remove);
     }
-    if (req.path.startsWith(apiPath)) res.setHeader('Cache-Control', 'no-store');
-    next();
-  });
+    if (url.startsWith(apiPath)) res.setHeader('Cache-Control', 'no-store');
+  };
+}
+
+/** Sets the security headers on the raw response as each request arrives, so that streamed answers carry them too. */
+export function applySecurityHeaders(app: NestFastifyApplication, connectOrigins: string[] = []): void {
+  const apply = securityHeaders(connectOrigins);
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .addHook('onRequest', (request, reply, done) => {
+      apply(request.url, reply.raw);
+      done();
+    });
 }

@@ -1,6 +1,6 @@
 import { Body, Controller, Get, Param, Patch, Post, Query, Res } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 
 import { type Actor, Allow, CurrentActor, Permission } from '@app/auth';
 import { overrideResponse, Problems } from '@app/http';
@@ -26,7 +26,7 @@ export class IncidentsController {
   async create(
     @CurrentActor() actor: Actor,
     @Body() body: CreateIncidentDto,
-    @Res({ passthrough: true }) res: Response,
+    @Res({ passthrough: true }) res: FastifyReply,
   ): Promise<IncidentView> {
     const { incident, created } = await this.incidents.create(actor, body);
     overrideResponse(res, created ? 201 : 200);

@@ -1,7 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 
 import { Module } from '@nestjs/common';
-import type { Request } from 'express';
 import { LoggerModule } from 'nestjs-pino';
 import { stdSerializers } from 'pino';
 
@@ -21,8 +20,7 @@ function requestSummary(req: IncomingMessage & { id?: unknown }): Record<string,
 
 /**
  * Structured JSON logs through pino. The one access line per request is written by the
- * RequestObserver (it also sees requests that never reach Nest's middleware: 413, 415, unknown
- * paths outside /api/v1), so pino-http's own request logging is off; pino-http still gives every
+ * RequestObserver, so pino-http's own request logging is off; pino-http still gives every
  * log made while handling a request the request id (`reqId`), and every log made
  * inside a traced span its `traceId`. Credentials are redacted wherever
  * they appear in a logged object.
@@ -34,7 +32,8 @@ function requestSummary(req: IncomingMessage & { id?: unknown }): Record<string,
       useFactory: (config: AppConfig) => ({
         pinoHttp: {
           level: config.logLevel,
-          genReqId: (req: IncomingMessage) => (req as Request).requestId ?? '',
+          // Fastify's request id, which @fastify/middie copies onto the raw request before middleware runs.
+          genReqId: (req: IncomingMessage) => (req as IncomingMessage & { id?: string }).id ?? '',
           autoLogging: false,
           quietReqLogger: true,
           wrapSerializers: false,

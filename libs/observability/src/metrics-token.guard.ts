@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 
 import { type CanActivate, type ExecutionContext, Inject, Injectable } from '@nestjs/common';
-import type { Request, Response } from 'express';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 
 import { UnauthenticatedError } from '@app/common';
 import { APP_CONFIG, type AppConfig } from '@app/config';
@@ -26,9 +26,9 @@ export class MetricsTokenGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean {
     if (!this.expected) return true;
     const http = context.switchToHttp();
-    const presented = http.getRequest<Request>().headers.authorization ?? '';
+    const presented = http.getRequest<FastifyRequest>().headers.authorization ?? '';
     if (timingSafeEqual(digest(presented), this.expected)) return true;
-    http.getResponse<Response>().setHeader('WWW-Authenticate', 'Bearer realm="metrics"');
+    http.getResponse<FastifyReply>().header('WWW-Authenticate', 'Bearer realm="metrics"');
     throw new UnauthenticatedError('The metrics endpoint requires the metrics token');
   }
 }

@@ -1,6 +1,6 @@
 import { Controller, Get, Res, UseGuards } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiProduces, ApiSecurity, ApiTags } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { Registry } from 'prom-client';
 
 import { Problems, Public } from '@app/http';
@@ -29,10 +29,10 @@ export class MetricsController {
     content: { 'text/plain': { schema: { type: 'string' } } },
   })
   @Problems({ 401: ['UNAUTHENTICATED'] })
-  async scrape(@Res({ passthrough: true }) res: Response): Promise<string> {
+  async scrape(@Res({ passthrough: true }) res: FastifyReply): Promise<string> {
     const body = await this.registry.metrics();
-    res.setHeader('Content-Type', this.registry.contentType);
-    res.setHeader('Cache-Control', 'no-store');
+    res.header('Content-Type', this.registry.contentType);
+    res.header('Cache-Control', 'no-store');
     return body;
   }
 }

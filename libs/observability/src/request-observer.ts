@@ -1,5 +1,6 @@
-import { type INestApplication, Injectable } from '@nestjs/common';
-import type { NextFunction, Request, Response } from 'express';
+import { Injectable } from '@nestjs/common';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { PinoLogger } from 'nestjs-pino';
 
 import { HttpMetrics } from './http-metrics.js';
@@ -12,10 +13,10 @@ function isProbe(route: string): boolean {
 }
 
 /**
- * Sees every request, including those answered by middleware before routing (413, 415) and
- * unknown paths outside /api/v1: records http_request_duration_seconds and writes the one access
- * log line of the request. Request id, caller and route are read when the response is done, by
- * which time the request-id middleware and the guards have set them.
+ * Sees every request that reaches a route, the not-found handler included (unknown paths, 405,
+ * and 413 while the body is read): records http_request_duration_seconds and writes the one access
+ * log line of the request. The caller and the status are read when the response is done, by which
+ * time the guards and the handler have set them.
  */
 @Injectable()
 export class RequestObserver {
@@ -25,16 +26,17 @@ export class RequestObserver {
     private readonly logger: PinoLogger,
   ) {}
 
-  readonly middleware = (req: Request, res: Response, next: NextFunction): void => {
+  readonly onRequest = (req: FastifyRequest, reply: FastifyReply, done: () => void): void => {
     const started = process.hrtime.bigint();
     // Read here, in the request's own context: 'close' is emitted outside of it.
     const traceId = activeTraceId();
-    if (traceId) exposeRouteForTracing(req, () => this.routes.labelFor(req));
-    res.once('close', () => this.completed(req, res, Number(process.hrtime.bigint() - started) / 1e9, traceId));
-    next();
+    if (traceId) exposeRouteForTracing(req.raw, () => this.routes.labelFor(req));
+    reply.raw.once('close', () => this.completed(req, reply, Number(process.hrtime.bigint() - started) / 1e9, traceId));
+    done();
   };
 
-  private completed(req: Request, res: Response, seconds: number, traceId: string | undefined): void {
+  private completed(req: FastifyRequest, reply: FastifyReply, seconds: number, traceId: string | undefined): void {
+    const res = reply.raw;
     const route = this.routes.labelFor(req);
     const statusCode = res.statusCode;
     this.metrics.observe(req.method, route, statusCode, seconds);
@@ -44,7 +46,7 @@ export class RequestObserver {
     if (!this.logger.logger.isLevelEnabled(level)) return;
     const aborted = !res.writableFinished;
     const line = {
-      requestId: req.requestId ?? res.getHeader('x-request-id'),
+      requestId: req.id,
       method: req.method,
       url: req.originalUrl,
       route,
@@ -60,7 +62,7 @@ export class RequestObserver {
   }
 }
 
-/** Mounts the observer in front of every other middleware; call before configureHttp(app). */
-export function observeRequests(app: INestApplication): void {
-  app.use(app.get(RequestObserver).middleware);
+/** Mounts the observer as the first of the application's own request hooks; call before configureHttp(app). */
+export function observeRequests(app: NestFastifyApplication): void {
+  app.getHttpAdapter().getInstance().addHook('onRequest', app.get(RequestObserver).onRequest);
 }

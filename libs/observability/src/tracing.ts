@@ -1,6 +1,7 @@
+import type { IncomingMessage } from 'node:http';
+
 import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { context, propagation, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import type { Request } from 'express';
 
 /**
  * Everything here goes through @opentelemetry/api alone: with tracing off (no OTLP endpoint, the
@@ -11,8 +12,8 @@ const tracer = trace.getTracer('engineer-review-service');
 /** Read by the HTTP instrumentation (apps/api/src/tracing.ts) to name the request's span after its route. */
 export const ROUTE_OF = Symbol.for('engineer-review-service.route-of');
 
-export function exposeRouteForTracing(req: Request, routeOf: () => string): void {
-  (req as Request & { [ROUTE_OF]?: () => string })[ROUTE_OF] = routeOf;
+export function exposeRouteForTracing(req: IncomingMessage, routeOf: () => string): void {
+  (req as IncomingMessage & { [ROUTE_OF]?: () => string })[ROUTE_OF] = routeOf;
 }
 
 /** The trace id of the active span, for log lines; undefined when nothing is traced. */

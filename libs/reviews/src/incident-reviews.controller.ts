@@ -1,6 +1,6 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiExtraModels, ApiOkResponse, ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 
 import { type Actor, Allow, CurrentActor, Permission } from '@app/auth';
 import { overrideResponse, Problems } from '@app/http';
@@ -89,7 +89,7 @@ export class IncidentReviewsController {
     @CurrentActor() actor: Actor,
     @Param() { id }: IncidentIdParam,
     @Body() body: DecisionDto,
-    @Res({ passthrough: true }) res: Response,
+    @Res({ passthrough: true }) res: FastifyReply,
   ): Promise<ReviewView | DecisionView> {
     const outcome = await this.work.decide(actor, id, body);
     if ('decided' in outcome) return outcome.decided;

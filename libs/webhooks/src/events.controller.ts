@@ -1,6 +1,6 @@
 import { Controller, Get, Headers, Logger, Query, Req, Res } from '@nestjs/common';
 import { ApiHeader, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
-import type { Request, Response } from 'express';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 
 import { type Actor, Allow, CurrentActor, Permission } from '@app/auth';
 import { drainedOrClosed, Problems } from '@app/http';
@@ -37,17 +37,19 @@ export class EventsController {
     @CurrentActor() actor: Actor,
     @Query() query: EventStreamQueryDto,
     @Headers('last-event-id') lastEventId: string | undefined,
-    @Req() req: Request,
-    @Res() res: Response,
+    @Req() req: FastifyRequest,
+    @Res() reply: FastifyReply,
   ): Promise<void> {
     const feed = await this.streams.open(actor, {
       types: query.types,
       incidentId: query.incidentId,
       after: lastEventId?.trim() || query.after,
     });
+    // Streamed on the raw response: Fastify leaves a hijacked reply to the handler.
+    const res = reply.hijack().raw;
     const gone = new AbortController();
     res.on('close', () => gone.abort());
-    res.status(200);
+    res.statusCode = 200;
     res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
     res.setHeader('X-Accel-Buffering', 'no');
     res.flushHeaders();
@@ -59,7 +61,7 @@ export class EventsController {
       }
       if (!res.destroyed) res.end();
     } catch (error) {
-      this.logger.error({ err: error, requestId: req.requestId }, 'Event stream failed');
+      this.logger.error({ err: error, requestId: req.id }, 'Event stream failed');
       res.destroy();
     } finally {
       clearInterval(keepAlive);
