@@ -253,6 +253,24 @@ describe('bad input: refused as 400 problem+json, changing nothing', () => {
     expect((await t.http.get('/api/v1/engineers?status=active&page=1').set(bearer(adminToken()))).status).toBe(200);
   });
 
+  it('answers a path the router cannot decode 400 problem+json with every response header; an id of any length is 400; a trailing slash changes nothing', async () => {
+    const malformed = await t.http.get('/api/v1/engineers/%E0%A4%A').set(bearer(adminToken())).set('X-Request-Id', 'bad-url');
+    expect(malformed.status).toBe(400);
+    expect(malformed.headers['content-type']).toContain('application/problem+json');
+    expect(malformed.headers).toMatchObject({
+      'x-request-id': 'bad-url',
+      'x-content-type-options': 'nosniff',
+      'cache-control': 'no-store',
+    });
+    expect(malformed.body).toMatchObject({ code: 'VALIDATION_FAILED', instance: '/api/v1/engineers/%E0%A4%A', requestId: 'bad-url' });
+    const long = await t.http.get(`/api/v1/engineers/${'a'.repeat(5_000)}`).set(bearer(adminToken()));
+    expect(long.status).toBe(400);
+    expect(long.body.code).toBe('VALIDATION_FAILED');
+    const slashed = await t.http.get(`/api/v1/engineers/${engineer.id}/`).set(bearer(adminToken()));
+    expect(slashed.status).toBe(200);
+    expect(slashed.body.id).toBe(engineer.id);
+  });
+
   it('answers an unknown route at any path 404 problem+json, token or not; public routes ignore Authorization', async () => {
     for (const path of ['/nope', '/api/nope', '/health/nope', '/api/v1/nope', '/metrics/x/y']) {
       for (const headers of [{}, bearer(adminToken()), { Authorization: 'Bearer garbage' }]) {

@@ -4,7 +4,7 @@ import { SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 
 import type { AppConfig } from '@app/config';
-import { applySecurityHeaders, configureHttp, createHttpAdapter, Draining } from '@app/http';
+import { configureHttp, createHttpAdapter, Draining } from '@app/http';
 import { observeRequests } from '@app/observability';
 
 import { AppModule } from './app.module.js';
@@ -13,13 +13,13 @@ import { buildOpenApiDocument } from './openapi.js';
 
 /** Builds the fully configured application; bootstrap.ts and the tests share it. */
 export async function createApp(config: AppConfig): Promise<NestFastifyApplication> {
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), createHttpAdapter(), {
+  const connectOrigins = config.oidc.issuer ? [new URL(config.oidc.issuer).origin] : [];
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), createHttpAdapter(connectOrigins), {
     bodyParser: false,
     bufferLogs: true,
   });
   app.useLogger(app.get(Logger));
   observeRequests(app);
-  applySecurityHeaders(app, config.oidc.issuer ? [new URL(config.oidc.issuer).origin] : []);
   app.get(Draining).install(app);
   configureHttp(app);
   await serveConsole(app, config);

@@ -81,10 +81,14 @@ const FRAMEWORK_ERRORS: Record<string, () => DomainError> = {
   FST_ERR_BAD_URL: () => new ValidationFailedError('Malformed URL'),
 };
 
-/** The contract's error for what Fastify refuses itself before any handler runs (a body too large, a malformed URL). */
+/**
+ * The contract's error for what Fastify refuses itself before any handler runs (a body too large,
+ * a malformed URL), as Fastify raises it or as Nest wraps it (an HttpException whose cause it is).
+ */
 export function fromFrameworkError(error: unknown): DomainError | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? FRAMEWORK_ERRORS[code]?.() : undefined;
+  const { code, cause } = (error ?? {}) as { code?: unknown; cause?: { code?: unknown } };
+  const framework = typeof code === 'string' ? code : cause?.code;
+  return typeof framework === 'string' ? FRAMEWORK_ERRORS[framework]?.() : undefined;
 }
 
 /**

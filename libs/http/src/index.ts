@@ -1,3 +1,4 @@
+export * from './api-prefix.js';
 export * from './dto-transforms.js';
 export * from './http.module.js';
 export * from './http-setup.js';

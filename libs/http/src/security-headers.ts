@@ -1,9 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
-import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import helmet from 'helmet';
 
-import { API_PREFIX } from './http-setup.js';
+import { API_PREFIX } from './api-prefix.js';
 
 type HeaderChange = { set: [string, string] } | { remove: string };
 
@@ -63,16 +62,4 @@ export function securityHeaders(connectOrigins: string[] = []): (url: string, re
     }
     if (url.startsWith(apiPath)) res.setHeader('Cache-Control', 'no-store');
   };
-}
-
-/** Sets the security headers on the raw response as each request arrives, so that streamed answers carry them too. */
-export function applySecurityHeaders(app: NestFastifyApplication, connectOrigins: string[] = []): void {
-  const apply = securityHeaders(connectOrigins);
-  app
-    .getHttpAdapter()
-    .getInstance()
-    .addHook('onRequest', (request, reply, done) => {
-      apply(request.url, reply.raw);
-      done();
-    });
 }
