@@ -62,7 +62,7 @@ export class RequestObserver {
   }
 }
 
-/** Mounts the observer as the first of the application's own request hooks; call before configureHttp(app). */
+/** Mounts the observer on every request that reaches a route (a Fastify onRequest hook). */
 export function observeRequests(app: NestFastifyApplication): void {
   app.getHttpAdapter().getInstance().addHook('onRequest', app.get(RequestObserver).onRequest);
 }
