@@ -9,8 +9,8 @@ import { createApp } from './create-app.js';
 
 /**
  * Writes the OpenAPI document exactly as the service serves it at /docs-json, without a database:
- * the application is created but never initialised, and only its HTTP server is started, on a
- * loopback port, for this one request. The configuration is fixed so that the caller's
+ * the application is created but never initialised (only Fastify's plugins load), and only its
+ * HTTP server is started, on a loopback port, for this one request. The configuration is fixed so that the caller's
  * environment cannot change the document.
  */
 async function main(file: string | undefined): Promise<void> {
@@ -23,6 +23,8 @@ async function main(file: string | undefined): Promise<void> {
     SCHEDULER_ENABLED: 'false',
   });
   const app = await createApp(config);
+  // Fastify's plugins (Swagger UI's static files among them) load now; Nest's lifecycle does not run.
+  await app.getHttpAdapter().getInstance().ready();
   const server = app.getHttpServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   try {
