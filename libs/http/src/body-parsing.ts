@@ -10,6 +10,8 @@ import { bodyContentViolation, bodyLimitViolation } from './body-limits.js';
 import { PayloadTooLargeError, UnsupportedMediaTypeError } from './http.errors.js';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
+/** Some clients start UTF-8 with it; it is not part of the JSON text. */
+const BYTE_ORDER_MARK = 0xfeff;
 
 function hasBody(headers: IncomingHttpHeaders): boolean {
   const length = headers['content-length'];
@@ -28,15 +30,17 @@ function isJson(headers: IncomingHttpHeaders): boolean {
  * The key and depth limits checked on the raw bytes, so that a body beyond them is never parsed;
  * then plain JSON.parse (a reviver would run for every value, before authentication); then forbidden
  * keys and U+0000 in one pass. Any JSON value is parsed, so that a whole body that is not an object
- * is refused by validation as a 400 rather than here. An empty body is no body.
+ * is refused by validation as a 400 rather than here. An empty body is no body; a leading byte order
+ * mark is skipped.
  */
 function parseJsonBody(bytes: Buffer): { body?: unknown; error?: DomainError } {
   if (bytes.length === 0) return {};
   const limit = bodyLimitViolation(bytes);
   if (limit) return { error: limit };
+  const text = bytes.toString('utf8');
   let body: unknown;
   try {
-    body = JSON.parse(bytes.toString('utf8'));
+    body = JSON.parse(text.charCodeAt(0) === BYTE_ORDER_MARK ? text.slice(1) : text);
   } catch {
     return { error: new ValidationFailedError('Malformed JSON body') };
   }
@@ -51,7 +55,7 @@ function parseJsonBody(bytes: Buffer): { body?: unknown; error?: DomainError } {
  * authentication by RequestBodyErrorInterceptor: the contract puts 401, 403 and 429 first, and an
  * unknown route is a 404. Bodies are optional (POST …/start sends none).
  */
-export function installBodyParsing(fastify: FastifyInstance, maxBytes = MAX_BODY_BYTES): void {
+export function installBodyParsing(fastify: FastifyInstance): void {
   fastify.decorateRequest('bodyError', undefined);
   fastify.addHook('onRequest', (request, _reply, done) => {
     if (hasBody(request.headers) && !isJson(request.headers)) {
@@ -60,7 +64,7 @@ export function installBodyParsing(fastify: FastifyInstance, maxBytes = MAX_BODY
     done();
   });
   fastify.removeAllContentTypeParsers();
-  fastify.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: maxBytes }, (request, bytes, done) => {
+  fastify.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: MAX_BODY_BYTES }, (request, bytes, done) => {
     if (request.bodyError) return done(null, undefined);
     const { body, error } = parseJsonBody(bytes as Buffer);
     request.bodyError = error;
@@ -77,7 +81,6 @@ const FRAMEWORK_ERRORS: Record<string, () => DomainError> = {
   FST_ERR_CTP_BODY_TOO_LARGE: () => new PayloadTooLargeError(MAX_BODY_BYTES),
   FST_ERR_CTP_INVALID_MEDIA_TYPE: () => new UnsupportedMediaTypeError('Request bodies must be application/json'),
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: () => new ValidationFailedError('Invalid request body'),
-  FST_ERR_CTP_INVALID_TYPE: () => new UnsupportedMediaTypeError('Request bodies must be application/json'),
   FST_ERR_BAD_URL: () => new ValidationFailedError('Malformed URL'),
 };
 
