@@ -132,11 +132,15 @@ describe('request logs', () => {
     expect(all.toLowerCase()).not.toContain('authorization');
   });
 
-  it('warns when a review is submitted without being started (startedAt back-filled)', async () => {
-    const post = async (path: string, token: string, body: unknown): Promise<Record<string, string>> => {
+  it('warns when a review is submitted without being started (startedAt back-filled), with the request id', async () => {
+    const post = async (path: string, token: string, body: unknown, requestId?: string): Promise<Record<string, string>> => {
       const res = await fetch(`${baseUrl}${path}`, {
         method: 'POST',
-        headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+        headers: {
+          Authorization: `Bearer ${token}`,
+          'Content-Type': 'application/json',
+          ...(requestId ? { 'X-Request-Id': requestId } : {}),
+        },
         body: JSON.stringify(body),
       });
       if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
@@ -145,7 +149,12 @@ describe('request logs', () => {
     const engineer = await post('/api/v1/engineers', adminToken(), { name: 'Skips start', email: `skips-start-${Date.now()}@example.com` });
     const incident = await post('/api/v1/incidents', adminToken(), { title: 'Backfill', severity: 'low', aiProposal: 'Restart' });
     const review = await post('/api/v1/reviews', adminToken(), { incidentId: incident.id, engineerId: engineer.id });
-    const submitted = await post(`/api/v1/reviews/${review.id}/submit`, engineerToken(engineer.id!), { approach: 'Restart it' });
+    const submitted = await post(
+      `/api/v1/reviews/${review.id}/submit`,
+      engineerToken(engineer.id!),
+      { approach: 'Restart it' },
+      'log-submit-1',
+    );
     expect(submitted.startedAt).toBe(review.assignedAt);
 
     const deadline = Date.now() + 5_000;
@@ -158,6 +167,8 @@ describe('request logs', () => {
     }
     expect(warning).toMatchObject({
       level: 40,
+      // A line logged while handling a request carries its id.
+      reqId: 'log-submit-1',
       reviewId: review.id,
       engineerId: engineer.id,
       msg: expect.stringMatching(/^Review submitted without start/),

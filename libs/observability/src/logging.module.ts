@@ -1,5 +1,3 @@
-import type { IncomingMessage } from 'node:http';
-
 import { Module } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import { stdSerializers } from 'pino';
@@ -9,35 +7,23 @@ import { APP_CONFIG, type AppConfig } from '@app/config';
 import { activeTraceId } from './tracing.js';
 
 /**
- * pino-http also binds every request, serialized, to a second child logger that only its own
- * request logging (off) writes; pino serializes bindings when the child is made, so the standard
- * serializer (every header, then cloned by redaction) would run on every request for nothing.
- * That binding is a summary instead; errors and responses keep pino's standard serializers.
- */
-function requestSummary(req: IncomingMessage & { id?: unknown }): Record<string, unknown> {
-  return { id: req.id, method: req.method, url: req.url };
-}
-
-/**
- * Structured JSON logs through pino. The one access line per request is written by the
- * RequestObserver, so pino-http's own request logging is off; pino-http still gives every
- * log made while handling a request the request id (`reqId`), and every log made
- * inside a traced span its `traceId`. Credentials are redacted wherever
- * they appear in a logged object.
+ * Structured JSON logs through pino (nestjs-pino's root logger, configured here). Every log made
+ * while handling a request carries the request id (`reqId`): the RequestObserver's request hook
+ * runs the rest of the request in a logging context bound to it, which costs one child logger per
+ * request, where nestjs-pino's own per-request middleware (pino-http behind @fastify/middie) cost
+ * 0.1–0.2 ms of CPU per request; that middleware is therefore applied to no route. The one access
+ * line per request is the RequestObserver's too. Every log made inside a traced span carries its
+ * `traceId`. Credentials are redacted wherever they appear in a logged object.
  */
 @Module({
   imports: [
     LoggerModule.forRootAsync({
       inject: [APP_CONFIG],
       useFactory: (config: AppConfig) => ({
+        forRoutes: [],
         pinoHttp: {
           level: config.logLevel,
-          // Fastify's request id, which @fastify/middie copies onto the raw request before middleware runs.
-          genReqId: (req: IncomingMessage) => (req as IncomingMessage & { id?: string }).id ?? '',
-          autoLogging: false,
-          quietReqLogger: true,
-          wrapSerializers: false,
-          serializers: { req: requestSummary, res: stdSerializers.res, err: stdSerializers.err },
+          serializers: { res: stdSerializers.res, err: stdSerializers.err },
           mixin: () => {
             const traceId = activeTraceId();
             return traceId ? { traceId } : {};

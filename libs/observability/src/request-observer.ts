@@ -15,8 +15,9 @@ function isProbe(route: string): boolean {
 /**
  * Sees every request that reaches a route, the not-found handler included (unknown paths, 405,
  * and 413 while the body is read): records http_request_duration_seconds and writes the one access
- * log line of the request. The caller and the status are read when the response is done, by which
- * time the guards and the handler have set them.
+ * log line of the request, and binds the request's id to every other line logged while handling it.
+ * The caller and the status are read when the response is done, by which time the guards and the
+ * handler have set them.
  */
 @Injectable()
 export class RequestObserver {
@@ -32,7 +33,8 @@ export class RequestObserver {
     const traceId = activeTraceId();
     if (traceId) exposeRouteForTracing(req.raw, () => this.routes.labelFor(req));
     reply.raw.once('close', () => this.completed(req, reply, Number(process.hrtime.bigint() - started) / 1e9, traceId));
-    done();
+    // The rest of the request (hooks, body parsing, guards, handler) logs with its id.
+    this.logger.runInContext(done, { bindings: { reqId: req.id } });
   };
 
   private completed(req: FastifyRequest, reply: FastifyReply, seconds: number, traceId: string | undefined): void {
