@@ -5,6 +5,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 
 import { API_PREFIX, ROOT_CONTROLLERS } from './api-prefix.js';
 import { fromFrameworkError, installBodyParsing, MAX_BODY_BYTES } from './body-parsing.js';
+import { sendProblem } from './problem.filter.js';
 import { toProblem } from './problem.js';
 import { parseQueryString } from './query-parser.js';
 import { pathOf, requestIdOf } from './request-context.js';
@@ -42,8 +43,7 @@ export function createHttpAdapter(connectOrigins: string[] = []): FastifyAdapter
     routerOptions: { querystringParser: parseQueryString, ignoreTrailingSlash: true, maxParamLength: MAX_PARAM_LENGTH },
     frameworkErrors: (error: Error, request: FastifyRequest, reply: FastifyReply) => {
       commonHeaders(request, reply.raw);
-      const { problem } = toProblem(fromFrameworkError(error) ?? error, { path: pathOf(request), requestId: request.id });
-      void reply.status(problem.status).type('application/problem+json').send(JSON.stringify(problem));
+      sendProblem(reply, toProblem(fromFrameworkError(error) ?? error, { path: pathOf(request), requestId: request.id }).problem);
     },
   });
   adapter.getInstance().addHook('onRequest', (request, reply, done) => {

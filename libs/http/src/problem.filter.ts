@@ -3,15 +3,21 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 
 import { fromFrameworkError } from './body-parsing.js';
 import { MethodNotAllowedError, NoRouteError } from './http.errors.js';
-import { toProblem } from './problem.js';
+import { type ProblemDetails, toProblem } from './problem.js';
 import { pathOf } from './request-context.js';
 import { RouteCatalog } from './route-catalog.js';
+
+/** Writes a problem as the answer: its status, `application/problem+json`, the body. */
+export function sendProblem(reply: FastifyReply, problem: ProblemDetails): void {
+  void reply.status(problem.status).type('application/problem+json').send(JSON.stringify(problem));
+}
 
 /** The contract: a 503 always says when to retry. */
 const SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS = 1;
 
 /**
- * The one place where errors become responses: RFC 9457 problem+json with the contract's codes.
+ * Where errors thrown while handling a request become responses (what the router refuses before any
+ * hook is written the same way, by http-setup): RFC 9457 problem+json with the contract's codes.
  * Unexpected errors are logged with the request id and answered with a bare 500, never a stack.
  */
 @Catch()
@@ -36,9 +42,9 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       reply.raw.end();
       return;
     }
-    if (problem.status === 503 && !reply.hasHeader('Retry-After') && !reply.raw.hasHeader('Retry-After'))
+    if (problem.status === 503 && !reply.hasHeader('Retry-After'))
       reply.header('Retry-After', String(SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS));
-    reply.status(problem.status).type('application/problem+json').send(JSON.stringify(problem));
+    sendProblem(reply, problem);
   }
 
   /** The router reports an unmatched route as 404; a path known under another method is a 405. */

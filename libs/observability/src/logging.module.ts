@@ -23,7 +23,7 @@ import { activeTraceId } from './tracing.js';
         forRoutes: [],
         pinoHttp: {
           level: config.logLevel,
-          serializers: { res: stdSerializers.res, err: stdSerializers.err },
+          serializers: { err: stdSerializers.err },
           mixin: () => {
             const traceId = activeTraceId();
             return traceId ? { traceId } : {};
