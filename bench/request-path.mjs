@@ -1,13 +1,16 @@
 #!/usr/bin/env node
-// CPU per request of the service's own request path, for requests that do little or no SQL: a public
-// probe, an authenticated read of one row, a body refused by validation, an unknown route. One
+// CPU per request of the service's own request path: a public probe, an authenticated read of one row,
+// a body refused by validation, an unknown route, and the assign → cancel cycle (two transactions,
+// each client on its own engineer and incident, so no lock waits; counted per request). One
 // replica on 127.0.0.1, a scratch database; every run is bounded by --seconds and every loop by
 // --runs. Several builds (--dist=DIR,DIR: copies of dist/, e.g. before and after a change) are
 // measured side by side, their runs interleaved, so that the machine's load weighs on each alike.
 // The replica's CPU is read from /proc (schedstat of all its threads), not from the process itself.
 //
 //   node bench/request-path.mjs [--dist=dist,bench/results/tmp/dist-before] [--clients=8]
-//     [--seconds=3] [--runs=5] [--scenarios=live,engineer,invalid,unknown] [--profile=DIR]
+//     [--seconds=3] [--runs=5] [--warmup=10] [--scenarios=live,engineer,invalid,unknown,cycle] [--profile=DIR]
+//
+// Each build first runs every chosen scenario for --warmup seconds, unrecorded.
 //
 // --profile runs the first build once under `node --cpu-prof` instead, and prints the time per
 // owner (package or our module) and the top functions over the load window.
@@ -21,7 +24,7 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 
 import { pidCpuMs } from './lib/cpu.mjs';
-import { createDatabase, databaseUrlFor, dropDatabase, migrate, seedBenchEngineers } from './lib/database.mjs';
+import { createDatabase, databaseUrlFor, dropDatabase, incidentId, migrate, seedBenchEngineers, seedIncidents } from './lib/database.mjs';
 import { BENCH_UUID_FUNCTION, benchEngineerId, Tokens } from './lib/identity.mjs';
 import { repoRoot } from './lib/paths.mjs';
 import { analyzeCpuProfile, newestCpuProfile } from './lib/profile.mjs';
@@ -34,7 +37,8 @@ const { values } = parseArgs({
     clients: { type: 'string', default: '8' },
     seconds: { type: 'string', default: '3' },
     runs: { type: 'string', default: '5' },
-    scenarios: { type: 'string', default: 'live,engineer,invalid,unknown' },
+    warmup: { type: 'string', default: '10' },
+    scenarios: { type: 'string', default: 'live,engineer,invalid,unknown,cycle' },
     profile: { type: 'string' },
     'database-url': { type: 'string', default: process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres' },
   },
@@ -42,24 +46,62 @@ const { values } = parseArgs({
 const clients = Math.min(64, Math.max(1, Number(values.clients)));
 const seconds = Math.min(30, Math.max(1, Number(values.seconds)));
 const runs = Math.min(20, Math.max(1, Number(values.runs)));
+const warmupSeconds = Math.min(60, Math.max(0, Number(values.warmup)));
 const builds = values.dist.split(',').map((dir) => path.resolve(repoRoot, dir));
 
-/** What each scenario sends, and the status it must get (anything else aborts: a broken setup measures nothing). */
-function scenarioRequests(tokens) {
+/**
+ * Each scenario's `run(agent, port, client)` sends one iteration and resolves to the number of requests
+ * it made; an answer with another status than expected aborts (a broken setup measures nothing).
+ */
+function scenarios(tokens) {
+  const single = (request) => ({
+    run: async (agent, port) => {
+      const { status } = await send(agent, port, request);
+      if (status !== request.status) throw new Error(`${request.method} ${request.path}: ${status}, expected ${request.status}`);
+      return 1;
+    },
+  });
   const engineer = benchEngineerId(1);
   return {
-    live: { method: 'GET', path: '/health/live', status: 200 },
-    engineer: { method: 'GET', path: `/api/v1/engineers/${engineer}`, token: tokens.admin, status: 200 },
-    invalid: {
+    live: single({ method: 'GET', path: '/health/live', status: 200 }),
+    engineer: single({ method: 'GET', path: `/api/v1/engineers/${engineer}`, token: tokens.admin, status: 200 }),
+    invalid: single({
       method: 'POST',
       path: '/api/v1/reviews',
       token: tokens.admin,
       body: JSON.stringify({ incidentId: 'not-a-uuid', engineerId: engineer }),
       status: 400,
+    }),
+    unknown: single({ method: 'GET', path: '/api/v1/no-such-route', token: tokens.admin, status: 404 }),
+    cycle: {
+      run: async (agent, port, client) => {
+        const assign = {
+          method: 'POST',
+          path: '/api/v1/reviews',
+          token: tokens.admin,
+          body: JSON.stringify({
+            incidentId: incidentId(CYCLE_TAG, client + 1),
+            engineerId: benchEngineerId(client + 1),
+            priority: 'normal',
+          }),
+        };
+        const assigned = await send(agent, port, assign);
+        if (assigned.status !== 201) throw new Error(`assign: ${assigned.status} ${assigned.body}`);
+        const cancel = {
+          method: 'POST',
+          path: `/api/v1/reviews/${JSON.parse(assigned.body).id}/cancel`,
+          token: tokens.admin,
+          body: JSON.stringify({ reason: 'bench: request path' }),
+        };
+        const cancelled = await send(agent, port, cancel);
+        if (cancelled.status !== 200) throw new Error(`cancel: ${cancelled.status} ${cancelled.body}`);
+        return 2;
+      },
     },
-    unknown: { method: 'GET', path: '/api/v1/no-such-route', token: tokens.admin, status: 404 },
   };
 }
+
+const CYCLE_TAG = 'request-path';
 
 function send(agent, port, request) {
   const headers = { accept: 'application/json' };
@@ -67,8 +109,9 @@ function send(agent, port, request) {
   if (request.body) Object.assign(headers, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(request.body) });
   return new Promise((resolve, reject) => {
     const req = http.request({ host: '127.0.0.1', port, method: request.method, path: request.path, headers, agent }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode));
+      const chunks = [];
+      res.on('data', (chunk) => chunks.push(chunk));
+      res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks).toString('utf8') }));
       res.on('error', reject);
     });
     req.on('error', reject);
@@ -77,16 +120,16 @@ function send(agent, port, request) {
   });
 }
 
-/** `clients` loops sending `request` for `forSeconds`; resolves to the number of answers. */
-async function load(agent, port, request, forSeconds) {
+/** `clients` loops running `scenario` for `forSeconds`; resolves to the number of requests answered. */
+async function load(agent, port, scenario, forSeconds) {
   const deadline = performance.now() + forSeconds * 1000;
   let count = 0;
   await Promise.all(
-    Array.from({ length: clients }, async () => {
+    Array.from({ length: clients }, async (_, client) => {
       while (performance.now() < deadline) {
-        const status = await send(agent, port, request);
-        if (status !== request.status) throw new Error(`${request.method} ${request.path}: ${status}, expected ${request.status}`);
-        count += 1;
+        // Not `count += await …`: that reads `count` before the await and drops the other clients' answers.
+        const answered = await scenario.run(agent, port, client);
+        count += answered;
       }
     }),
   );
@@ -94,12 +137,12 @@ async function load(agent, port, request, forSeconds) {
 }
 
 /** `clients` keep-alive loops (after one second of warm-up) for `seconds`; the replica's CPU over the window divided by the answers. */
-async function measure(replica, request) {
+async function measure(replica, scenario) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: clients });
-  await load(agent, replica.port, request, 1);
+  await load(agent, replica.port, scenario, 1);
   const cpuBefore = pidCpuMs(replica.pid);
   const started = performance.now();
-  const count = await load(agent, replica.port, request, seconds);
+  const count = await load(agent, replica.port, scenario, seconds);
   const elapsed = (performance.now() - started) / 1000;
   const cpu = pidCpuMs(replica.pid) - cpuBefore;
   agent.destroy();
@@ -117,13 +160,14 @@ async function main() {
     await migrate(repoRoot, databaseUrl);
     const db = new pg.Pool({ connectionString: databaseUrl, max: 1 });
     await db.query(BENCH_UUID_FUNCTION);
-    await seedBenchEngineers(db, 1);
+    await seedBenchEngineers(db, clients);
+    await seedIncidents(db, CYCLE_TAG, 1, clients, 'detected');
     await db.end();
     const secret = randomBytes(32).toString('hex');
     const tokens = new Tokens(secret);
     const env = { DATABASE_URL: databaseUrl, JWT_SECRET: secret, DATABASE_POOL_MAX: '4', ASSIGN_RATE_LIMIT: '100000000' };
-    const requests = scenarioRequests(tokens);
-    const scenarios = values.scenarios.split(',').filter((name) => requests[name]);
+    const available = scenarios(tokens);
+    const chosen = values.scenarios.split(',').filter((name) => available[name]);
 
     if (values.profile) {
       const profileDir = path.resolve(values.profile);
@@ -139,7 +183,7 @@ async function main() {
       const spawned = performance.now();
       await replica.start({ nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] });
       const fromMs = performance.now() - spawned;
-      for (const name of scenarios) console.log(name, JSON.stringify(await measure(replica, requests[name])));
+      for (const name of chosen) console.log(name, JSON.stringify(await measure(replica, available[name])));
       const toMs = performance.now() - spawned;
       await replica.stop();
       const file = newestCpuProfile(profileDir);
@@ -159,13 +203,19 @@ async function main() {
       replicas.push(replica);
       await replica.start();
     }
+    // A replica's CPU per request falls by about a third over its first 10-20 s of load (JIT, heap).
+    for (const replica of replicas) {
+      const agent = new http.Agent({ keepAlive: true, maxSockets: clients });
+      for (const name of chosen) await load(agent, replica.port, available[name], warmupSeconds);
+      agent.destroy();
+    }
     const results = new Map();
     for (let run = 0; run < runs; run += 1) {
-      for (const name of scenarios) {
+      for (const name of chosen) {
         for (const [index, replica] of replicas.entries()) {
           const key = `${name}\t${path.relative(repoRoot, builds[index])}`;
           const list = results.get(key) ?? [];
-          list.push(await measure(replica, requests[name]));
+          list.push(await measure(replica, available[name]));
           results.set(key, list);
         }
       }

@@ -17,6 +17,8 @@ const USAGE = `Usage: npm run bench -- [flags]
   --replicas=N            service replicas on the scratch database (default 2)
   --clients=LIST          concurrency levels (default 8,32,128)
   --duration=SECONDS      length of each load run (default 12)
+  --warmup=SECONDS        unrecorded load before the load phase's first run, so that every run measures
+                          replicas past their JIT warm-up (default 20; --smoke 1)
   --repeat=N              runs per level and tool; the report shows medians (default 1)
   --cycles=LIST           full (assign, start, submit, decide) and/or cancel (assign, cancel); default both.
                           cancel levels also run the lean reference (bench/lean/server.mjs, one process
@@ -67,6 +69,7 @@ export function parseOptions(argv) {
       replicas: { type: 'string' },
       clients: { type: 'string' },
       duration: { type: 'string' },
+      warmup: { type: 'string' },
       repeat: { type: 'string' },
       cycles: { type: 'string' },
       phases: { type: 'string' },
@@ -107,6 +110,7 @@ export function parseOptions(argv) {
     replicas: values.replicas ? positiveInt(values.replicas, '--replicas', 8) : smoke ? 1 : 2,
     clients,
     durationSeconds: values.duration ? positiveInt(values.duration, '--duration', 600) : smoke ? 2 : 12,
+    warmupSeconds: values.warmup ? positiveInt(values.warmup, '--warmup', 600) : smoke ? 1 : 20,
     repeat: values.repeat ? positiveInt(values.repeat, '--repeat', 20) : 1,
     cycles: values.cycles ? list(values.cycles, CYCLES, '--cycles') : [...CYCLES],
     phases,
