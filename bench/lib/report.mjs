@@ -6,6 +6,8 @@ import path from 'node:path';
 import * as vega from 'vega';
 import * as vegaLite from 'vega-lite';
 
+import { repoRoot } from './paths.mjs';
+
 const OPERATIONS = ['assign', 'start', 'submit', 'decide', 'cancel', 'cycle'];
 export const TARGETS = { clients: 32, minRatio: 0.5, maxP99Ms: 100 };
 
@@ -479,13 +481,19 @@ function scaleSection(scale) {
   return lines;
 }
 
+/** The dist/ a run measured, named relative to this repository when it is not this repository's own. */
+function builtFrom(root) {
+  const relative = root ? path.relative(repoRoot, root) : '';
+  return relative ? `${relative}/dist/` : 'dist/';
+}
+
 export function renderMarkdown(results, charts) {
   const { options, host } = results;
   const lines = [`# Benchmark ${results.startedAt}`, ''];
   lines.push(
     `Host: ${host.cpus} CPUs (${host.cpuModel}), ${host.memoryGiB} GiB, Node ${host.node}, ${host.postgres ?? 'PostgreSQL ?'} (max_connections ${host.maxConnections ?? '?'}), ${host.pgbench ?? 'no pgbench'}` +
       `${host.loadAverageAtStart ? `; load average at the start ${host.loadAverageAtStart.join(', ')}` : ''}. ` +
-      `Service: ${options.replicas} replica(s) of the ${options.service === 'dist' ? 'built service (dist/)' : 'TypeScript sources'}, DATABASE_POOL_MAX ${options.poolMax}, ` +
+      `Service: ${options.replicas} replica(s) of the ${options.service === 'dist' ? `built service (${builtFrom(options.root)})` : 'TypeScript sources'}, DATABASE_POOL_MAX ${options.poolMax}, ` +
       `webhooks ${options.webhooks ? 'on (local receiver)' : 'off'}; load runs of ${options.durationSeconds} s, ${options.repeat} per level and tool (medians shown). ` +
       'Clients, replicas, pgbench and PostgreSQL share the same machine, so absolute figures are noisy: compare ratios.',
     '',
