@@ -10,7 +10,8 @@
 //   node bench/request-path.mjs [--dist=dist,bench/results/tmp/dist-before] [--clients=8]
 //     [--seconds=3] [--runs=5] [--warmup=10] [--scenarios=live,engineer,invalid,unknown,cycle] [--profile=DIR]
 //
-// Each build first runs every chosen scenario for --warmup seconds, unrecorded.
+// Each build first runs every chosen scenario for --warmup seconds, unrecorded (not under --profile,
+// whose window starts at the replica's start).
 //
 // --profile runs the first build once under `node --cpu-prof` instead, and prints the time per
 // owner (package or our module) and the top functions over the load window.
