@@ -13,6 +13,10 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 /** Some clients start UTF-8 with it; it is not part of the JSON text. */
 const BYTE_ORDER_MARK = 0xfeff;
 
+function notJsonBody(): DomainError {
+  return new UnsupportedMediaTypeError('Request bodies must be application/json');
+}
+
 function hasBody(headers: IncomingHttpHeaders): boolean {
   const length = headers['content-length'];
   return (length !== undefined && length !== '0') || headers['transfer-encoding'] !== undefined;
@@ -59,7 +63,7 @@ export function installBodyParsing(fastify: FastifyInstance): void {
   fastify.decorateRequest('bodyError', undefined);
   fastify.addHook('onRequest', (request, _reply, done) => {
     if (hasBody(request.headers) && !isJson(request.headers)) {
-      request.bodyError = new UnsupportedMediaTypeError('Request bodies must be application/json');
+      request.bodyError = notJsonBody();
     }
     done();
   });
@@ -79,7 +83,7 @@ export function installBodyParsing(fastify: FastifyInstance): void {
 
 const FRAMEWORK_ERRORS: Record<string, () => DomainError> = {
   FST_ERR_CTP_BODY_TOO_LARGE: () => new PayloadTooLargeError(MAX_BODY_BYTES),
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: () => new UnsupportedMediaTypeError('Request bodies must be application/json'),
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: notJsonBody,
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: () => new ValidationFailedError('Invalid request body'),
   FST_ERR_BAD_URL: () => new ValidationFailedError('Malformed URL'),
 };

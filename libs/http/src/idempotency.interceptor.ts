@@ -126,7 +126,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
       await this.store(scope, claim, responseStatusOverride(res) ?? routeStatus, handled.result);
       return handled.result;
     }
-    const { problem } = toProblem(handled.error, { path: req.originalUrl.split('?')[0] ?? req.url, requestId: req.id });
+    const { problem } = toProblem(handled.error, { path: pathOf(req), requestId: req.id });
     if (problem.status < 500) await this.store(scope, claim, problem.status, problem);
     else await this.records.release(scope, claim).catch(() => undefined);
     throw handled.error;
