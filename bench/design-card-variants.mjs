@@ -10,10 +10,11 @@
 //     --dist=bench/results/tmp/variants/base/dist,bench/results/tmp/variants/pool-transactions/dist
 //
 // Every variant lives in bench/results/tmp/variants/<name>/ with its own dist/ (inside the repository,
-// so that the copies resolve node_modules) and a link to prisma/ (what `--root` migrates from).
+// so that the copies resolve node_modules) and links to prisma/'s schema and migrations (what `--root`
+// migrates from).
 // A patch whose target text is not in the build fails the script: a variant never silently measures
 // the unchanged code.
-import { cpSync, existsSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 
@@ -124,7 +125,10 @@ for (const name of values.variants.split(',')) {
   const root = path.join(repoRoot, 'bench', 'results', 'tmp', 'variants', name);
   rmSync(root, { recursive: true, force: true });
   cpSync(dist, path.join(root, 'dist'), { recursive: true });
-  symlinkSync(path.join(repoRoot, 'prisma'), path.join(root, 'prisma'));
+  // The schema and migrations only (what `--root` migrates from): a link to all of prisma/ would put
+  // its TypeScript under bench/, inside the type check and the linter.
+  mkdirSync(path.join(root, 'prisma'));
+  for (const entry of ['schema.prisma', 'migrations']) symlinkSync(path.join(repoRoot, 'prisma', entry), path.join(root, 'prisma', entry));
   for (const { file, edits } of patches) {
     const target = path.join(root, 'dist', file);
     let text = readFileSync(target, 'utf8');
