@@ -1,8 +1,11 @@
 #!/usr/bin/env node
 // CPU per delivered webhook event, the replica's and PostgreSQL's, for one or more builds side by side.
-// One replica per build on a scratch database, a local receiver (child process), and outbox events
-// written straight into webhook_events at a steady rate (two events per review, a millisecond apart,
-// as assign → cancel writes them), for --seconds; the window closes once every event is delivered.
+// One replica per build on a scratch database, a local receiver (child process), and events written
+// straight into the event log and the outbox at a steady rate (two events per review, a millisecond
+// apart, as assign → cancel writes them), for --seconds; the window closes once every event is
+// delivered. The replica's work per event includes positioning it in the event log (the sequencer),
+// which the service does with webhooks off too. Each build runs on a scratch database of its own,
+// migrated from the checkout it was built in (the parent of its dist/).
 // Builds take turns run by run, so that the machine's load weighs on each alike; the table shows
 // medians. The replica's CPU is read from /proc; PostgreSQL's is that of the database's backends,
 // the writer's own backend left out. Everything runs on 127.0.0.1, bounded by --seconds and --runs.
@@ -58,14 +61,25 @@ const PAYLOAD = JSON.stringify({
   },
 });
 
-/** Writes `reviews` reviews' two events in one statement, as the outbox copy of two writes would. */
+/** The event log's gate (EventLogRepository): writers hold it shared, so that the sequencer positions their events. */
+const EVENT_GATE_LOCK_KEY = 0xe7e1;
+
+/**
+ * Writes `reviews` reviews' two events in one statement, into the event log and the outbox, as the
+ * statement of two writes would; the replica's sequencer positions them and its enqueuer queues them.
+ */
 function writeEvents(writer, reviews) {
   return writer.query(
-    `INSERT INTO webhook_events (type, review_id, occurred_at, payload)
-     SELECT t.type, r.id, now() + t.offset_ms * interval '1 millisecond', jsonb_set($2::jsonb, '{id}', to_jsonb(r.id::text))
-     FROM (SELECT gen_random_uuid() AS id FROM generate_series(1, $1)) r,
-          (VALUES ('review.assigned', 0), ('review.cancelled', 1)) AS t(type, offset_ms)`,
-    [reviews, PAYLOAD],
+    `WITH reviews AS (SELECT gen_random_uuid() AS id FROM generate_series(1, $1)),
+     logged AS (
+       INSERT INTO review_events (id, type, review_id, incident_id, engineer_id, occurred_at, payload)
+       SELECT gen_random_uuid(), t.type, r.id, r.id, r.id, now() + t.offset_ms * interval '1 millisecond',
+              jsonb_set($2::jsonb, '{id}', to_jsonb(r.id::text))
+       FROM (SELECT pg_advisory_xact_lock_shared($3::bigint)) AS gate, reviews r,
+            (VALUES ('review.assigned', 0), ('review.cancelled', 1)) AS t(type, offset_ms)
+       RETURNING id, type, review_id, occurred_at, payload)
+     INSERT INTO webhook_events (id, type, review_id, occurred_at, payload) SELECT id, type, review_id, occurred_at, payload FROM logged`,
+    [reviews, PAYLOAD, EVENT_GATE_LOCK_KEY],
   );
 }
 
@@ -85,15 +99,18 @@ async function latencies(db) {
 }
 
 /** One run: a fresh replica of `build`, events written at the rate for `seconds`, then drained. */
-async function runOnce(build, { databaseName, databaseUrl, receiver, workDir, db, profileDir }) {
-  await db.query('TRUNCATE webhook_events');
+async function runOnce(build, { databaseName, databaseUrl, receiver, workDir, db, root, profileDir }) {
+  await db.query('TRUNCATE webhook_events, review_events');
+  await db.query(
+    `DO $$ BEGIN IF to_regclass('webhook_queue_cursor') IS NOT NULL THEN UPDATE webhook_queue_cursor SET position = 0; END IF; END $$`,
+  );
   // graphile-worker's schema is installed by the first replica.
   await db.query(
     `DO $$ BEGIN IF to_regclass('graphile_worker._private_jobs') IS NOT NULL THEN DELETE FROM graphile_worker._private_jobs; END IF; END $$`,
   );
   const replica = new Replica({
     index: 0,
-    root: repoRoot,
+    root,
     env: { DATABASE_URL: databaseUrl, JWT_SECRET: 'x'.repeat(48), WEBHOOK_URL: receiver.url, WEBHOOK_SECRET: receiver.secret },
     logDir: workDir,
     command: [path.join(build, 'apps', 'api', 'src', 'main.js')],
@@ -142,20 +159,32 @@ async function runOnce(build, { databaseName, databaseUrl, receiver, workDir, db
   }
 }
 
+/** Each build on a database of its own, migrated from the checkout it was built in (the parent of its dist/). */
+async function setUpBuilds(receiver) {
+  const contexts = [];
+  for (const [index, build] of builds.entries()) {
+    const databaseName = `ers_webhooks_${process.pid}_${index}`;
+    const databaseUrl = databaseUrlFor(values['database-url'], databaseName);
+    const workDir = path.join(repoRoot, 'bench', 'results', 'tmp', databaseName);
+    const root = path.dirname(build);
+    mkdirSync(workDir, { recursive: true });
+    await createDatabase(values['database-url'], databaseName);
+    const db = new pg.Pool({ connectionString: databaseUrl, max: 1 });
+    contexts.push({ databaseName, databaseUrl, receiver, workDir, db, root });
+    await migrate(root, databaseUrl);
+  }
+  return contexts;
+}
+
 async function main() {
-  const databaseName = `ers_webhooks_${process.pid}`;
-  const databaseUrl = databaseUrlFor(values['database-url'], databaseName);
-  const workDir = path.join(repoRoot, 'bench', 'results', 'tmp', databaseName);
-  mkdirSync(workDir, { recursive: true });
-  await createDatabase(values['database-url'], databaseName);
   const receiver = await startWebhookReceiver();
-  const db = new pg.Pool({ connectionString: databaseUrl, max: 1 });
+  let contexts = [];
   try {
-    await migrate(repoRoot, databaseUrl);
+    contexts = await setUpBuilds(receiver);
     if (values.profile) {
       const profileDir = path.resolve(values.profile);
       mkdirSync(profileDir, { recursive: true });
-      const result = await runOnce(builds[0], { databaseName, databaseUrl, receiver, workDir, db, profileDir });
+      const result = await runOnce(builds[0], { ...contexts[0], profileDir });
       const file = newestCpuProfile(profileDir);
       console.log(`${result.events} events, replica ${result.replicaMsPerEvent.toFixed(3)} ms/event (under the profiler)`);
       console.log(JSON.stringify(analyzeCpuProfile(file, { ...result.profileWindow, top: 40 }), null, 1));
@@ -164,7 +193,7 @@ async function main() {
     const results = builds.map(() => []);
     for (let run = 0; run < runs; run++) {
       for (const [index, build] of builds.entries()) {
-        const result = await runOnce(build, { databaseName, databaseUrl, receiver, workDir, db });
+        const result = await runOnce(build, contexts[index]);
         results[index].push(result);
         console.log(
           `run ${run + 1} ${path.relative(repoRoot, build) || build}: ${result.events} events, replica ${result.replicaMsPerEvent.toFixed(3)} ms/event, ` +
@@ -183,9 +212,11 @@ async function main() {
       );
     }
   } finally {
-    await db.end();
     await receiver.stop();
-    await dropDatabase(values['database-url'], databaseName);
+    for (const { db, databaseName } of contexts) {
+      await db.end();
+      await dropDatabase(values['database-url'], databaseName);
+    }
   }
 }
 

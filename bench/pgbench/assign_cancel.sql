@@ -16,7 +16,7 @@
 -- column set's), the cancelled review's before from the table (the statement's snapshot: the row
 -- before the update), and the audit and event rows of the assign name the review through that step
 -- too. The writes' combined rows return a few of the written fields (as pgbench variables) instead
--- of all, and pgbench's outbox rows are written as already delivered and queued, so that the service
+-- of all, and pgbench's outbox rows are written as already delivered, so that the service
 -- never delivers them (delivery is the service's own cost).
 -- pgbench replaces :name even inside string literals, so no literal here has a colon before a letter.
 \set n :client_id + 1
@@ -82,8 +82,8 @@ WITH "review" AS MATERIALIZED (
   ORDER BY v.ord
   RETURNING id, type, review_id, occurred_at, payload),
 "outbox_0" AS MATERIALIZED (
-  INSERT INTO webhook_events (id, type, review_id, occurred_at, payload, traceparent, delivered_at, queued)
-  SELECT id, type, review_id, occurred_at, payload, NULL::text, clock_timestamp(), true FROM "events_0" WHERE :webhooks = 1)
+  INSERT INTO webhook_events (id, type, review_id, occurred_at, payload, traceparent, delivered_at)
+  SELECT id, type, review_id, occurred_at, payload, NULL::text, clock_timestamp() FROM "events_0" WHERE :webhooks = 1)
 SELECT "review"."id" AS r_id, "review"."status" AS r_status, "review"."assignedAt" AS r_assigned_at,
   "review"."expectedCompletionAt" AS r_expected_completion_at, "review"."updatedAt" AS r_updated_at,
   (SELECT count(*) FROM "counter")::int AS r_counter_count, "incident"."id" AS i_id, "incident"."openReviewId" AS i_open_review_id,
@@ -164,8 +164,8 @@ WITH "review" AS MATERIALIZED (
   ORDER BY v.ord
   RETURNING id, type, review_id, occurred_at, payload),
 "outbox_0" AS MATERIALIZED (
-  INSERT INTO webhook_events (id, type, review_id, occurred_at, payload, traceparent, delivered_at, queued)
-  SELECT id, type, review_id, occurred_at, payload, NULL::text, clock_timestamp(), true FROM "events_0" WHERE :webhooks = 1)
+  INSERT INTO webhook_events (id, type, review_id, occurred_at, payload, traceparent, delivered_at)
+  SELECT id, type, review_id, occurred_at, payload, NULL::text, clock_timestamp() FROM "events_0" WHERE :webhooks = 1)
 SELECT "review"."id" AS "review.id", "review"."status" AS "review.status", "review"."cancelledAt" AS "review.cancelledAt",
   "review"."updatedAt" AS "review.updatedAt", (SELECT count(*) FROM "counter")::int AS "counter.count",
   (SELECT count(*) FROM "incident")::int AS "incident.count", now()::timestamptz(3) AS "transaction.now"

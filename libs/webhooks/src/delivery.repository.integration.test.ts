@@ -129,23 +129,55 @@ describe('DeliveryRepository against PostgreSQL', () => {
     return rows;
   }
 
-  it("queues new events in one batch job per queue and window, due at once, appending a later pass's reviews while it waits", async () => {
-    // Earlier tests' events out of the way: delivered, and their jobs gone.
-    await pool.query('UPDATE webhook_events SET queued = true, delivered_at = now() WHERE NOT queued OR delivered_at IS NULL');
+  /**
+   * Records an event as a write does (event log and, unless `outbox` is false, outbox, with one id)
+   * and, unless `positioned` is false, gives it the next position as the event sequencer does.
+   */
+  async function logEvent(reviewId: string, { outbox = true, positioned = true, delivered = false } = {}): Promise<string> {
+    const { rows } = await pool.query<{ id: string }>(
+      `INSERT INTO review_events (id, type, review_id, incident_id, engineer_id, occurred_at, payload, position)
+       SELECT gen_random_uuid(), 'review.assigned', $1, gen_random_uuid(), gen_random_uuid(), now(), '{}',
+              CASE WHEN $2 THEN (SELECT coalesce(max(position), 0) + 1 FROM review_events) END
+       RETURNING id::text`,
+      [reviewId, positioned],
+    );
+    const id = rows[0].id;
+    if (outbox) {
+      await pool.query(
+        `INSERT INTO webhook_events (id, type, review_id, payload, delivered_at)
+         VALUES ($1, 'review.assigned', $2, '{}', CASE WHEN $3 THEN now() END)`,
+        [id, reviewId, delivered],
+      );
+    }
+    return id;
+  }
+
+  /** Earlier tests' events out of the way: delivered, passed by the cursor, and their jobs gone. */
+  async function startFromEmptyQueue(): Promise<void> {
+    await pool.query('UPDATE webhook_events SET delivered_at = now() WHERE delivered_at IS NULL');
+    await pool.query(
+      `UPDATE review_events e SET position = base.at + unpositioned.n
+       FROM (SELECT coalesce(max(position), 0) AS at FROM review_events) base,
+            (SELECT id, row_number() OVER (ORDER BY seq) AS n FROM review_events WHERE position IS NULL) unpositioned
+       WHERE e.id = unpositioned.id`,
+    );
+    await pool.query('UPDATE webhook_queue_cursor SET position = (SELECT coalesce(max(position), 0) FROM review_events)');
     await pool.query('DELETE FROM graphile_worker._private_jobs');
+  }
+
+  it("queues new events in one batch job per queue and window, due at once, appending a later pass's reviews while it waits", async () => {
+    await startFromEmptyQueue();
     const [a1, a2, b1] = [reviewInQueue('a'), reviewInQueue('a'), reviewInQueue('b')];
-    const insert = (reviewId: string) =>
-      pool.query(`INSERT INTO webhook_events (type, review_id, payload) VALUES ('review.assigned', $1, '{}')`, [reviewId]);
     // Both passes within one window: wait for the start of the next one if this one is nearly over.
     const intoWindow = DELIVERY_BATCH_WINDOW_MS - (Date.now() % DELIVERY_BATCH_WINDOW_MS);
     if (intoWindow < 100) await new Promise((resolve) => setTimeout(resolve, intoWindow + 5));
-    await insert(a1);
-    await insert(a1);
-    await insert(b1);
+    await logEvent(a1);
+    await logEvent(a1);
+    await logEvent(b1);
     const queuedAt = Date.now();
 
     expect(await deliveries.enqueueNew(500)).toBe(3);
-    await insert(a2);
+    await logEvent(a2);
     expect(await deliveries.enqueueNew(500)).toBe(1);
     expect(await deliveries.enqueueNew(500)).toBe(0);
 
@@ -167,5 +199,44 @@ describe('DeliveryRepository against PostgreSQL', () => {
       [a1, a2, b1],
     ]);
     expect(await deliveries.requeueOrphans(30_000)).toEqual([]);
+  });
+
+  it('passes, without a job, events that have no outbox row or are delivered, and waits for an event to be positioned', async () => {
+    await startFromEmptyQueue();
+    const [withoutOutbox, delivered, unpositioned, queued] = ['1', '2', '3', '4'].map(reviewInQueue);
+    await logEvent(withoutOutbox, { outbox: false });
+    await logEvent(delivered, { delivered: true });
+    const waiting = await logEvent(unpositioned, { positioned: false });
+    await logEvent(queued);
+
+    expect(await deliveries.enqueueNew(500)).toBe(3);
+    expect((await batchJobs()).flatMap((job) => job.reviews)).toEqual([queued]);
+
+    await pool.query('UPDATE review_events SET position = (SELECT max(position) FROM review_events) + 1 WHERE id = $1', [waiting]);
+    expect(await deliveries.enqueueNew(500)).toBe(1);
+    expect((await batchJobs()).flatMap((job) => job.reviews).sort()).toEqual([unpositioned, queued].sort());
+  });
+
+  it('queues in batches of the given size, and a pass while another holds the cursor queues nothing and does not wait', async () => {
+    await startFromEmptyQueue();
+    const reviews = ['5', '6', '7'].map(reviewInQueue);
+    for (const reviewId of reviews) await logEvent(reviewId);
+
+    const otherPass = await pool.connect();
+    try {
+      await otherPass.query('BEGIN');
+      await otherPass.query('SELECT position FROM webhook_queue_cursor FOR UPDATE');
+      const started = Date.now();
+      expect(await deliveries.enqueueNew(500)).toBe(0);
+      expect(Date.now() - started).toBeLessThan(1_000);
+      await otherPass.query('COMMIT');
+    } finally {
+      otherPass.release();
+    }
+
+    expect(await deliveries.enqueueNew(2)).toBe(2);
+    expect(await deliveries.enqueueNew(2)).toBe(1);
+    expect(await deliveries.enqueueNew(2)).toBe(0);
+    expect((await batchJobs()).flatMap((job) => job.reviews).sort()).toEqual([...reviews].sort());
   });
 });

@@ -109,29 +109,36 @@ export class DeliveryRepository {
   }
 
   /**
-   * Queues the delivery of events not queued yet (at most `limit` events, oldest first) and marks
-   * them queued, in one transaction: a job exists for every queued event, and events another replica
-   * is queueing at the same moment are skipped, not waited for (they are its to queue). The reviews
-   * go into the batch job of their queue for the current window (DELIVERY_BATCH_WINDOW_MS), due at
-   * once; another replica's pass in the same window appends its reviews to it while it waits.
-   * graphile-worker's NOTIFY is sent once per pass, at its commit. Returns the events queued.
+   * Queues the delivery of the events past the cursor in the event log (at most `limit`, in position
+   * order, so in commit order) and moves the cursor past them, in one transaction: a job exists for
+   * every event the cursor has passed. The cursor is locked without waiting: while another replica's
+   * pass holds it, this one queues nothing (those events are its to queue). Events without an
+   * outbox row (written while webhooks were off) or already delivered need no job. The reviews go
+   * into the batch job of their queue for the current window (DELIVERY_BATCH_WINDOW_MS), due at once;
+   * another replica's pass in the same window appends its reviews to it while it waits.
+   * graphile-worker's NOTIFY is sent once per pass, at its commit. Returns the events the cursor passed.
    */
   async enqueueNew(limit: number): Promise<number> {
     const { rows } = await this.pool.query<{ events: number }>(
-      `WITH picked AS (
-         SELECT id FROM webhook_events WHERE NOT queued ORDER BY occurred_at LIMIT $5 FOR UPDATE SKIP LOCKED),
-       marked AS (
-         UPDATE webhook_events e SET queued = true FROM picked WHERE e.id = picked.id RETURNING e.review_id::text AS review_id),
+      `WITH cursor AS (
+         SELECT position FROM webhook_queue_cursor FOR UPDATE SKIP LOCKED),
+       passed AS (
+         SELECT r.id, r.position FROM review_events r, cursor c WHERE r.position > c.position ORDER BY r.position LIMIT $5),
+       moved AS (
+         UPDATE webhook_queue_cursor SET position = last.position, moved_at = now()
+         FROM (SELECT max(position) AS position FROM passed) last WHERE last.position IS NOT NULL),
+       reviews AS (
+         SELECT DISTINCT w.review_id::text AS review_id FROM passed p JOIN webhook_events w ON w.id = p.id WHERE w.delivered_at IS NULL),
        window_end AS (
          SELECT (ceil(extract(epoch FROM now()) * 1000 / $4) * $4)::bigint AS ms),
        batches AS (
-         SELECT right(review_id, 1) AS queue, json_agg(DISTINCT review_id) AS reviews FROM marked GROUP BY 1),
+         SELECT right(review_id, 1) AS queue, json_agg(review_id) AS reviews FROM reviews GROUP BY 1),
        added AS (
          SELECT graphile_worker.add_jobs(
            array_agg(($1, b.reviews, $3 || b.queue, NULL, NULL, $2 || b.queue || ':' || w.ms, NULL, NULL)::graphile_worker.job_spec),
            job_key_preserve_run_at => true)
          FROM batches b, window_end w HAVING count(*) > 0)
-       SELECT (SELECT count(*)::int FROM marked) AS events,
+       SELECT (SELECT count(*)::int FROM passed) AS events,
               -- A CTE without data-modifying statements runs only when referenced: this adds the jobs.
               (SELECT count(*) FROM added) AS jobs`,
       [DELIVER_BATCH_TASK, DELIVERY_BATCH_KEY_PREFIX, DELIVERY_QUEUE_PREFIX, DELIVERY_BATCH_WINDOW_MS, limit],

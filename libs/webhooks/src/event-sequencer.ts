@@ -27,6 +27,7 @@ export class EventSequencer implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly running = new Map<'sequence' | 'purge', Promise<void>>();
   private stopping = false;
   private failing = false;
+  private readonly passListeners: (() => void)[] = [];
 
   constructor(
     private readonly log: EventLogRepository,
@@ -46,6 +47,11 @@ export class EventSequencer implements OnApplicationBootstrap, OnModuleDestroy {
     clearInterval(this.sequenceTimer);
     clearInterval(this.purgeTimer);
     await Promise.all(this.running.values());
+  }
+
+  /** Calls `listener` after every sequencing pass of this replica: one that positioned events, found none, or failed. */
+  afterEachPass(listener: () => void): void {
+    this.passListeners.push(listener);
   }
 
   /**
@@ -95,7 +101,10 @@ export class EventSequencer implements OnApplicationBootstrap, OnModuleDestroy {
           this.failing = true;
         },
       )
-      .finally(() => this.running.delete(kind));
+      .finally(() => {
+        this.running.delete(kind);
+        if (kind === 'sequence') for (const listener of this.passListeners) listener();
+      });
     this.running.set(kind, run);
   }
 }

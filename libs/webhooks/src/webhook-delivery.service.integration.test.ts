@@ -67,8 +67,8 @@ describe('WebhookDeliveryService: batch jobs against PostgreSQL and a local rece
     const ids: string[] = [];
     for (const [index, reviewId] of order.entries()) {
       const { rows } = await pool.query<{ id: string }>(
-        `INSERT INTO webhook_events (type, review_id, occurred_at, payload, queued)
-         VALUES ('review.assigned', $1::uuid, now() - interval '1 minute' + $2 * interval '1 millisecond', json_build_object('id', $1::uuid::text), true)
+        `INSERT INTO webhook_events (type, review_id, occurred_at, payload)
+         VALUES ('review.assigned', $1::uuid, now() - interval '1 minute' + $2 * interval '1 millisecond', json_build_object('id', $1::uuid::text))
          RETURNING id::text`,
         [reviewId, index],
       );
