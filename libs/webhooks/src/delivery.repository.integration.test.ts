@@ -6,8 +6,16 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
 import { cloneTemplate, dropDatabase, testPool } from '../../../test/support/database.js';
 import { lockJobAs } from '../../../test/support/webhook-jobs.js';
-import { DeliveryRepository } from './delivery.repository.js';
-import { DELIVER_BATCH_TASK, DELIVER_REVIEW_TASK, DELIVERY_BATCH_WINDOW_MS, deliveryJobKey, deliveryQueueName } from './delivery-queue.js';
+import { DeliveryRepository, ENQUEUE_NEW_SQL } from './delivery.repository.js';
+import {
+  DELIVER_BATCH_TASK,
+  DELIVER_REVIEW_TASK,
+  DELIVERY_BATCH_KEY_PREFIX,
+  DELIVERY_BATCH_WINDOW_MS,
+  DELIVERY_QUEUE_PREFIX,
+  deliveryJobKey,
+  deliveryQueueName,
+} from './delivery-queue.js';
 
 describe('DeliveryRepository against PostgreSQL', () => {
   let databaseName: string;
@@ -238,5 +246,44 @@ describe('DeliveryRepository against PostgreSQL', () => {
     expect(await deliveries.enqueueNew(2)).toBe(1);
     expect(await deliveries.enqueueNew(2)).toBe(0);
     expect((await batchJobs()).flatMap((job) => job.reviews).sort()).toEqual([...reviews].sort());
+  });
+
+  interface PlanNode {
+    'Relation Name'?: string;
+    'Actual Rows': number;
+    Plans?: PlanNode[];
+  }
+
+  function planNodes(node: PlanNode): PlanNode[] {
+    return [node, ...(node.Plans ?? []).flatMap(planNodes)];
+  }
+
+  it('reads the event log from the cursor on, not from its start', async () => {
+    await startFromEmptyQueue();
+    await pool.query(
+      `INSERT INTO review_events (id, type, review_id, incident_id, engineer_id, occurred_at, payload, position)
+       SELECT gen_random_uuid(), 'review.assigned', gen_random_uuid(), gen_random_uuid(), gen_random_uuid(), now(), '{}', base.at + g
+       FROM (SELECT coalesce(max(position), 0) AS at FROM review_events) base, generate_series(1, 5000) g`,
+    );
+    await pool.query('UPDATE webhook_queue_cursor SET position = (SELECT max(position) FROM review_events)');
+    await pool.query('ANALYZE review_events');
+    await logEvent(reviewInQueue('c'));
+
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      const { rows } = await client.query<{ 'QUERY PLAN': { Plan: PlanNode }[] }>(`EXPLAIN (ANALYZE, FORMAT JSON) ${ENQUEUE_NEW_SQL}`, [
+        DELIVER_BATCH_TASK,
+        DELIVERY_BATCH_KEY_PREFIX,
+        DELIVERY_QUEUE_PREFIX,
+        DELIVERY_BATCH_WINDOW_MS,
+        500,
+      ]);
+      const logReads = planNodes(rows[0]['QUERY PLAN'][0].Plan).filter((node) => node['Relation Name'] === 'review_events');
+      expect(logReads.map((node) => node['Actual Rows'])).toEqual([1]);
+    } finally {
+      await client.query('ROLLBACK');
+      client.release();
+    }
   });
 });

@@ -14,6 +14,33 @@ import {
 } from './delivery-queue.js';
 import { WEBHOOK_POOL } from './webhook-pool.js';
 
+/**
+ * DeliveryRepository.enqueueNew's statement; exported for the test that checks its plan. Parameters:
+ * $1 batch task, $2 batch key prefix, $3 queue prefix, $4 window in ms, $5 limit.
+ */
+export const ENQUEUE_NEW_SQL = `WITH cursor AS (
+     SELECT position FROM webhook_queue_cursor FOR UPDATE SKIP LOCKED),
+   passed AS (
+     -- A scalar subquery, so that the cursor bounds the index scan: as a join, every earlier position is read and filtered.
+     SELECT r.id, r.position FROM review_events r WHERE r.position > (SELECT position FROM cursor) ORDER BY r.position LIMIT $5),
+   moved AS (
+     UPDATE webhook_queue_cursor SET position = last.position, moved_at = now()
+     FROM (SELECT max(position) AS position FROM passed) last WHERE last.position IS NOT NULL),
+   reviews AS (
+     SELECT DISTINCT w.review_id::text AS review_id FROM passed p JOIN webhook_events w ON w.id = p.id WHERE w.delivered_at IS NULL),
+   window_end AS (
+     SELECT (ceil(extract(epoch FROM now()) * 1000 / $4) * $4)::bigint AS ms),
+   batches AS (
+     SELECT right(review_id, 1) AS queue, json_agg(review_id) AS reviews FROM reviews GROUP BY 1),
+   added AS (
+     SELECT graphile_worker.add_jobs(
+       array_agg(($1, b.reviews, $3 || b.queue, NULL, NULL, $2 || b.queue || ':' || w.ms, NULL, NULL)::graphile_worker.job_spec),
+       job_key_preserve_run_at => true)
+     FROM batches b, window_end w HAVING count(*) > 0)
+   SELECT (SELECT count(*)::int FROM passed) AS events,
+          -- A CTE without data-modifying statements runs only when referenced: this adds the jobs.
+          (SELECT count(*) FROM added) AS jobs`;
+
 export interface PendingWebhookEvent {
   id: string;
   reviewId: string;
@@ -119,30 +146,13 @@ export class DeliveryRepository {
    * graphile-worker's NOTIFY is sent once per pass, at its commit. Returns the events the cursor passed.
    */
   async enqueueNew(limit: number): Promise<number> {
-    const { rows } = await this.pool.query<{ events: number }>(
-      `WITH cursor AS (
-         SELECT position FROM webhook_queue_cursor FOR UPDATE SKIP LOCKED),
-       passed AS (
-         SELECT r.id, r.position FROM review_events r, cursor c WHERE r.position > c.position ORDER BY r.position LIMIT $5),
-       moved AS (
-         UPDATE webhook_queue_cursor SET position = last.position, moved_at = now()
-         FROM (SELECT max(position) AS position FROM passed) last WHERE last.position IS NOT NULL),
-       reviews AS (
-         SELECT DISTINCT w.review_id::text AS review_id FROM passed p JOIN webhook_events w ON w.id = p.id WHERE w.delivered_at IS NULL),
-       window_end AS (
-         SELECT (ceil(extract(epoch FROM now()) * 1000 / $4) * $4)::bigint AS ms),
-       batches AS (
-         SELECT right(review_id, 1) AS queue, json_agg(review_id) AS reviews FROM reviews GROUP BY 1),
-       added AS (
-         SELECT graphile_worker.add_jobs(
-           array_agg(($1, b.reviews, $3 || b.queue, NULL, NULL, $2 || b.queue || ':' || w.ms, NULL, NULL)::graphile_worker.job_spec),
-           job_key_preserve_run_at => true)
-         FROM batches b, window_end w HAVING count(*) > 0)
-       SELECT (SELECT count(*)::int FROM passed) AS events,
-              -- A CTE without data-modifying statements runs only when referenced: this adds the jobs.
-              (SELECT count(*) FROM added) AS jobs`,
-      [DELIVER_BATCH_TASK, DELIVERY_BATCH_KEY_PREFIX, DELIVERY_QUEUE_PREFIX, DELIVERY_BATCH_WINDOW_MS, limit],
-    );
+    const { rows } = await this.pool.query<{ events: number }>(ENQUEUE_NEW_SQL, [
+      DELIVER_BATCH_TASK,
+      DELIVERY_BATCH_KEY_PREFIX,
+      DELIVERY_QUEUE_PREFIX,
+      DELIVERY_BATCH_WINDOW_MS,
+      limit,
+    ]);
     return rows[0]?.events ?? 0;
   }
 
