@@ -234,9 +234,8 @@ describe('DeliveryRepository against PostgreSQL', () => {
     try {
       await otherPass.query('BEGIN');
       await otherPass.query('SELECT position FROM webhook_queue_cursor FOR UPDATE');
-      const started = Date.now();
+      // A pass that waited for the lock would never return: the lock is released after it.
       expect(await deliveries.enqueueNew(500)).toBe(0);
-      expect(Date.now() - started).toBeLessThan(1_000);
       await otherPass.query('COMMIT');
     } finally {
       otherPass.release();
