@@ -85,9 +85,15 @@ export class EventLogRepository {
   /**
    * Waits, at most `lockTimeoutMs`, until no transaction holds the gate, keeps new writers out until
    * `tx` ends, and reads the highest seq handed out: every seq up to it is final (committed or never
-   * will be). Past the timeout PostgreSQL raises lock_not_available (55P03).
+   * will be). Past the timeout PostgreSQL raises lock_not_available (55P03). Undefined, at once, while
+   * another sequencer holds the sequencer lock: writers queue behind a waiting gate request, so only
+   * the replica that will sequence makes them wait.
    */
-  async watermark(tx: Tx, lockTimeoutMs: number): Promise<bigint> {
+  async watermark(tx: Tx, lockTimeoutMs: number): Promise<bigint | undefined> {
+    const [sequencer] = await tx.$queryRaw<
+      { locked: boolean }[]
+    >`SELECT pg_try_advisory_xact_lock(${EVENT_SEQUENCER_LOCK_KEY}::bigint) AS locked`;
+    if (!sequencer?.locked) return undefined;
     await tx.$executeRaw`SELECT set_config('lock_timeout', ${`${lockTimeoutMs}ms`}, true)`;
     await tx.$executeRaw`SELECT pg_advisory_xact_lock(${EVENT_GATE_LOCK_KEY}::bigint)`;
     const [row] = await tx.$queryRaw<{ last: bigint | null }[]>`

@@ -36,17 +36,31 @@ export class EventSequencer implements OnApplicationBootstrap, OnModuleDestroy {
   ) {}
 
   onApplicationBootstrap(): void {
-    this.sequenceTimer = setInterval(() => this.runInBackground('sequence', () => this.sequencePending()), SEQUENCE_INTERVAL_MS);
-    this.sequenceTimer.unref();
+    this.scheduleNextSequencing();
     this.purgeTimer = setInterval(() => this.runInBackground('purge', () => this.purgeExpired()), PURGE_INTERVAL_MS);
     this.purgeTimer.unref();
   }
 
   async onModuleDestroy(): Promise<void> {
     this.stopping = true;
-    clearInterval(this.sequenceTimer);
+    clearTimeout(this.sequenceTimer);
     clearInterval(this.purgeTimer);
     await Promise.all(this.running.values());
+  }
+
+  /**
+   * Sequencing passes run at the boundaries of SEQUENCE_INTERVAL_MS, the same instants on every
+   * replica, so that the replicas' passes meet at the sequencer lock and one of them makes writers
+   * wait at the gate per interval, however many replicas there are.
+   */
+  private scheduleNextSequencing(): void {
+    if (this.stopping) return;
+    const untilBoundary = SEQUENCE_INTERVAL_MS - (Date.now() % SEQUENCE_INTERVAL_MS);
+    this.sequenceTimer = setTimeout(() => {
+      this.runInBackground('sequence', () => this.sequencePending());
+      this.scheduleNextSequencing();
+    }, untilBoundary);
+    this.sequenceTimer.unref();
   }
 
   /** Calls `listener` after every sequencing pass of this replica: one that positioned events, found none, or failed. */
@@ -60,13 +74,14 @@ export class EventSequencer implements OnApplicationBootstrap, OnModuleDestroy {
    */
   async sequencePending(): Promise<number> {
     if (!(await this.log.hasUnsequenced())) return 0;
-    let watermark: bigint;
+    let watermark: bigint | undefined;
     try {
       watermark = await this.transactions.run((tx) => this.log.watermark(tx, GATE_LOCK_TIMEOUT_MS));
     } catch (error) {
       if (isLockNotAvailable(error)) return 0;
       throw error;
     }
+    if (watermark === undefined) return 0;
     let total = 0;
     for (;;) {
       const count = await this.transactions.run((tx) => this.log.sequence(tx, watermark, SEQUENCE_BATCH_SIZE));
