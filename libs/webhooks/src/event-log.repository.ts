@@ -90,10 +90,7 @@ export class EventLogRepository {
    * the replica that will sequence makes them wait.
    */
   async watermark(tx: Tx, lockTimeoutMs: number): Promise<bigint | undefined> {
-    const [sequencer] = await tx.$queryRaw<
-      { locked: boolean }[]
-    >`SELECT pg_try_advisory_xact_lock(${EVENT_SEQUENCER_LOCK_KEY}::bigint) AS locked`;
-    if (!sequencer?.locked) return undefined;
+    if (!(await this.tryLockSequencer(tx))) return undefined;
     await tx.$executeRaw`SELECT set_config('lock_timeout', ${`${lockTimeoutMs}ms`}, true)`;
     await tx.$executeRaw`SELECT pg_advisory_xact_lock(${EVENT_GATE_LOCK_KEY}::bigint)`;
     const [row] = await tx.$queryRaw<{ last: bigint | null }[]>`
@@ -106,10 +103,7 @@ export class EventLogRepository {
    * notifies the streams of every replica at commit. Undefined when another sequencer holds the lock.
    */
   async sequence(tx: Tx, watermark: bigint, limit: number): Promise<number | undefined> {
-    const [locked] = await tx.$queryRaw<
-      { locked: boolean }[]
-    >`SELECT pg_try_advisory_xact_lock(${EVENT_SEQUENCER_LOCK_KEY}::bigint) AS locked`;
-    if (!locked?.locked) return undefined;
+    if (!(await this.tryLockSequencer(tx))) return undefined;
     const [row] = await tx.$queryRaw<{ count: number; last: bigint | null }[]>`
       WITH base AS (SELECT coalesce(max(position), 0) AS at FROM review_events),
       picked AS (
@@ -122,6 +116,14 @@ export class EventLogRepository {
       SELECT count(*)::int AS count, max(position) AS last FROM numbered`;
     if (row?.last) await tx.$executeRaw`SELECT pg_notify(${EVENTS_SEQUENCED_CHANNEL}, ${row.last.toString()})`;
     return row?.count ?? 0;
+  }
+
+  /** Takes the sequencer lock until `tx` ends, unless another sequencer holds it; never waits. */
+  private async tryLockSequencer(tx: Tx): Promise<boolean> {
+    const [row] = await tx.$queryRaw<
+      { locked: boolean }[]
+    >`SELECT pg_try_advisory_xact_lock(${EVENT_SEQUENCER_LOCK_KEY}::bigint) AS locked`;
+    return row?.locked ?? false;
   }
 
   /** The position of a retained, sequenced event; undefined when unknown or purged. */
