@@ -57,7 +57,7 @@ export class EventSequencer implements OnApplicationBootstrap, OnModuleDestroy {
     if (this.stopping) return;
     const untilBoundary = SEQUENCE_INTERVAL_MS - (Date.now() % SEQUENCE_INTERVAL_MS);
     this.sequenceTimer = setTimeout(() => {
-      this.runInBackground('sequence', () => this.sequencePending());
+      this.runInBackground('sequence', () => this.sequencePending().finally(() => this.passListeners.forEach((listener) => listener())));
       this.scheduleNextSequencing();
     }, untilBoundary);
     this.sequenceTimer.unref();
@@ -116,10 +116,7 @@ export class EventSequencer implements OnApplicationBootstrap, OnModuleDestroy {
           this.failing = true;
         },
       )
-      .finally(() => {
-        this.running.delete(kind);
-        if (kind === 'sequence') for (const listener of this.passListeners) listener();
-      });
+      .finally(() => this.running.delete(kind));
     this.running.set(kind, run);
   }
 }
