@@ -24,7 +24,7 @@ export const ENQUEUE_NEW_SQL = `WITH cursor AS (
      -- A scalar subquery, so that the cursor bounds the index scan: as a join, every earlier position is read and filtered.
      SELECT r.id, r.position FROM review_events r WHERE r.position > (SELECT position FROM cursor) ORDER BY r.position LIMIT $5),
    moved AS (
-     UPDATE webhook_queue_cursor SET position = last.position, moved_at = now()
+     UPDATE webhook_queue_cursor SET position = last.position
      FROM (SELECT max(position) AS position FROM passed) last WHERE last.position IS NOT NULL),
    reviews AS (
      SELECT DISTINCT w.review_id::text AS review_id FROM passed p JOIN webhook_events w ON w.id = p.id WHERE w.delivered_at IS NULL),

@@ -8,7 +8,6 @@
 CREATE TABLE "webhook_queue_cursor" (
     "id" BOOLEAN NOT NULL DEFAULT true,
     "position" BIGINT NOT NULL,
-    "moved_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
 
     CONSTRAINT "webhook_queue_cursor_pkey" PRIMARY KEY ("id"),
     CONSTRAINT "webhook_queue_cursor_single_row" CHECK ("id")
