@@ -6,6 +6,8 @@ import pg from 'pg';
 import { Webhook } from 'standardwebhooks';
 import { afterEach, describe, expect, inject, it, vi } from 'vitest';
 
+import { OutboxPurger } from '@app/webhooks';
+
 import { cloneTemplate, dropDatabase, testPool, withAdmin } from '../support/database.js';
 import { createEngineer, createIncident } from '../support/factories.js';
 import { adminToken, bearer, engineerToken, serviceToken, startAppOn, startTestApp, type TestApp } from '../support/test-app.js';
@@ -485,5 +487,33 @@ describe('webhook delivery', () => {
     expect(accepted.map((delivery) => delivery.id)).toEqual(events.map((event) => event.id));
     expect(accepted[0].raw.equals(receiver.received[0].raw)).toBe(true);
     for (const delivery of receiver.received) expectSigned(delivery);
+  });
+
+  it('purges events delivered more than WEBHOOK_RETENTION_HOURS ago in bounded batches, earliest delivery first, and keeps undelivered ones', async () => {
+    const t = await startTestApp({ WEBHOOK_RETENTION_HOURS: '24' });
+    cleanups.push(() => t.close());
+    await t.sql.query(`
+      INSERT INTO webhook_events (type, review_id, occurred_at, payload, delivered_at, attempts)
+      SELECT 'expired-' || i, gen_random_uuid(), now() - interval '26 hours', '{}'::jsonb, now() - interval '25 hours' - i * interval '1 second', 1
+      FROM generate_series(1, 2500) i
+      UNION ALL
+      SELECT 'recent', gen_random_uuid(), now() - interval '26 hours', '{}', now() - interval '23 hours', 1 FROM generate_series(1, 10)
+      UNION ALL
+      SELECT 'undelivered', gen_random_uuid(), now() - interval '30 days', '{}', NULL, 40 FROM generate_series(1, 10)`);
+    const remaining = async (): Promise<Record<string, number>> => {
+      const { rows } = await t.sql.query<{ kind: string; n: number }>(
+        `SELECT split_part(type, '-', 1) AS kind, count(*)::int AS n FROM webhook_events GROUP BY 1`,
+      );
+      return Object.fromEntries(rows.map((row) => [row.kind, row.n]));
+    };
+    const purger = t.app.get(OutboxPurger);
+    expect(await purger.purge({ batchSize: 1_000, maxBatches: 2 })).toEqual([1_000, 1_000]);
+    expect(await remaining()).toEqual({ expired: 500, recent: 10, undelivered: 10 });
+    const { rows: left } = await t.sql.query<{ newest: string }>(
+      `SELECT max(split_part(type, '-', 2)::int)::text AS newest FROM webhook_events WHERE type LIKE 'expired-%'`,
+    );
+    expect(left[0].newest, 'the earliest deliveries went first').toBe('500');
+    expect(await purger.purge({ batchSize: 1_000, maxBatches: 2 })).toEqual([500]);
+    expect(await remaining()).toEqual({ recent: 10, undelivered: 10 });
   });
 });

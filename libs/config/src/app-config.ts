@@ -74,6 +74,8 @@ export interface AppConfig {
     timeoutMs: number;
     /** First retry delay; each further failure doubles it, up to 10 min. */
     backoffBaseMs: number;
+    /** How long a delivered event stays in the outbox (GET /api/v1/webhooks/events) after its delivery. */
+    deliveredRetentionHours: number;
   };
   assignRateLimit: { limit: number; windowSeconds: number };
   redisUrl?: string;
@@ -317,6 +319,7 @@ export function loadAppConfig(env: Env = process.env): AppConfig {
       deliveryEnabled: boolean(env, 'WEBHOOK_DELIVERY_ENABLED', true),
       timeoutMs: integer(env, 'WEBHOOK_TIMEOUT_MS', 10_000, 100, 60_000),
       backoffBaseMs: integer(env, 'WEBHOOK_BACKOFF_BASE_MS', 1_000, 10, 600_000),
+      deliveredRetentionHours: integer(env, 'WEBHOOK_RETENTION_HOURS', 168, 1, 87_600),
     },
     assignRateLimit: {
       limit: integer(env, 'ASSIGN_RATE_LIMIT', 60, 1),

@@ -3,3 +3,4 @@ export * from './webhook-event.js';
 export * from './webhooks.module.js';
 export * from './event-sequencer.js';
 export * from './webhook.errors.js';
+export * from './outbox.purger.js';

@@ -26,6 +26,14 @@ const EVENT_COLUMNS = columns('webhook_events', 'e', {
 
 export type WebhookEventRow = RowOf<typeof EVENT_COLUMNS> & { nextAttemptAt: Date | null };
 
+/** OutboxRepository.purgeDelivered's statement; exported for the test that checks its plan. $1 retention in hours, $2 limit. */
+export const PURGE_DELIVERED_SQL = `DELETE FROM webhook_events
+   -- An array, not a join, which the planner may turn into a hash join that reads the whole outbox.
+   WHERE id = ANY(ARRAY(
+     SELECT id FROM webhook_events
+     WHERE delivered_at IS NOT NULL AND delivered_at < now() - make_interval(hours => $1::int)
+     ORDER BY delivered_at LIMIT $2::int FOR UPDATE SKIP LOCKED))`;
+
 /** webhook_events as the API writes and lists it; the dispatcher's own queries are in DeliveryRepository. */
 @Injectable()
 export class OutboxRepository {
@@ -43,6 +51,15 @@ export class OutboxRepository {
     return Prisma.sql`
       INSERT INTO webhook_events (id, type, review_id, occurred_at, payload, traceparent)
       SELECT id, type, review_id, occurred_at, payload, ${traceparent}::text FROM ${Prisma.raw(quoteIdentifier(logged))}`;
+  }
+
+  /**
+   * Deletes at most `limit` events delivered more than `retentionHours` ago, earliest delivery first;
+   * undelivered events are never deleted. Rows another replica's purge is deleting at the same
+   * moment are skipped, not waited for.
+   */
+  async purgeDelivered(retentionHours: number, limit: number): Promise<number> {
+    return this.prisma.$executeRawUnsafe(PURGE_DELIVERED_SQL, retentionHours, limit);
   }
 
   async count(filter: WebhookEventFilter): Promise<number> {

@@ -9,6 +9,7 @@ import { EventSequencer } from './event-sequencer.js';
 import { EventStreamService } from './event-stream.service.js';
 import { EventsController } from './events.controller.js';
 import { JobQueueSchema } from './job-queue-schema.js';
+import { OutboxPurger } from './outbox.purger.js';
 import { OutboxRepository } from './outbox.repository.js';
 import { OutboxService } from './outbox.service.js';
 import { WebhookDeliveryRunner } from './webhook-delivery.runner.js';
@@ -31,6 +32,7 @@ import { WebhookSender } from './webhook-sender.js';
     EventStreamService,
     JobQueueSchema,
     OutboxRepository,
+    OutboxPurger,
     OutboxService,
     webhookPoolProvider,
     DeliveryRepository,
