@@ -14,6 +14,14 @@ export const EVENTS_SEQUENCED_CHANNEL = 'review_events_sequenced';
 
 export type LoggedEvent = ReviewEvent & { id: string; occurredAt: Date };
 
+/** EventLogRepository.purgeOlderThan's statement; exported for the test that checks its plan. $1 cutoff, $2 limit. */
+export const PURGE_EVENTS_SQL = `DELETE FROM review_events
+   -- An array, not a join or IN, which the planner may turn into a hash join that reads the whole log.
+   WHERE id = ANY(ARRAY(
+     SELECT id FROM review_events
+     WHERE occurred_at < $1::timestamptz AND position < (SELECT max(position) FROM review_events)
+     ORDER BY occurred_at LIMIT $2::int))`;
+
 const STREAMED_COLUMNS = columns('review_events', 'e', {
   id: col.uuid('id'),
   type: col.text('type'),
@@ -161,10 +169,6 @@ export class EventLogRepository {
    * position is always kept, so that positions never restart below a live stream's cursor.
    */
   async purgeOlderThan(cutoff: Date, limit: number): Promise<number> {
-    return this.prisma.$executeRaw`
-      DELETE FROM review_events WHERE id IN (
-        SELECT id FROM review_events
-        WHERE occurred_at < ${cutoff} AND position < (SELECT max(position) FROM review_events)
-        ORDER BY occurred_at LIMIT ${limit})`;
+    return this.prisma.$executeRawUnsafe(PURGE_EVENTS_SQL, cutoff, limit);
   }
 }
