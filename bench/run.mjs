@@ -68,9 +68,11 @@ const FAULT_DRAIN_TIMEOUT_MS = 300_000;
 const PGBENCH_INCIDENTS_PER_SECOND = 3_000;
 const SOAK_SAMPLE_MS = 10_000;
 
+/** 0 for a root without sources, such as a design-card variant (a dist/ and the migrations). */
 function newestSourceMtime(root) {
   let newest = 0;
   for (const folder of ['apps', 'libs']) {
+    if (!existsSync(path.join(root, folder))) continue;
     for (const file of readdirSync(path.join(root, folder), { recursive: true })) {
       if (file.endsWith('.ts') && !file.endsWith('.test.ts') && !file.includes('generated'))
         newest = Math.max(newest, statSync(path.join(root, folder, file)).mtimeMs);
