@@ -1,3 +1,4 @@
+export * from './batched-delete.js';
 export * from './columns.js';
 export * from './database.module.js';
 export * from './database-health.js';
@@ -5,6 +6,7 @@ export * from './database-notifications.js';
 export * from './database.options.js';
 export * from './database-error.js';
 export * from './prisma.service.js';
+export * from './retention-pass.js';
 export * from './statement-steps.js';
 export * from './transaction-runner.js';
 export { Prisma } from './generated/prisma/client.js';

@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Interval } from '@nestjs/schedule';
 
 import { APP_CONFIG, type AppConfig } from '@app/config';
+import { type BatchedDeleteOptions, deleteInBatches, RetentionPass } from '@app/database';
 
 import { IDEMPOTENCY_TTL_SECONDS } from './idempotency.interceptor.js';
 import { IdempotencyRepository } from './idempotency.repository.js';
@@ -15,8 +16,7 @@ const PURGE_INTERVAL_MS = 60_000;
  */
 @Injectable()
 export class IdempotencyPurger {
-  private readonly logger = new Logger(IdempotencyPurger.name);
-  private running = false;
+  private readonly pass = new RetentionPass(new Logger(IdempotencyPurger.name), 'expired idempotency records');
 
   constructor(
     private readonly records: IdempotencyRepository,
@@ -25,26 +25,11 @@ export class IdempotencyPurger {
 
   @Interval('idempotency-purge', PURGE_INTERVAL_MS)
   async tick(): Promise<void> {
-    if (!this.config.escalation.schedulerEnabled || this.running) return;
-    this.running = true;
-    try {
-      const deleted = await this.purge();
-      if (deleted.length > 0) this.logger.log({ deleted: deleted.reduce((sum, n) => sum + n, 0) }, 'Purged expired idempotency records');
-    } catch (error) {
-      this.logger.warn({ err: error }, 'Idempotency purge failed');
-    } finally {
-      this.running = false;
-    }
+    if (this.config.escalation.schedulerEnabled) await this.pass.run(() => this.purge());
   }
 
   /** One pass; resolves to the rows each statement deleted (it stops at the first short batch). */
-  async purge(options: { batchSize: number; maxBatches: number } = { batchSize: 1_000, maxBatches: 5 }): Promise<number[]> {
-    const deleted: number[] = [];
-    while (deleted.length < options.maxBatches) {
-      const count = await this.records.purgeExpired(IDEMPOTENCY_TTL_SECONDS, options.batchSize);
-      if (count > 0) deleted.push(count);
-      if (count < options.batchSize) break;
-    }
-    return deleted;
+  purge(options: BatchedDeleteOptions = { batchSize: 1_000, maxBatches: 5 }): Promise<number[]> {
+    return deleteInBatches((limit) => this.records.purgeExpired(IDEMPOTENCY_TTL_SECONDS, limit), options);
   }
 }

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 
 import { APP_CONFIG, type AppConfig } from '@app/config';
-import { isLockNotAvailable, TransactionRunner } from '@app/database';
+import { deleteInBatches, isLockNotAvailable, TransactionRunner } from '@app/database';
 
 import { EventLogRepository } from './event-log.repository.js';
 
@@ -94,13 +94,12 @@ export class EventSequencer implements OnApplicationBootstrap, OnModuleDestroy {
   /** Deletes events older than EVENT_RETENTION_HOURS, at most PURGE_BATCH_SIZE per statement. */
   async purgeExpired(): Promise<number> {
     const cutoff = new Date(Date.now() - this.config.eventRetentionHours * 3_600_000);
-    let total = 0;
-    for (let batch = 0; batch < PURGE_MAX_BATCHES && !this.stopping; batch += 1) {
-      const deleted = await this.log.purgeOlderThan(cutoff, PURGE_BATCH_SIZE);
-      total += deleted;
-      if (deleted < PURGE_BATCH_SIZE) break;
-    }
-    return total;
+    const deleted = await deleteInBatches((limit) => this.log.purgeOlderThan(cutoff, limit), {
+      batchSize: PURGE_BATCH_SIZE,
+      maxBatches: PURGE_MAX_BATCHES,
+      stopped: () => this.stopping,
+    });
+    return deleted.reduce((sum, count) => sum + count, 0);
   }
 
   private runInBackground(kind: 'sequence' | 'purge', work: () => Promise<unknown>): void {

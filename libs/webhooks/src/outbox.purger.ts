@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Interval } from '@nestjs/schedule';
 
 import { APP_CONFIG, type AppConfig } from '@app/config';
+import { type BatchedDeleteOptions, deleteInBatches, RetentionPass } from '@app/database';
 
 import { OutboxRepository } from './outbox.repository.js';
 
@@ -15,8 +16,7 @@ const PURGE_INTERVAL_MS = 60_000;
  */
 @Injectable()
 export class OutboxPurger {
-  private readonly logger = new Logger(OutboxPurger.name);
-  private running = false;
+  private readonly pass = new RetentionPass(new Logger(OutboxPurger.name), 'delivered webhook events');
 
   constructor(
     private readonly outbox: OutboxRepository,
@@ -25,26 +25,11 @@ export class OutboxPurger {
 
   @Interval('webhook-outbox-purge', PURGE_INTERVAL_MS)
   async tick(): Promise<void> {
-    if (!this.config.escalation.schedulerEnabled || this.running) return;
-    this.running = true;
-    try {
-      const deleted = await this.purge();
-      if (deleted.length > 0) this.logger.log({ deleted: deleted.reduce((sum, n) => sum + n, 0) }, 'Purged delivered webhook events');
-    } catch (error) {
-      this.logger.warn({ err: error }, 'Webhook outbox purge failed');
-    } finally {
-      this.running = false;
-    }
+    if (this.config.escalation.schedulerEnabled) await this.pass.run(() => this.purge());
   }
 
   /** One pass; resolves to the rows each statement deleted (it stops at the first short batch). */
-  async purge(options: { batchSize: number; maxBatches: number } = { batchSize: 1_000, maxBatches: 100 }): Promise<number[]> {
-    const deleted: number[] = [];
-    while (deleted.length < options.maxBatches) {
-      const count = await this.outbox.purgeDelivered(this.config.webhook.deliveredRetentionHours, options.batchSize);
-      if (count > 0) deleted.push(count);
-      if (count < options.batchSize) break;
-    }
-    return deleted;
+  purge(options: BatchedDeleteOptions = { batchSize: 1_000, maxBatches: 100 }): Promise<number[]> {
+    return deleteInBatches((limit) => this.outbox.purgeDelivered(this.config.webhook.deliveredRetentionHours, limit), options);
   }
 }
